@@ -1,0 +1,21 @@
+// The one command-line entry point: `printrelay <command>`. Each command lives in
+// cli/commands/<name>.ts and registers itself on the program.
+import { Command } from 'commander';
+import { registerPrinter } from './commands/printer.js';
+import { registerRender } from './commands/render.js';
+import { registerVirtualPrinter } from './commands/virtual-printer.js';
+import { version } from './version.js';
+
+const program = new Command('printrelay')
+  .description('Cloud receipt and kitchen-ticket printing: render, drive printers, relay and agent.')
+  .version(version)
+  .showHelpAfterError('(run `printrelay --help` for the list of commands)');
+
+registerRender(program);
+registerPrinter(program);
+registerVirtualPrinter(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`printrelay: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    // Driver and end-to-end suites open real sockets and ptys; two cores is the CI machine.
+    maxWorkers: 2,
+  },
+});
