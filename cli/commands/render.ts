@@ -1,0 +1,126 @@
+// `printrelay render <ticket.json> --profile <name>`: a ticket document to ESC/POS bytes (to a
+// file or a pipe) or to a text preview; and `printrelay profiles`: the shipped printer
+// profiles. Output goes to stdout or -o; warnings and errors go to stderr.
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { renderTicket } from '../../agent/escpos/encoder.js';
+import { previewTicketWithWarnings } from '../../agent/escpos/preview.js';
+import { listProfiles, resolveProfile } from '../../agent/profiles/index.js';
+import { parseTicket, type Ticket } from '../../protocol/ticket.js';
+import { ValidationError } from '../../protocol/validate.js';
+
+interface RenderOptions {
+  profile: string;
+  output?: string;
+  preview?: boolean;
+}
+
+/** " (line L, column C)" for a JSON.parse error message that gives a position. */
+function jsonErrorLocation(text: string, message: string): string {
+  const match = /at position (\d+)/.exec(message);
+  if (!match) return '';
+  const before = text.slice(0, Number(match[1]));
+  const line = before.split('\n').length;
+  return ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
+}
+
+/** Reads and validates a ticket file; errors name the file, and the JSON path of each problem. */
+export async function readTicketFile(file: string): Promise<Ticket> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`${file} is not valid JSON: ${message}${jsonErrorLocation(text, message)}`);
+  }
+  try {
+    return parseTicket(json);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    const issues = err.issues.map((i) => `\n  ${i.path || '/'}: ${i.message}`).join('');
+    throw new Error(`${file} is not a valid ticket:${issues}`);
+  }
+}
+
+function writeStdout(data: Uint8Array | string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    process.stdout.write(data, (err) => (err ? reject(err) : resolve())),
+  );
+}
+
+async function render(file: string, opts: RenderOptions): Promise<void> {
+  const profile = resolveProfile(opts.profile);
+  const ticket = await readTicketFile(file);
+  if (!opts.preview && opts.output === undefined && process.stdout.isTTY) {
+    throw new Error(
+      'not writing ESC/POS bytes to a terminal: use -o <file>, --preview, or redirect the output (> ticket.bin)',
+    );
+  }
+  const warnings = new Set<string>();
+  if (opts.preview) {
+    const preview = previewTicketWithWarnings(ticket, profile);
+    for (const w of preview.warnings) warnings.add(w);
+    await writeStdout(preview.text);
+  }
+  if (!opts.preview || opts.output !== undefined) {
+    const result = renderTicket(ticket, profile);
+    for (const w of result.warnings) warnings.add(w);
+    if (opts.output === undefined) await writeStdout(result.bytes);
+    else {
+      await writeFile(opts.output, result.bytes);
+      console.error(`wrote ${result.bytes.length} bytes for ${profile.name} to ${opts.output}`);
+    }
+  }
+  for (const w of warnings) console.error(`warning: ${w}`);
+}
+
+function printProfiles(opts: { json?: boolean }): void {
+  const profiles = listProfiles();
+  if (opts.json) {
+    console.log(JSON.stringify(profiles, null, 2));
+    return;
+  }
+  const nameWidth = Math.max(...profiles.map((p) => p.name.length));
+  for (const p of profiles) {
+    const features = [
+      `${p.paper.widthMm} mm`,
+      p.text.encoding,
+      p.cutter === 'none' ? 'no cutter' : p.cutter === 'partial-only' ? 'partial cut' : 'full+partial cut',
+      `QR ${p.qr}`,
+      p.status.gsH ? 'GS ( H' : 'GS r 1',
+      ...(p.status.asb ? ['ASB'] : []),
+      ...(p.buzzer === 'none' ? [] : ['buzzer']),
+    ];
+    console.log(`${p.name.padEnd(nameWidth)}  ${features.join(', ')}  ${p.description}`);
+  }
+}
+
+export function registerRender(program: Command): void {
+  program
+    .command('render <ticket>')
+    .description(
+      'Render a ticket document (JSON) to ESC/POS bytes for a printer profile, or preview it as text',
+    )
+    .requiredOption(
+      '--profile <name>',
+      'printer profile: a shipped one by name (see `printrelay profiles`), or a .json file',
+    )
+    .option(
+      '-o, --output <file>',
+      'write the bytes to this file (default: stdout, when it is not a terminal)',
+    )
+    .option('--preview', 'print what the paper would show, as text')
+    .action((file: string, opts: RenderOptions) => render(file, opts));
+
+  program
+    .command('profiles')
+    .description('List the printer profiles shipped with printrelay')
+    .option('--json', 'print the full profiles as JSON')
+    .action(printProfiles);
+}
