@@ -1,0 +1,184 @@
+// `printrelay printer status|print|identify <uri>`: talks to one printer directly through the
+// driver, for installers and field techs. Results go to stdout (JSON, or one line for
+// print); progress and problems go to stderr. Exit codes: 0 ok, 1 not ready / not printed,
+// 2 cannot connect.
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { stripTrailingConfirmation } from '../../agent/escpos/commands.js';
+import { renderTicket } from '../../agent/escpos/encoder.js';
+import { Printer, type PrintJobUpdate } from '../../agent/printer/printer.js';
+import { getProfile, loadProfileFile } from '../../agent/profiles/index.js';
+import type { PrinterProfile } from '../../protocol/profile.js';
+import { notReadyReasons } from '../../protocol/status.js';
+import { parseTicket } from '../../protocol/ticket.js';
+
+const DEFAULT_PROFILE = 'epson-tm-t88';
+
+interface Options {
+  profile: string;
+  timeout: number;
+}
+
+/** Exit codes, so that scripts can tell a printer that needs a person from one they cannot reach. */
+const EXIT_NOT_READY = 1;
+const EXIT_CANNOT_CONNECT = 2;
+
+function milliseconds(value: string): number {
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n > 0))
+    throw new InvalidArgumentError(`"${value}" is not a whole number of milliseconds above 0`);
+  return n;
+}
+
+export function registerPrinter(program: Command): void {
+  const printer = program
+    .command('printer')
+    .description(
+      'Talk to one printer directly: status, print a ticket, identify. <uri> is tcp://HOST[:9100] or serial:///dev/ttyUSB0?baud=9600&flow=none|rtscts|xonxoff',
+    );
+
+  const common = (cmd: Command, timeoutMs: number, timeoutWhat: string): Command =>
+    cmd
+      .option('--profile <name>', 'printer profile: a shipped one by name, or a .json file', DEFAULT_PROFILE)
+      .option('--timeout <ms>', timeoutWhat, milliseconds, timeoutMs);
+
+  common(
+    printer
+      .command('status <uri>')
+      .description('Print the printer status as JSON; exit 0 when it is ready, 1 with the reasons when not'),
+    5000,
+    'how long to wait for the printer to answer',
+  ).action(async (uri: string, opts: Options) => {
+    await withPrinter(uri, opts, async (p) => {
+      const status = p.status;
+      console.log(JSON.stringify(status, null, 2));
+      const reasons = notReadyReasons(status);
+      if (reasons.length > 0) {
+        console.error(`printer not ready: ${reasons.join(', ')}`);
+        process.exitCode = EXIT_NOT_READY;
+      }
+    });
+  });
+
+  common(
+    printer
+      .command('print <uri> <file>')
+      .description(
+        'Print a ticket (.json, rendered for the profile) or ESC/POS bytes (.bin, e.g. from `printrelay render`); ' +
+          'exit 0 once the printer confirmed that it printed',
+      ),
+    30_000,
+    'how long to wait for the printer to answer, and for its confirmation while it is ready',
+  ).action(async (uri: string, file: string, opts: Options) => {
+    const bytes = await loadJob(file, profileOption(opts.profile));
+    await withPrinter(uri, opts, async (p) => {
+      const job = p.print(bytes);
+      job.on('state', (u) => reportProgress(u));
+      const result = await job.done;
+      if (result.state === 'printed') {
+        console.log(`printed ${file}`);
+      } else {
+        console.error(`not printed: ${result.state}${result.reason ? ` (${result.reason})` : ''}`);
+        process.exitCode = EXIT_NOT_READY;
+      }
+    });
+  });
+
+  common(
+    printer
+      .command('identify <uri>')
+      .description('Ask the printer who it is (GS I): maker, model, font language and more, as JSON'),
+    5000,
+    'how long to wait for the printer to answer',
+  ).action(async (uri: string, opts: Options) => {
+    await withPrinter(uri, opts, async (p) => {
+      console.log(JSON.stringify(await p.identify({ timeoutMs: opts.timeout }), null, 2));
+    });
+  });
+}
+
+/** A shipped profile by name, or one's own from a JSON file (a model not shipped yet). */
+function profileOption(nameOrFile: string): PrinterProfile {
+  return nameOrFile.toLowerCase().endsWith('.json') ? loadProfileFile(nameOrFile) : getProfile(nameOrFile);
+}
+
+/** Connects (within opts.timeout), runs `use`, and always closes the printer. */
+async function withPrinter(uri: string, opts: Options, use: (p: Printer) => Promise<void>): Promise<void> {
+  const profile = profileOption(opts.profile);
+  const printer = new Printer({
+    uri,
+    profile,
+    confirmTimeoutMs: opts.timeout,
+    connectTimeoutMs: opts.timeout,
+  });
+  let lastError: Error | undefined;
+  printer.on('connect-error', (err) => {
+    lastError = err;
+  });
+  printer.on('disconnected', (err) => {
+    lastError = err;
+  });
+  try {
+    printer.start();
+    if (!(await connected(printer, opts.timeout))) {
+      console.error(
+        lastError
+          ? `${lastError.message} (gave up after ${opts.timeout} ms)`
+          : `no answer from ${uri} within ${opts.timeout} ms: it does not answer status requests`,
+      );
+      process.exitCode = EXIT_CANNOT_CONNECT;
+      return;
+    }
+    await use(printer);
+  } finally {
+    await printer.close();
+  }
+}
+
+/** Whether the printer connected and its status (settled) became known within timeoutMs. */
+function connected(printer: Printer, timeoutMs: number): Promise<boolean> {
+  if (printer.status.connected) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), timeoutMs);
+    const onStatus = (): void => {
+      if (printer.status.connected) done(true);
+    };
+    function done(ok: boolean): void {
+      clearTimeout(timer);
+      printer.off('status', onStatus);
+      resolve(ok);
+    }
+    printer.on('status', onStatus);
+  });
+}
+
+function reportProgress(u: PrintJobUpdate): void {
+  if (u.state === 'waiting') console.error(`waiting: ${u.reason ?? 'printer not ready'}`);
+  else if (u.state === 'queued' && u.reason) console.error(`waiting for the printer: ${u.reason}`);
+  else if (u.state === 'sending') console.error('printing');
+}
+
+async function loadJob(file: string, profile: PrinterProfile): Promise<Uint8Array> {
+  const type = extname(file).toLowerCase();
+  if (type !== '.json' && type !== '.bin') {
+    throw new Error(`${file}: expected a ticket (.json) or ESC/POS bytes (.bin)`);
+  }
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  // The driver appends its own confirmation request, with a token it waits for.
+  if (type === '.bin') return stripTrailingConfirmation(data);
+  let json: unknown;
+  try {
+    json = JSON.parse(data.toString('utf8'));
+  } catch (err) {
+    throw new Error(`${file} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const { bytes, warnings } = renderTicket(parseTicket(json), profile, { confirmToken: false });
+  for (const warning of warnings) console.error(`warning: ${warning}`);
+  return bytes;
+}
