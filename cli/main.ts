@@ -2,6 +2,7 @@
 // cli/commands/<name>.ts and registers itself on the program.
 import { Command } from 'commander';
 import { registerPrinter } from './commands/printer.js';
+import { registerRelay } from './commands/relay.js';
 import { registerRender } from './commands/render.js';
 import { registerVirtualPrinter } from './commands/virtual-printer.js';
 import { version } from './version.js';
@@ -14,6 +15,7 @@ const program = new Command('printrelay')
 registerRender(program);
 registerPrinter(program);
 registerVirtualPrinter(program);
+registerRelay(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`printrelay: ${err instanceof Error ? err.message : String(err)}`);

@@ -10,7 +10,10 @@ export const TextEncoding = StringEnum(['gb18030', 'gbk', 'cp437', 'cp858', 'cp1
 
 export const PrinterProfile = Type.Object(
   {
-    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'Profile id used on the command line and in configs.' }),
+    name: Type.String({
+      pattern: '^[a-z0-9][a-z0-9-]*$',
+      description: 'Profile id used on the command line and in configs.',
+    }),
     description: Type.String(),
     paper: Type.Object(
       {
@@ -25,13 +28,19 @@ export const PrinterProfile = Type.Object(
       {
         encoding: TextEncoding,
         codePage: Type.Optional(
-          Type.Integer({ minimum: 0, maximum: 255, description: 'ESC t n for single-byte encodings (vendor numbering).' }),
+          Type.Integer({
+            minimum: 0,
+            maximum: 255,
+            description: 'ESC t n for single-byte encodings (vendor numbering).',
+          }),
         ),
         chineseFont: Type.Boolean({ description: 'Whether the printer has a Han font at all.' }),
       },
       { additionalProperties: false },
     ),
-    cutter: StringEnum(['full-and-partial', 'partial-only', 'none'], { description: 'Which cuts the cutter can make.' }),
+    cutter: StringEnum(['full-and-partial', 'partial-only', 'none'], {
+      description: 'Which cuts the cutter can make.',
+    }),
     cutFeedLines: Type.Integer({
       minimum: 0,
       maximum: 20,
@@ -41,7 +50,9 @@ export const PrinterProfile = Type.Object(
     buzzer: StringEnum(['esc-b', 'none'], { description: 'esc-b: ESC B n t (common on Chinese clones).' }),
     drawer: Type.Object(
       {
-        pin3HighMeans: StringEnum(['open', 'closed'], { description: 'What drawer sensor pin 3 high means.' }),
+        pin3HighMeans: StringEnum(['open', 'closed'], {
+          description: 'What drawer sensor pin 3 high means.',
+        }),
       },
       { additionalProperties: false },
     ),

@@ -3,12 +3,18 @@
 import { type Static, type TObject, type TUnsafe, Type, type UnsafeOptions } from '@sinclair/typebox';
 
 /** A string that must be one of `values`; validates to a clear "must be one of" error. */
-export function StringEnum<const T extends readonly string[]>(values: T, options: UnsafeOptions = {}): TUnsafe<T[number]> {
+export function StringEnum<const T extends readonly string[]>(
+  values: T,
+  options: UnsafeOptions = {},
+): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] });
 }
 
 /** An integer that must be one of `values`. */
-export function IntegerEnum<const T extends readonly number[]>(values: T, options: UnsafeOptions = {}): TUnsafe<T[number]> {
+export function IntegerEnum<const T extends readonly number[]>(
+  values: T,
+  options: UnsafeOptions = {},
+): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ ...options, type: 'integer', enum: [...values] });
 }
 

@@ -6,7 +6,9 @@ export const PaperState = StringEnum(['ok', 'near-end', 'out', 'unknown']);
 
 export const PrinterStatus = Type.Object(
   {
-    connected: Type.Boolean({ description: 'The transport (socket, serial port, USB) is open and answering.' }),
+    connected: Type.Boolean({
+      description: 'The transport (socket, serial port, USB) is open and answering.',
+    }),
     online: Type.Boolean({ description: 'Connected and the printer says it can print now.' }),
     paper: PaperState,
     coverOpen: Type.Boolean(),
@@ -14,7 +16,9 @@ export const PrinterStatus = Type.Object(
     mechanicalError: Type.Boolean({ description: 'Recoverable error, e.g. a paper jam.' }),
     unrecoverableError: Type.Boolean(),
     overheat: Type.Boolean({ description: 'Auto-recoverable error (head temperature).' }),
-    drawerOpen: Type.Union([Type.Boolean(), Type.Null()], { description: 'null when the drawer is not known.' }),
+    drawerOpen: Type.Union([Type.Boolean(), Type.Null()], {
+      description: 'null when the drawer is not known.',
+    }),
     source: StringEnum(['asb', 'dle-eot', 'none'], { description: 'Where the last status came from.' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },

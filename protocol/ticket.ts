@@ -9,7 +9,9 @@ export const TICKET_VERSION = 1;
 const Align = StringEnum(['left', 'center', 'right'], {
   description: 'Horizontal alignment on the paper (or within a column).',
 });
-const Font = StringEnum(['A', 'B'], { description: 'Printer font: A is the normal 12x24 font, B the smaller 9x17 font.' });
+const Font = StringEnum(['A', 'B'], {
+  description: 'Printer font: A is the normal 12x24 font, B the smaller 9x17 font.',
+});
 const Multiplier = Type.Integer({ minimum: 1, maximum: 8, description: 'Character size multiplier, 1-8.' });
 
 /** Character styling shared by text, table and rule blocks. */
@@ -51,7 +53,9 @@ export const TableBlock = Type.Object(
     type: Type.Literal('table'),
     columns: Type.Array(TableColumn, { minItems: 1, maxItems: 16 }),
     rows: Type.Array(Type.Array(Type.String({ maxLength: 2_000 }), { maxItems: 16 }), { maxItems: 1_000 }),
-    gap: Type.Optional(Type.Integer({ minimum: 0, maximum: 8, description: 'Spaces between columns (default 1).' })),
+    gap: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 8, description: 'Spaces between columns (default 1).' }),
+    ),
     ...TextStyle,
   },
   { additionalProperties: false },
@@ -60,7 +64,9 @@ export const TableBlock = Type.Object(
 export const RuleBlock = Type.Object(
   {
     type: Type.Literal('rule'),
-    char: Type.Optional(Type.String({ minLength: 1, maxLength: 1, description: 'Character to repeat (default "-").' })),
+    char: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1, description: 'Character to repeat (default "-").' }),
+    ),
     ...TextStyle,
   },
   { additionalProperties: false },
@@ -78,7 +84,9 @@ export const QrBlock = Type.Object(
   {
     type: Type.Literal('qr'),
     data: Type.String({ minLength: 1, maxLength: 2_000 }),
-    size: Type.Optional(Type.Integer({ minimum: 1, maximum: 16, description: 'Module size in dots (default 6).' })),
+    size: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 16, description: 'Module size in dots (default 6).' }),
+    ),
     errorLevel: Type.Optional(
       StringEnum(['L', 'M', 'Q', 'H'], {
         description: 'Error correction level (default M).',
@@ -94,8 +102,12 @@ export const BarcodeBlock = Type.Object(
     type: Type.Literal('barcode'),
     symbology: StringEnum(['CODE128', 'EAN13', 'CODE39']),
     data: Type.String({ minLength: 1, maxLength: 255 }),
-    height: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, description: 'Bar height in dots (default 80).' })),
-    moduleWidth: Type.Optional(Type.Integer({ minimum: 2, maximum: 6, description: 'Narrow bar width (default 2).' })),
+    height: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 255, description: 'Bar height in dots (default 80).' }),
+    ),
+    moduleWidth: Type.Optional(
+      Type.Integer({ minimum: 2, maximum: 6, description: 'Narrow bar width (default 2).' }),
+    ),
     hri: Type.Optional(
       StringEnum(['none', 'above', 'below', 'both'], {
         description: 'Human-readable text position (default below).',
@@ -111,7 +123,11 @@ export const ImageBlock = Type.Object(
     type: Type.Literal('image'),
     png: Base64({ maxLength: 2_000_000, description: 'PNG file, base64.' }),
     width: Type.Optional(
-      Type.Integer({ minimum: 8, maximum: 4096, description: 'Target width in dots; never wider than the paper.' }),
+      Type.Integer({
+        minimum: 8,
+        maximum: 4096,
+        description: 'Target width in dots; never wider than the paper.',
+      }),
     ),
     dither: Type.Optional(
       StringEnum(['floyd-steinberg', 'threshold'], {
@@ -135,8 +151,12 @@ export const DrawerBlock = Type.Object(
   {
     type: Type.Literal('drawer'),
     pin: Type.Optional(IntegerEnum([2, 5], { description: 'Connector pin (default 2).' })),
-    onMs: Type.Optional(Type.Integer({ minimum: 2, maximum: 510, description: 'Pulse on time (default 100 ms).' })),
-    offMs: Type.Optional(Type.Integer({ minimum: 2, maximum: 510, description: 'Pulse off time (default 200 ms).' })),
+    onMs: Type.Optional(
+      Type.Integer({ minimum: 2, maximum: 510, description: 'Pulse on time (default 100 ms).' }),
+    ),
+    offMs: Type.Optional(
+      Type.Integer({ minimum: 2, maximum: 510, description: 'Pulse off time (default 200 ms).' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -146,7 +166,11 @@ export const BeepBlock = Type.Object(
     type: Type.Literal('beep'),
     times: Type.Optional(Type.Integer({ minimum: 1, maximum: 9, description: 'Default 1.' })),
     durationMs: Type.Optional(
-      Type.Integer({ minimum: 50, maximum: 900, description: 'Each beep, rounded to 50 ms steps (default 100).' }),
+      Type.Integer({
+        minimum: 50,
+        maximum: 900,
+        description: 'Each beep, rounded to 50 ms steps (default 100).',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -176,7 +200,9 @@ export const Block = TaggedUnion([
 
 export const Ticket = Type.Object(
   {
-    version: Type.Optional(Type.Literal(TICKET_VERSION, { description: 'Document format version (default 1).' })),
+    version: Type.Optional(
+      Type.Literal(TICKET_VERSION, { description: 'Document format version (default 1).' }),
+    ),
     blocks: Type.Array(Block, { minItems: 1, maxItems: 2_000 }),
   },
   { $id: 'Ticket', additionalProperties: false },

@@ -6,7 +6,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 export const ajv = new Ajv({ allErrors: true, discriminator: true, strict: false, coerceTypes: false });
 ajv.addFormat('date-time', {
   type: 'string',
-  validate: (s: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),
+  validate: (s: string) =>
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),
 });
 
 export interface ValidationIssue {
@@ -31,7 +32,10 @@ function describe(e: ErrorObject): ValidationIssue {
     case 'required':
       return { path: `${path}/${String(p.missingProperty)}`, message: 'is required' };
     case 'additionalProperties':
-      return { path: `${path}/${String(p.additionalProperty)}`, message: 'is not allowed here (unknown property)' };
+      return {
+        path: `${path}/${String(p.additionalProperty)}`,
+        message: 'is not allowed here (unknown property)',
+      };
     case 'enum':
       return { path, message: `must be one of ${(p.allowedValues as unknown[]).join(', ')}` };
     case 'const':

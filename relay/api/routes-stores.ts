@@ -1,0 +1,121 @@
+// /v1/stores: what HQ sees of each store (agent presence, printers, queue), and /v1/enrol,
+// where a new agent trades its one-time code for credentials.
+import type { FastifyInstance } from 'fastify';
+import {
+  ApiError,
+  EnrolRequest,
+  EnrolResponse,
+  IdParams,
+  type PrinterView,
+  parseEnrolRequest,
+  parseIdParams,
+  StoreList,
+  StoreView,
+} from '../../protocol/api.js';
+import type { HealthEvent } from '../../protocol/messages.js';
+import { notReadyReasons } from '../../protocol/status.js';
+import { EnrolmentError, enrol } from '../admin.js';
+import {
+  type Directory,
+  type JobStore,
+  type PrinterRecord,
+  type StoreRecord,
+  scopeIncludes,
+} from '../store/job-store.js';
+import { assertStoreAccess } from './auth.js';
+import { HttpError } from './errors.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function toPrinterView(p: PrinterRecord): PrinterView {
+  return {
+    printerId: p.printerId,
+    name: p.info?.name ?? null,
+    roles: p.info?.roles ?? [],
+    ready: p.status ? notReadyReasons(p.status).length === 0 : null,
+    reasons: p.status ? notReadyReasons(p.status) : [],
+    status: p.status,
+    statusAt: iso(p.statusAt),
+    health: p.health,
+  };
+}
+
+function toStoreView(s: StoreRecord, printers: PrinterRecord[], queueDepth: number): StoreView {
+  const health = s.health as Partial<HealthEvent> | null;
+  return {
+    storeId: s.id,
+    name: s.name,
+    online: s.online,
+    lastSeenAt: iso(s.lastSeenAt),
+    agentVersion: s.agentVersion,
+    queueDepth,
+    uptimeSeconds: health?.uptimeSeconds ?? null,
+    heldJobs: health?.heldJobs ?? null,
+    printers: printers.map(toPrinterView),
+  };
+}
+
+export function registerStoreRoutes(
+  app: FastifyInstance,
+  deps: { directory: Directory; jobs: JobStore },
+): void {
+  const { directory, jobs } = deps;
+  const errors = { 400: ApiError, 401: ApiError, 403: ApiError, 404: ApiError };
+
+  app.get(
+    '/v1/stores',
+    { schema: { summary: 'Stores this key covers', response: { 200: StoreList, ...errors } } },
+    async (request) => {
+      const counts = await jobs.openJobCounts();
+      const stores = (await directory.listStores()).filter((s) => scopeIncludes(request.apiKey.stores, s.id));
+      const views = await Promise.all(
+        stores.map(async (s) => toStoreView(s, await directory.listPrinters(s.id), counts.get(s.id) ?? 0)),
+      );
+      return { stores: views };
+    },
+  );
+
+  app.get(
+    '/v1/stores/:id',
+    {
+      schema: {
+        summary: 'One store: online, last seen, agent version, printers, queue',
+        params: IdParams,
+        response: { 200: StoreView, ...errors },
+      },
+    },
+    async (request) => {
+      const { id } = parseIdParams(request.params);
+      assertStoreAccess(request, id);
+      const store = await directory.getStore(id);
+      if (!store) throw new HttpError(404, `unknown store ${JSON.stringify(id)}`);
+      const counts = await jobs.openJobCounts();
+      return toStoreView(store, await directory.listPrinters(id), counts.get(id) ?? 0);
+    },
+  );
+}
+
+/** Public: the enrolment code is the credential. */
+export function registerEnrolRoute(app: FastifyInstance, deps: { directory: Directory }): void {
+  app.post(
+    '/v1/enrol',
+    {
+      schema: {
+        summary: 'Trade a one-time enrolment code for agent credentials',
+        security: [],
+        body: EnrolRequest,
+        response: { 200: EnrolResponse, 400: ApiError, 404: ApiError },
+      },
+    },
+    async (request) => {
+      const { code } = parseEnrolRequest(request.body);
+      try {
+        return await enrol(deps.directory, code);
+      } catch (err) {
+        if (err instanceof EnrolmentError)
+          throw new HttpError(404, err.message, [{ path: '/code', message: err.message }]);
+        throw err;
+      }
+    },
+  );
+}

@@ -1,0 +1,33 @@
+// The `data` of the events the relay records for webhooks. Shared by every JobStore
+// implementation so that a webhook receiver sees one format.
+import type { JobState } from '../../protocol/job.js';
+import { notReadyReasons, type PrinterStatus } from '../../protocol/status.js';
+import type { JobRecord } from './job-store.js';
+
+export function jobStateEventData(job: JobRecord, from: JobState, at: number, detail: string | null) {
+  return {
+    jobId: job.id,
+    storeId: job.storeId,
+    state: job.state,
+    previousState: from,
+    at: new Date(at).toISOString(),
+    detail,
+    printer: job.printer,
+    printerId: job.printerId,
+    orderRef: job.orderRef,
+    reprintOf: job.reprintOf,
+  };
+}
+
+export function printerStatusEventData(storeId: string, printerId: string, status: PrinterStatus) {
+  const reasons = notReadyReasons(status);
+  return { storeId, printerId, ready: reasons.length === 0, reasons, status };
+}
+
+/** Whether two statuses differ in anything a person would notice (not just the timestamp). */
+export function printerStatusChanged(before: PrinterStatus | null, after: PrinterStatus): boolean {
+  if (!before) return true;
+  const { updatedAt: _a, source: _b, ...x } = before;
+  const { updatedAt: _c, source: _d, ...y } = after;
+  return JSON.stringify(x, Object.keys(x).sort()) !== JSON.stringify(y, Object.keys(y).sort());
+}

@@ -1,0 +1,272 @@
+// What the relay keeps, behind two narrow interfaces so that a PostgreSQL implementation
+// can replace SQLite without touching the rest: Directory (stores, their agents and
+// printers, credentials, API keys, webhook subscriptions) and JobStore (jobs, their
+// timelines, agent event de-duplication, and the outbox of events for webhooks).
+// Every method is atomic; times are milliseconds since the epoch.
+import type { JobState, OnExpiry, OrderRef } from '../../protocol/job.js';
+import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
+import type { PrinterStatus } from '../../protocol/status.js';
+
+/** Which stores a key or webhook covers. */
+export type StoreScope = 'all' | string[];
+
+export function scopeIncludes(scope: StoreScope, storeId: string): boolean {
+  return scope === 'all' || scope.includes(storeId);
+}
+
+export interface StoreRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+  online: boolean;
+  connectionId: string | null;
+  lastSeenAt: number | null;
+  agentVersion: string | null;
+  instanceId: string | null;
+  /** The last health event, as sent. */
+  health: unknown;
+  healthAt: number | null;
+}
+
+export interface PrinterRecord {
+  storeId: string;
+  printerId: string;
+  info: PrinterInfo | null;
+  status: PrinterStatus | null;
+  statusAt: number | null;
+  health: PrinterHealth | null;
+}
+
+export interface AgentCredentialRecord {
+  id: string;
+  storeId: string;
+  secretHash: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface EnrolmentCodeRecord {
+  id: string;
+  storeId: string;
+  codeHash: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  secretHash: string;
+  stores: StoreScope;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export const WEBHOOK_EVENT_TYPES = ['job.state', 'printer.status'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export interface WebhookRecord {
+  id: string;
+  url: string;
+  /** HMAC key: kept in clear because the relay must sign with it. */
+  secret: string;
+  events: WebhookEventType[];
+  stores: StoreScope;
+  createdAt: number;
+}
+
+export class DuplicateError extends Error {
+  constructor(what: string) {
+    super(`${what} already exists`);
+    this.name = 'DuplicateError';
+  }
+}
+
+export interface PresenceUpdate {
+  online: boolean;
+  connectionId: string;
+  agentVersion: string;
+  at: number;
+}
+
+export interface Directory {
+  createStore(store: { id: string; name: string; createdAt: number }): Promise<StoreRecord>;
+  getStore(id: string): Promise<StoreRecord | null>;
+  listStores(): Promise<StoreRecord[]>;
+  listPrinters(storeId: string): Promise<PrinterRecord[]>;
+
+  addAgentCredential(cred: AgentCredentialRecord): Promise<void>;
+  getAgentCredential(id: string): Promise<AgentCredentialRecord | null>;
+  addEnrolmentCode(code: EnrolmentCodeRecord): Promise<void>;
+  getEnrolmentCode(id: string): Promise<EnrolmentCodeRecord | null>;
+  /** Marks the code used; false when it was already used or has expired. */
+  useEnrolmentCode(id: string, now: number): Promise<boolean>;
+
+  addApiKey(key: ApiKeyRecord): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRecord | null>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  revokeApiKey(id: string, now: number): Promise<boolean>;
+
+  addWebhook(hook: WebhookRecord): Promise<void>;
+  listWebhooks(): Promise<WebhookRecord[]>;
+  removeWebhook(id: string): Promise<boolean>;
+
+  /**
+   * Applies a presence message. An offline message from another connection than the
+   * current one (an old connection's last will) is ignored; returns whether it applied.
+   */
+  setPresence(storeId: string, presence: PresenceUpdate): Promise<boolean>;
+  /** Notes that the agent was heard from. */
+  touchStore(storeId: string, at: number): Promise<void>;
+  /** At start of an embedded broker: nobody is connected yet. */
+  markAllOffline(): Promise<void>;
+  /** Records a hello (which also marks the store online); returns the instance id the agent had before. */
+  recordHello(
+    storeId: string,
+    hello: { agentVersion: string; instanceId: string; printers: PrinterInfo[]; at: number },
+  ): Promise<{ previousInstanceId: string | null }>;
+  /** Applies a printer status unless a newer one is known; queues a printer.status event when it changed. */
+  setPrinterStatus(storeId: string, printerId: string, status: PrinterStatus, at: number): Promise<boolean>;
+  recordHealth(
+    storeId: string,
+    health: { agentVersion: string; printers: PrinterHealth[]; at: number; raw: unknown },
+  ): Promise<void>;
+}
+
+export interface JobRecord {
+  id: string;
+  storeId: string;
+  printer: string;
+  printerId: string | null;
+  kind: 'ticket' | 'raw';
+  /** Ticket JSON text, or base64 raw bytes. */
+  payload: string;
+  copies: number;
+  onExpiry: OnExpiry;
+  expiresAt: number;
+  createdAt: number;
+  updatedAt: number;
+  state: JobState;
+  orderRef: OrderRef | null;
+  reprintOf: string | null;
+  reprintCount: number;
+  cancelRequestedAt: number | null;
+  cancelSentAt: number | null;
+  lastSentAt: number | null;
+  sendCount: number;
+}
+
+export interface TimelineRecord {
+  state: JobState;
+  at: number;
+  detail: string | null;
+}
+
+export interface NewJob
+  extends Omit<
+    JobRecord,
+    'updatedAt' | 'state' | 'printerId' | 'cancelRequestedAt' | 'cancelSentAt' | 'lastSentAt' | 'sendCount'
+  > {
+  /** Set when the request carried an Idempotency-Key. */
+  idempotency: { apiKeyId: string; key: string; requestHash: string } | null;
+}
+
+export type CreateJobResult =
+  | { outcome: 'created'; job: JobRecord }
+  /** Same key, same body: the job made the first time. */
+  | { outcome: 'replayed'; job: JobRecord }
+  /** Same key, another body. */
+  | { outcome: 'conflict'; job: JobRecord };
+
+export interface JobFilter {
+  storeIds: StoreScope;
+  storeId?: string;
+  orderNo?: string;
+  source?: string;
+  state?: JobState;
+  since?: number;
+  limit: number;
+}
+
+export interface StateChange {
+  at: number;
+  detail?: string | undefined;
+  printerId?: string | undefined;
+  /** Apply only if the job is in one of these states (a relay decision made on what it read earlier). */
+  onlyFrom?: readonly JobState[] | undefined;
+}
+
+/** A domain event kept for webhooks. */
+export interface RelayEvent {
+  seq: number;
+  id: string;
+  type: WebhookEventType;
+  storeId: string;
+  at: number;
+  data: unknown;
+}
+
+export interface DueDelivery {
+  webhook: WebhookRecord;
+  event: RelayEvent;
+  attempts: number;
+}
+
+export interface JobStore {
+  /**
+   * Commits the job (or finds the one made with the same idempotency key). Throws
+   * DuplicateError when a reprint with the same reprintOf and reprintCount exists.
+   */
+  createJob(job: NewJob): Promise<CreateJobResult>;
+  getJob(id: string): Promise<JobRecord | null>;
+  listJobs(filter: JobFilter): Promise<JobRecord[]>;
+  timelines(jobIds: string[]): Promise<Map<string, TimelineRecord[]>>;
+  countReprints(originalId: string): Promise<number>;
+  /** Jobs of a store not yet in a final state. */
+  openJobs(storeId: string): Promise<JobRecord[]>;
+  /** Number of open jobs per store. */
+  openJobCounts(): Promise<Map<string, number>>;
+
+  /**
+   * Moves a job to `to` if JOB_TRANSITIONS allows it, adds a timeline entry and queues a
+   * job.state event; returns the updated job, or null when the move is not allowed.
+   */
+  transitionJob(jobId: string, to: JobState, change: StateChange): Promise<JobRecord | null>;
+  /** Notes a publish to the agent; the first one moves accepted -> sent. */
+  markSent(jobId: string, at: number): Promise<void>;
+  requestCancel(jobId: string, at: number): Promise<JobRecord | null>;
+  markCancelSent(jobId: string, at: number): Promise<void>;
+  /**
+   * Jobs of online stores to publish now: accepted ones, and sent ones last published
+   * before `resendBefore`. Jobs with a cancel request are left out.
+   */
+  jobsToSend(resendBefore: number, limit: number): Promise<JobRecord[]>;
+  /** Open jobs of online stores with a cancel request not sent since `resendBefore`. */
+  cancelsToSend(resendBefore: number, limit: number): Promise<JobRecord[]>;
+  /**
+   * Undelivered jobs (accepted, sent) that must not be sent any more: onExpiry=expire past
+   * expiresAt, or any job older than `createdBefore` (the lifetime limit).
+   */
+  undeliverableJobs(now: number, createdBefore: number, limit: number): Promise<JobRecord[]>;
+
+  /** Whether an agent event (outbox id) was already handled for this store. */
+  agentEventSeen(storeId: string, eventId: string): Promise<boolean>;
+  rememberAgentEvent(storeId: string, eventId: string, at: number): Promise<void>;
+
+  /** Creates webhook deliveries for events not yet fanned out; returns how many events. */
+  fanOutEvents(limit: number): Promise<number>;
+  dueDeliveries(now: number, limit: number): Promise<DueDelivery[]>;
+  markDelivered(webhookId: string, eventSeq: number, at: number): Promise<void>;
+  /** Records a failed attempt at `at`; nextAttemptAt null gives up. */
+  markDeliveryFailed(
+    webhookId: string,
+    eventSeq: number,
+    failure: { error: string; at: number; nextAttemptAt: number | null },
+  ): Promise<void>;
+
+  /** Deletes old data: agent event ids, finished webhook deliveries and events, final jobs. */
+  prune(before: { agentEvents: number; webhookEvents: number; jobs: number }): Promise<void>;
+
+  close(): Promise<void>;
+}

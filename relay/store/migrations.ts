@@ -1,0 +1,139 @@
+// SQLite schema, one entry per version (PRAGMA user_version). Never edit an entry that has
+// shipped: append a new one.
+export const migrations: string[] = [
+  `
+  CREATE TABLE stores (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    online INTEGER NOT NULL DEFAULT 0,
+    connection_id TEXT,
+    last_seen_at INTEGER,
+    agent_version TEXT,
+    instance_id TEXT,
+    health TEXT,
+    health_at INTEGER
+  );
+
+  CREATE TABLE printers (
+    store_id TEXT NOT NULL REFERENCES stores(id),
+    printer_id TEXT NOT NULL,
+    info TEXT,
+    status TEXT,
+    status_at INTEGER,
+    health TEXT,
+    PRIMARY KEY (store_id, printer_id)
+  );
+
+  CREATE TABLE agent_credentials (
+    id TEXT PRIMARY KEY,
+    store_id TEXT NOT NULL REFERENCES stores(id),
+    secret_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+
+  CREATE TABLE enrolment_codes (
+    id TEXT PRIMARY KEY,
+    store_id TEXT NOT NULL REFERENCES stores(id),
+    code_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+  );
+
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    stores TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    events TEXT NOT NULL,
+    stores TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    store_id TEXT NOT NULL REFERENCES stores(id),
+    printer TEXT NOT NULL,
+    printer_id TEXT,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    copies INTEGER NOT NULL,
+    on_expiry TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    order_source TEXT,
+    order_no TEXT,
+    reprint_of TEXT,
+    reprint_count INTEGER NOT NULL DEFAULT 0,
+    cancel_requested_at INTEGER,
+    cancel_sent_at INTEGER,
+    last_sent_at INTEGER,
+    send_count INTEGER NOT NULL DEFAULT 0,
+    api_key_id TEXT,
+    idempotency_key TEXT,
+    request_hash TEXT
+  );
+  CREATE UNIQUE INDEX jobs_idempotency ON jobs (api_key_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE INDEX jobs_open ON jobs (store_id, state)
+    WHERE state IN ('accepted', 'sent', 'delivered', 'held', 'printing');
+  CREATE INDEX jobs_store_created ON jobs (store_id, created_at);
+  CREATE INDEX jobs_order ON jobs (order_no, order_source) WHERE order_no IS NOT NULL;
+  CREATE INDEX jobs_created ON jobs (created_at);
+  CREATE UNIQUE INDEX jobs_reprint_of ON jobs (reprint_of, reprint_count) WHERE reprint_of IS NOT NULL;
+
+  CREATE TABLE job_timeline (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    detail TEXT
+  );
+  CREATE INDEX job_timeline_job ON job_timeline (job_id, seq);
+
+  CREATE TABLE agent_events_seen (
+    store_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (store_id, event_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX agent_events_seen_at ON agent_events_seen (seen_at);
+
+  CREATE TABLE relay_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    store_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+
+  CREATE TABLE webhook_deliveries (
+    webhook_id TEXT NOT NULL,
+    event_seq INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    done_at INTEGER,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    PRIMARY KEY (webhook_id, event_seq)
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE done_at IS NULL;
+
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];

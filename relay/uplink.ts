@@ -1,0 +1,163 @@
+// What agents tell the relay: presence, and batches of outbox events. Each event is
+// handled once (by outbox id), committed, and only then acknowledged on down/acks.
+// Messages of one store are handled one after another, in the order they arrived.
+import {
+  type AckMessage,
+  type AgentEvent,
+  decodeJson,
+  PROTOCOL_VERSION,
+  parseAgentEvent,
+  parseEventBatchEnvelope,
+  parsePresenceMessage,
+} from '../protocol/messages.js';
+import { topics } from '../protocol/topics.js';
+import type { MessageBus, UplinkMessage } from './broker/bus.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { Log } from './log.js';
+import type { Directory, JobStore } from './store/job-store.js';
+
+const MAX_EVENT_AGE_MS = 8 * 24 * 3600_000;
+const MAX_CLOCK_AHEAD_MS = 60_000;
+
+/**
+ * The agent's time for an event, unless its clock is plainly wrong (in the future, or older
+ * than any job can be, e.g. a store PC that lost its clock): then the time it arrived.
+ */
+function plausibleTime(iso: string): number {
+  const at = Date.parse(iso);
+  const now = Date.now();
+  return at > now + MAX_CLOCK_AHEAD_MS || at < now - MAX_EVENT_AGE_MS ? now : at;
+}
+
+export class Uplink {
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly jobs: JobStore,
+    private readonly directory: Directory,
+    private readonly bus: MessageBus,
+    private readonly dispatcher: Dispatcher,
+    private readonly log: Log,
+  ) {}
+
+  /** Queues the message behind the store's earlier ones. */
+  accept(message: UplinkMessage): void {
+    const { storeId } = message;
+    const previous = this.queues.get(storeId) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.handle(message))
+      .catch((err: unknown) =>
+        this.log.error(`store ${storeId}: ${message.channel} message failed: ${String(err)}`),
+      );
+    this.queues.set(storeId, next);
+    void next.finally(() => {
+      if (this.queues.get(storeId) === next) this.queues.delete(storeId);
+    });
+  }
+
+  /** Resolves when every queued message has been handled. */
+  async idle(): Promise<void> {
+    while (this.queues.size > 0) await Promise.all(this.queues.values());
+  }
+
+  private async handle({ storeId, channel, payload }: UplinkMessage): Promise<void> {
+    if (channel === 'presence') {
+      const msg = parsePresenceMessage(decodeJson(payload, 'presence message'));
+      const applied = await this.directory.setPresence(storeId, {
+        online: msg.online,
+        connectionId: msg.connectionId,
+        agentVersion: msg.agentVersion,
+        at: Date.now(),
+      });
+      this.log.info(
+        `store ${storeId}: ${msg.online ? 'online' : 'offline'} (agent ${msg.agentVersion})${applied ? '' : ', ignored: from an older connection'}`,
+      );
+      return;
+    }
+    let batch: { events: { id: string }[] };
+    try {
+      batch = parseEventBatchEnvelope(decodeJson(payload, 'event batch'));
+    } catch (err) {
+      // Without outbox ids there is nothing to acknowledge: the agent's resend will tell.
+      this.log.warn(`store ${storeId}: dropped an event batch: ${(err as Error).message}`);
+      return;
+    }
+    await this.directory.touchStore(storeId, Date.now());
+    const done: string[] = [];
+    try {
+      for (const raw of batch.events) {
+        if (!(await this.jobs.agentEventSeen(storeId, raw.id))) {
+          let event: AgentEvent | null = null;
+          try {
+            event = parseAgentEvent(raw);
+          } catch (err) {
+            // It will never become valid: acknowledge it so that it cannot jam the outbox.
+            this.log.warn(`store ${storeId}: ignored event ${raw.id}: ${(err as Error).message}`);
+          }
+          if (event) await this.apply(storeId, event);
+          await this.jobs.rememberAgentEvent(storeId, raw.id, Date.now());
+        }
+        done.push(raw.id);
+      }
+    } finally {
+      if (done.length > 0) await this.ack(storeId, done);
+    }
+  }
+
+  private async ack(storeId: string, ids: string[]): Promise<void> {
+    const msg: AckMessage = { v: PROTOCOL_VERSION, ids };
+    await this.bus.publish(topics.acks(storeId), JSON.stringify(msg));
+  }
+
+  private async apply(storeId: string, event: AgentEvent): Promise<void> {
+    const at = plausibleTime(event.at);
+    switch (event.type) {
+      case 'hello': {
+        const { previousInstanceId } = await this.directory.recordHello(storeId, {
+          agentVersion: event.agentVersion,
+          instanceId: event.instanceId,
+          printers: event.printers,
+          at: Date.now(),
+        });
+        this.log.info(
+          `store ${storeId}: hello from agent ${event.agentVersion}, ${event.printers.length} printer(s), holds ${event.jobIds.length} job(s)`,
+        );
+        await this.dispatcher.reconcile(storeId, event, previousInstanceId);
+        return;
+      }
+      case 'job-received':
+        if (await this.ownJob(storeId, event.jobId)) {
+          await this.jobs.transitionJob(event.jobId, 'delivered', { at });
+        }
+        return;
+      case 'job-state':
+        if (await this.ownJob(storeId, event.jobId)) {
+          await this.jobs.transitionJob(event.jobId, event.state, {
+            at,
+            detail: event.detail,
+            printerId: event.printerId,
+          });
+        }
+        return;
+      case 'printer-status':
+        await this.directory.setPrinterStatus(storeId, event.printerId, event.status, at);
+        return;
+      case 'health':
+        await this.directory.recordHealth(storeId, {
+          agentVersion: event.agentVersion,
+          printers: event.printers,
+          at: Date.now(),
+          raw: event,
+        });
+        return;
+    }
+  }
+
+  /** An agent reports only on its own store's jobs; anything else is logged and ignored. */
+  private async ownJob(storeId: string, jobId: string): Promise<boolean> {
+    const job = await this.jobs.getJob(jobId);
+    if (job?.storeId === storeId) return true;
+    this.log.warn(`store ${storeId}: event for job ${jobId}, which is not one of its jobs; ignored`);
+    return false;
+  }
+}
