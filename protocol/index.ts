@@ -2,6 +2,7 @@ export * from './api.js';
 export * from './job.js';
 export * from './messages.js';
 export * from './profile.js';
+export * from './reprint.js';
 export * from './status.js';
 export * from './ticket.js';
 export * from './topics.js';

@@ -2,7 +2,8 @@
 // arrive here already validated against their schemas.
 import { createHash, randomUUID } from 'node:crypto';
 import { isFinalJobState, JOB_LIMITS, type JobRequest, type JobView } from '../protocol/job.js';
-import { parseTicket, type Ticket } from '../protocol/ticket.js';
+import { markRawAsReprint, markTicketAsReprint } from '../protocol/reprint.js';
+import type { Ticket } from '../protocol/ticket.js';
 import { HttpError } from './api/errors.js';
 import type { Dispatcher } from './dispatcher.js';
 import {
@@ -36,40 +37,6 @@ export function requestFingerprint(value: unknown): string {
 /** A request the caller must fix; the issue names the offending field. */
 function badField(status: number, message: string, path: string): HttpError {
   return new HttpError(status, message, [{ path, message }]);
-}
-
-const REPRINT_LABEL = (n: number) => `REPRINT #${n}`;
-
-/** The visible mark on a reprint: a reverse, double-size banner at the top of the ticket. */
-export function markTicketAsReprint(ticket: Ticket, count: number): Ticket {
-  const marked: Ticket = {
-    ...ticket,
-    blocks: [
-      {
-        type: 'text',
-        text: `重印 ${REPRINT_LABEL(count)}`,
-        align: 'center',
-        bold: true,
-        invert: true,
-        width: 2,
-        height: 2,
-      },
-      ...ticket.blocks,
-    ],
-  };
-  return parseTicket(marked);
-}
-
-/** The same for raw ESC/POS: centred, double size, ASCII only (safe in any code page or Chinese mode). */
-export function markRawAsReprint(base64: string, count: number): string {
-  const esc = 0x1b;
-  const gs = 0x1d;
-  const banner = Buffer.concat([
-    Buffer.from([esc, 0x61, 1, gs, 0x21, 0x11]),
-    Buffer.from(`** ${REPRINT_LABEL(count)} **\n`, 'ascii'),
-    Buffer.from([gs, 0x21, 0, esc, 0x61, 0]),
-  ]);
-  return Buffer.concat([banner, Buffer.from(base64, 'base64')]).toString('base64');
 }
 
 export interface JobServiceOptions {
