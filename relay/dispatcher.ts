@@ -11,8 +11,8 @@ import {
 } from '../protocol/messages.js';
 import type { Ticket } from '../protocol/ticket.js';
 import { topics } from '../protocol/topics.js';
+import type { Log } from '../shared/log.js';
 import type { MessageBus } from './broker/bus.js';
-import type { Log } from './log.js';
 import type { Directory, JobRecord, JobStore } from './store/job-store.js';
 
 export interface DispatcherOptions {

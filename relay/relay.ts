@@ -1,11 +1,11 @@
 // The relay, put together: SQLite store, embedded MQTT broker, dispatcher, uplink handler,
 // webhook sender and HTTP API. startRelay() returns once everything listens.
 import type { AddressInfo } from 'node:net';
+import { consoleLog, type Log } from '../shared/log.js';
 import { buildApi } from './api/app.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { Dispatcher } from './dispatcher.js';
 import { JobService } from './jobs.js';
-import { consoleLog, type Log } from './log.js';
 import { SqliteStore } from './store/sqlite.js';
 import { Uplink } from './uplink.js';
 import { defaultWebhookOptions, type WebhookOptions, WebhookSender } from './webhooks.js';

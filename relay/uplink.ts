@@ -11,9 +11,9 @@ import {
   parsePresenceMessage,
 } from '../protocol/messages.js';
 import { topics } from '../protocol/topics.js';
+import type { Log } from '../shared/log.js';
 import type { MessageBus, UplinkMessage } from './broker/bus.js';
 import type { Dispatcher } from './dispatcher.js';
-import type { Log } from './log.js';
 import type { Directory, JobStore } from './store/job-store.js';
 
 const MAX_EVENT_AGE_MS = 8 * 24 * 3600_000;

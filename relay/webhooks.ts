@@ -6,7 +6,7 @@
 // HMAC-SHA256(secret, `${t}.${body}`). Receivers should recompute it and reject old `t`.
 import { createHmac } from 'node:crypto';
 import { version } from '../cli/version.js';
-import type { Log } from './log.js';
+import type { Log } from '../shared/log.js';
 import type { DueDelivery, JobStore } from './store/job-store.js';
 
 export interface WebhookOptions {

@@ -2,9 +2,9 @@
 // (socat): printing with confirmation, paper out mid-job, cover, power cycles, lost
 // connections, printers that never confirm, GS r-only clones, identify, XON/XOFF; then the
 // `printrelay printer` commands as child processes.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import {
   type VirtualPrinter,
   type VirtualPrinterOptions,
 } from '../virtual-printer/virtual-printer.js';
+import { CLI_PATH } from './support/build.js';
 
 const profile = getProfile('epson-tm-t88');
 /** A clone without GS ( H: jobs are confirmed with GS r 1. */
@@ -326,43 +327,16 @@ describe('printer driver against a scripted serial device', () => {
 });
 
 describe('printrelay printer (CLI)', () => {
-  const repo = join(import.meta.dirname, '..');
-  let build: string;
   let work: string;
   let vp: VirtualPrinter;
 
   beforeAll(async () => {
-    // A private build (launcher + compiled CLI), so that test runs side by side never share one.
-    const cache = join(repo, 'node_modules', '.cache');
-    mkdirSync(cache, { recursive: true });
-    build = mkdtempSync(join(cache, 'printrelay-printer-cli-'));
     work = mkdtempSync(join(tmpdir(), 'printrelay-printer-cli-'));
-    mkdirSync(join(build, 'bin'));
-    try {
-      execFileSync(
-        process.execPath,
-        [
-          join(repo, 'node_modules/typescript/bin/tsc'),
-          '-p',
-          repo,
-          '--outDir',
-          join(build, 'dist'),
-          '--sourceMap',
-          'false',
-        ],
-        { stdio: 'pipe' },
-      );
-    } catch {
-      // Type errors elsewhere in the tree do not stop tsc from emitting; a missing file would.
-    }
-    copyFileSync(join(repo, 'bin', 'printrelay.js'), join(build, 'bin', 'printrelay.js'));
-    writeFileSync(join(build, 'package.json'), '{"type":"module"}');
     vp = await startVirtualPrinter({ listen: 'tcp://127.0.0.1:0' });
   }, 60_000);
 
   afterAll(async () => {
     await vp?.close();
-    rmSync(build, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -377,7 +351,7 @@ describe('printrelay printer (CLI)', () => {
     const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       child = execFile(
         process.execPath,
-        [join(build, 'bin', 'printrelay.js'), 'printer', ...args],
+        [CLI_PATH, 'printer', ...args],
         { timeout: 20_000 },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;

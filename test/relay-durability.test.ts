@@ -1,51 +1,27 @@
 // A job that got its 201 survives the relay: a clean restart, and a kill -9 in the middle of
 // a stream of orders and agent events.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
 import { decodeJson, PROTOCOL_VERSION, parseJobMessage } from '../protocol/messages.js';
 import { topics } from '../protocol/topics.js';
 import { addApiKey, addStore } from '../relay/admin.js';
 import type { RelayUrls } from '../relay/relay.js';
 import { SqliteStore } from '../relay/store/sqlite.js';
 import { FakeAgent, jobBody, startTestRelay, tempDir, waitFor } from './relay-helpers.js';
+import { builtModule } from './support/build.js';
 
-const repo = join(import.meta.dirname, '..');
-// The child relay runs compiled JavaScript; node_modules/.cache keeps the build out of the tree.
-const build = join(repo, 'node_modules', '.cache', 'printrelay-relay-test');
-
-beforeAll(() => {
-  rmSync(build, { recursive: true, force: true });
-  mkdirSync(build, { recursive: true });
-  try {
-    execFileSync(
-      process.execPath,
-      [join(repo, 'node_modules/typescript/bin/tsc'), '-p', repo, '--outDir', build, '--sourceMap', 'false'],
-      {
-        stdio: 'pipe',
-      },
-    );
-  } catch {
-    // Type errors elsewhere in the tree do not stop tsc from emitting; a missing file would.
-  }
-  writeFileSync(join(build, 'package.json'), '{"type":"module"}');
-  writeFileSync(
-    join(build, 'child-relay.js'),
-    `import { startRelay } from './relay/relay.js';
-import { silentLog } from './relay/log.js';
-const relay = await startRelay({ dataDir: process.argv[2], host: '127.0.0.1', httpPort: 0, mqttPort: 0, wsPort: null, log: silentLog });
+// The child relay runs the compiled relay from the test build (test/global-setup.ts).
+const childRelay = `import { startRelay } from ${JSON.stringify(pathToFileURL(builtModule('relay/relay.js')).href)};
+import { silentLog } from ${JSON.stringify(pathToFileURL(builtModule('shared/log.js')).href)};
+const relay = await startRelay({ dataDir: process.argv[1], host: '127.0.0.1', httpPort: 0, mqttPort: 0, wsPort: null, log: silentLog });
 process.stdout.write(JSON.stringify(relay.urls) + '\\n');
-`,
-  );
-}, 60_000);
-
-afterAll(() => rmSync(build, { recursive: true, force: true }));
+`;
 
 async function startChild(dataDir: string): Promise<{ child: ChildProcess; urls: RelayUrls }> {
-  const child = spawn(process.execPath, [join(build, 'child-relay.js'), dataDir], {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', childRelay, dataDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {

@@ -17,9 +17,9 @@ import {
 } from '../protocol/messages.js';
 import { topics } from '../protocol/topics.js';
 import { type AgentCredentials, addApiKey, addStore } from '../relay/admin.js';
-import { silentLog } from '../relay/log.js';
 import { type Relay, type RelayOptions, startRelay } from '../relay/relay.js';
 import type { StoreScope } from '../relay/store/job-store.js';
+import { silentLog } from '../shared/log.js';
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'printrelay-relay-'));

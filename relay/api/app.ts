@@ -4,8 +4,8 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { version } from '../../cli/version.js';
+import type { Log } from '../../shared/log.js';
 import type { JobService } from '../jobs.js';
-import type { Log } from '../log.js';
 import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
 import { installErrorHandling } from './errors.js';

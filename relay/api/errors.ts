@@ -2,7 +2,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ApiError } from '../../protocol/api.js';
 import { ValidationError, type ValidationIssue } from '../../protocol/validate.js';
-import type { Log } from '../log.js';
+import type { Log } from '../../shared/log.js';
 
 export class HttpError extends Error {
   constructor(

@@ -8,7 +8,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { parseStoreTopic, topics } from '../../protocol/topics.js';
-import type { Log } from '../log.js';
+import type { Log } from '../../shared/log.js';
 import type { Directory } from '../store/job-store.js';
 import { authenticateAgent, maySubscribe, publishRefusal } from './access.js';
 import type { MessageBus, UplinkMessage } from './bus.js';

@@ -1,4 +1,4 @@
-// The relay's logger: one line per event, to be read by a person or collected as text.
+// One logger shape for the relay and the agent: one line per event, to be read by a person or collected as text.
 export interface Log {
   info(message: string): void;
   warn(message: string): void;
