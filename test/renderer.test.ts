@@ -643,7 +643,7 @@ describe('profiles', () => {
         /\/text\/encoding: gbk needs a printer with a Chinese font/,
       );
       writeFileSync(file, '{ "name": ');
-      expect(() => loadProfileFile(file)).toThrow(`${file}: not valid JSON`);
+      expect(() => loadProfileFile(file)).toThrow(`${file} is not valid JSON: Unexpected end of JSON input`);
       expect(loadProfileFile(join(repo, 'agent/profiles/xprinter-80.json'))).toEqual(xp80);
     } finally {
       rmSync(dir, { recursive: true, force: true });

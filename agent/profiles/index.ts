@@ -1,9 +1,10 @@
 // The printer profiles shipped with printrelay, one JSON file per model in this folder.
 // JSON modules are imported (not read from disk) so that the compiled dist/ build carries
 // them along; every profile is validated against protocol/profile.ts before first use.
-import { readFileSync } from 'node:fs';
+
 import { basename } from 'node:path';
 import { type PrinterProfile, parsePrinterProfile } from '../../protocol/profile.js';
+import { readJsonFile } from '../../shared/json-file.js';
 import epsonTmT20Latin from './epson-tm-t20-latin.json' with { type: 'json' };
 import epsonTmT88 from './epson-tm-t88.json' with { type: 'json' };
 import gprinter58 from './gprinter-58.json' with { type: 'json' };
@@ -88,21 +89,7 @@ export function getProfile(name: string): PrinterProfile {
 
 /** A profile from a JSON file of one's own (a printer model not shipped yet). */
 export function loadProfileFile(path: string): PrinterProfile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(
-      `cannot read printer profile ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${path}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  return checkProfile(data, path);
+  return readJsonFile(path, 'printer profile', (data) => checkProfile(data, path));
 }
 
 /** What a `--profile` option names: a shipped profile, or a path to a .json file. */

@@ -4,14 +4,16 @@
 // 2 cannot connect.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { stripTrailingConfirmation } from '../../agent/escpos/commands.js';
 import { renderTicket } from '../../agent/escpos/encoder.js';
 import { Printer, type PrintJobUpdate } from '../../agent/printer/printer.js';
-import { getProfile, loadProfileFile } from '../../agent/profiles/index.js';
+import { resolveProfile } from '../../agent/profiles/index.js';
 import type { PrinterProfile } from '../../protocol/profile.js';
 import { notReadyReasons } from '../../protocol/status.js';
 import { parseTicket } from '../../protocol/ticket.js';
+import { parseJsonText } from '../../shared/json-file.js';
+import { positiveInteger } from '../options.js';
 
 const DEFAULT_PROFILE = 'epson-tm-t88';
 
@@ -24,13 +26,6 @@ interface Options {
 const EXIT_NOT_READY = 1;
 const EXIT_CANNOT_CONNECT = 2;
 
-function milliseconds(value: string): number {
-  const n = Number(value);
-  if (!(Number.isInteger(n) && n > 0))
-    throw new InvalidArgumentError(`"${value}" is not a whole number of milliseconds above 0`);
-  return n;
-}
-
 export function registerPrinter(program: Command): void {
   const printer = program
     .command('printer')
@@ -41,7 +36,7 @@ export function registerPrinter(program: Command): void {
   const common = (cmd: Command, timeoutMs: number, timeoutWhat: string): Command =>
     cmd
       .option('--profile <name>', 'printer profile: a shipped one by name, or a .json file', DEFAULT_PROFILE)
-      .option('--timeout <ms>', timeoutWhat, milliseconds, timeoutMs);
+      .option('--timeout <ms>', timeoutWhat, positiveInteger, timeoutMs);
 
   common(
     printer
@@ -71,7 +66,7 @@ export function registerPrinter(program: Command): void {
     30_000,
     'how long to wait for the printer to answer, and for its confirmation while it is ready',
   ).action(async (uri: string, file: string, opts: Options) => {
-    const bytes = await loadJob(file, profileOption(opts.profile));
+    const bytes = await loadJob(file, resolveProfile(opts.profile));
     await withPrinter(uri, opts, async (p) => {
       const job = p.print(bytes);
       job.on('state', (u) => reportProgress(u));
@@ -98,14 +93,9 @@ export function registerPrinter(program: Command): void {
   });
 }
 
-/** A shipped profile by name, or one's own from a JSON file (a model not shipped yet). */
-function profileOption(nameOrFile: string): PrinterProfile {
-  return nameOrFile.toLowerCase().endsWith('.json') ? loadProfileFile(nameOrFile) : getProfile(nameOrFile);
-}
-
 /** Connects (within opts.timeout), runs `use`, and always closes the printer. */
 async function withPrinter(uri: string, opts: Options, use: (p: Printer) => Promise<void>): Promise<void> {
-  const profile = profileOption(opts.profile);
+  const profile = resolveProfile(opts.profile);
   const printer = new Printer({
     uri,
     profile,
@@ -172,13 +162,11 @@ async function loadJob(file: string, profile: PrinterProfile): Promise<Uint8Arra
   }
   // The driver appends its own confirmation request, with a token it waits for.
   if (type === '.bin') return stripTrailingConfirmation(data);
-  let json: unknown;
-  try {
-    json = JSON.parse(data.toString('utf8'));
-  } catch (err) {
-    throw new Error(`${file} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const { bytes, warnings } = renderTicket(parseTicket(json), profile, { confirmToken: false });
+  const { bytes, warnings } = renderTicket(
+    parseJsonText(data.toString('utf8'), file, 'ticket', parseTicket),
+    profile,
+    { confirmToken: false },
+  );
   for (const warning of warnings) console.error(`warning: ${warning}`);
   return bytes;
 }

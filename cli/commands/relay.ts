@@ -3,20 +3,15 @@
 // the relay runs), so they work on the relay machine without any extra credentials.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { addApiKey, addStore, addWebhook, parseStoreScope, parseWebhookEvents } from '../../relay/admin.js';
 import { startRelay } from '../../relay/relay.js';
 import type { StoreScope } from '../../relay/store/job-store.js';
 import { SqliteStore } from '../../relay/store/sqlite.js';
+import { port } from '../options.js';
 import { version } from '../version.js';
 
 const DEFAULT_DATA_DIR = process.env.PRINTRELAY_RELAY_DATA ?? 'relay-data';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('must be a port number, 0-65535');
-  return n;
-}
 
 function readPem(path: string, what: string): Buffer {
   try {

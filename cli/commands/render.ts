@@ -1,13 +1,13 @@
 // `printrelay render <ticket.json> --profile <name>`: a ticket document to ESC/POS bytes (to a
 // file or a pipe) or to a text preview; and `printrelay profiles`: the shipped printer
 // profiles. Output goes to stdout or -o; warnings and errors go to stderr.
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { renderTicket } from '../../agent/escpos/encoder.js';
 import { previewTicketWithWarnings } from '../../agent/escpos/preview.js';
 import { listProfiles, resolveProfile } from '../../agent/profiles/index.js';
 import { parseTicket, type Ticket } from '../../protocol/ticket.js';
-import { ValidationError } from '../../protocol/validate.js';
+import { readJsonFile } from '../../shared/json-file.js';
 
 interface RenderOptions {
   profile: string;
@@ -15,37 +15,9 @@ interface RenderOptions {
   preview?: boolean;
 }
 
-/** " (line L, column C)" for a JSON.parse error message that gives a position. */
-function jsonErrorLocation(text: string, message: string): string {
-  const match = /at position (\d+)/.exec(message);
-  if (!match) return '';
-  const before = text.slice(0, Number(match[1]));
-  const line = before.split('\n').length;
-  return ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
-}
-
 /** Reads and validates a ticket file; errors name the file, and the JSON path of each problem. */
-export async function readTicketFile(file: string): Promise<Ticket> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new Error(`${file} is not valid JSON: ${message}${jsonErrorLocation(text, message)}`);
-  }
-  try {
-    return parseTicket(json);
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    const issues = err.issues.map((i) => `\n  ${i.path || '/'}: ${i.message}`).join('');
-    throw new Error(`${file} is not a valid ticket:${issues}`);
-  }
+export function readTicketFile(file: string): Ticket {
+  return readJsonFile(file, 'ticket', parseTicket);
 }
 
 function writeStdout(data: Uint8Array | string): Promise<void> {

@@ -11,6 +11,7 @@ import {
 } from '../../virtual-printer/control.js';
 import { isFault } from '../../virtual-printer/status-bytes.js';
 import { FAULTS, type Fault, startVirtualPrinter } from '../../virtual-printer/virtual-printer.js';
+import { positiveInteger, positiveNumber } from '../options.js';
 
 interface Options {
   listen: string;
@@ -31,19 +32,6 @@ function collectFaults(value: string, previous: Fault[]): Fault[] {
       throw new InvalidArgumentError(`unknown fault "${f}": must be one of ${FAULTS.join(', ')}`);
   }
   return [...previous, ...(faults as Fault[])];
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`"${value}" is not a number above 0`);
-  return n;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!(Number.isInteger(n) && n > 0))
-    throw new InvalidArgumentError(`"${value}" is not a whole number above 0`);
-  return n;
 }
 
 export function registerVirtualPrinter(program: Command): void {
