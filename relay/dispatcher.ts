@@ -82,10 +82,12 @@ export class Dispatcher {
   /**
    * Marks the job sent, then publishes it. In this order, a cancel arriving meanwhile sees
    * `sent` and is forwarded to the agent; a crash in between leaves a `sent` job that is
-   * published again later.
+   * published again later. The claim also stops two paths (first send, sweep, hello) that
+   * read the job at the same moment from both publishing it; `resendBefore` is how recent
+   * an earlier publish may be (an agent's hello saying it lacks the job overrides the wait).
    */
-  async send(job: JobRecord): Promise<void> {
-    await this.jobs.markSent(job.id, Date.now());
+  async send(job: JobRecord, resendBefore = Date.now() - this.opts.resendAfterMs): Promise<void> {
+    if (!(await this.jobs.markSent(job.id, Date.now(), resendBefore))) return;
     try {
       await this.bus.publish(topics.jobs(job.storeId), JSON.stringify(toJobMessage(job)));
     } catch (err) {
@@ -121,7 +123,7 @@ export class Dispatcher {
             onlyFrom: UNDELIVERED,
           });
         } else if (this.maySend(job, now)) {
-          await this.send(job);
+          await this.send(job, now);
         }
       } else if (newDatabase && TAKEN_BY_AGENT.includes(job.state)) {
         await this.jobs.transitionJob(job.id, 'uncertain', {

@@ -233,8 +233,12 @@ export interface JobStore {
    * job.state event; returns the updated job, or null when the move is not allowed.
    */
   transitionJob(jobId: string, to: JobState, change: StateChange): Promise<JobRecord | null>;
-  /** Notes a publish to the agent; the first one moves accepted -> sent. */
-  markSent(jobId: string, at: number): Promise<void>;
+  /**
+   * Claims a publish to the agent: false when the job is no longer waiting to be sent, or was
+   * sent at or after `resendBefore` (another path just sent it). The first claim moves
+   * accepted -> sent.
+   */
+  markSent(jobId: string, at: number, resendBefore: number): Promise<boolean>;
   requestCancel(jobId: string, at: number): Promise<JobRecord | null>;
   markCancelSent(jobId: string, at: number): Promise<void>;
   /**

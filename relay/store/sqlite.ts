@@ -1,17 +1,12 @@
-// Directory and JobStore on one SQLite file (better-sqlite3, WAL).
-//
-// Durability: journal_mode=WAL with synchronous=FULL. A transaction is on disk (fsynced) when
-// commit returns, so a job that got its 201 survives a kill -9 of the relay and also a power
-// cut or kernel crash. (synchronous=NORMAL would survive kill -9 too, since committed WAL
-// frames are in the OS page cache, but could lose the last commits on power loss.) The cost
-// is one fsync per commit, far below what a single relay handles.
+// Directory and JobStore on one SQLite file (better-sqlite3, WAL, synchronous=FULL: see
+// shared/sqlite.ts). A job that got its 201 survives a kill -9 of the relay and a power cut.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { canTransition, type JobState } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
+import { openDatabase } from '../../shared/sqlite.js';
 import { jobStateEventData, printerStatusChanged, printerStatusEventData } from './event-data.js';
 import {
   type AgentCredentialRecord,
@@ -110,35 +105,56 @@ export class SqliteStore implements Directory, JobStore {
 
   /** Opens (creating if needed) `relay.db` in `dataDir` and brings its schema up to date. */
   static open(dataDir: string): SqliteStore {
-    mkdirSync(dataDir, { recursive: true });
-    return new SqliteStore(new Database(join(dataDir, 'relay.db')));
+    // The CLI may write (stores add, keys add) while the relay runs: openDatabase sets a busy timeout.
+    return new SqliteStore(openDatabase(join(dataDir, 'relay.db'), migrations, 'relay database'));
   }
 
   private constructor(db: Database.Database) {
     this.db = db;
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    // The CLI may write (stores add, keys add) while the relay runs: wait for the lock.
-    db.pragma('busy_timeout = 5000');
-    this.migrate();
   }
 
-  private migrate(): void {
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    if (current > migrations.length) {
-      throw new Error(
-        `relay database schema version ${current} is newer than this relay (${migrations.length})`,
-      );
+  // Group commit: the writes that arrive in one turn of the event loop share one transaction,
+  // so one fsync (synchronous=FULL) serves them all instead of one each; under load that is the
+  // relay's throughput limit. Each write runs in its own savepoint, so one that fails undoes
+  // only itself, and each caller's promise settles only after the commit is on disk.
+  #pending: { fn: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
+
+  private write<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.#pending.length === 0) setImmediate(() => this.commitPending());
+      this.#pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+    });
+  }
+
+  private commitPending(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0 || !this.db.open) {
+      for (const w of batch) w.reject(new Error('the relay database is closed'));
+      return;
     }
-    for (let v = current; v < migrations.length; v++) {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
       this.db
         .transaction(() => {
-          this.db.exec(migrations[v] as string);
-          this.db.pragma(`user_version = ${v + 1}`);
+          for (const w of batch) {
+            try {
+              outcomes.push({ ok: true, value: this.db.transaction(w.fn)() });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
+          }
         })
         .immediate();
+    } catch (error) {
+      for (const w of batch) w.reject(error);
+      return;
     }
+    batch.forEach((w, i) => {
+      const o = outcomes[i];
+      if (o?.ok) w.resolve(o.value);
+      else w.reject(o?.error);
+    });
   }
 
   private get(sql: string, ...params: unknown[]): Row | undefined {
@@ -319,6 +335,10 @@ export class SqliteStore implements Directory, JobStore {
   }
 
   async setPresence(storeId: string, p: PresenceUpdate): Promise<boolean> {
+    return this.write(() => this.applyPresence(storeId, p));
+  }
+
+  private applyPresence(storeId: string, p: PresenceUpdate): boolean {
     const r = p.online
       ? this.run(
           'UPDATE stores SET online = 1, connection_id = ?, agent_version = ?, last_seen_at = ? WHERE id = ?',
@@ -338,7 +358,7 @@ export class SqliteStore implements Directory, JobStore {
   }
 
   async touchStore(storeId: string, at: number): Promise<void> {
-    this.run('UPDATE stores SET last_seen_at = ? WHERE id = ?', at, storeId);
+    await this.write(() => this.run('UPDATE stores SET last_seen_at = ? WHERE id = ?', at, storeId));
   }
 
   async markAllOffline(): Promise<void> {
@@ -349,7 +369,7 @@ export class SqliteStore implements Directory, JobStore {
     storeId: string,
     hello: { agentVersion: string; instanceId: string; printers: PrinterInfo[]; at: number },
   ): Promise<{ previousInstanceId: string | null }> {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const before = this.get('SELECT instance_id FROM stores WHERE id = ?', storeId);
       this.run(
         // Saying hello proves the agent is connected, even if it never sent a presence message.
@@ -377,7 +397,7 @@ export class SqliteStore implements Directory, JobStore {
         if (status) this.applyPrinterStatus(storeId, p.id, status, hello.at);
       }
       return { previousInstanceId: (before?.instance_id as string | null | undefined) ?? null };
-    })();
+    });
   }
 
   private applyPrinterStatus(storeId: string, printerId: string, status: PrinterStatus, at: number): boolean {
@@ -407,14 +427,14 @@ export class SqliteStore implements Directory, JobStore {
     status: PrinterStatus,
     at: number,
   ): Promise<boolean> {
-    return this.db.transaction(() => this.applyPrinterStatus(storeId, printerId, status, at))();
+    return this.write(() => this.applyPrinterStatus(storeId, printerId, status, at));
   }
 
   async recordHealth(
     storeId: string,
     h: { agentVersion: string; printers: PrinterHealth[]; at: number; raw: unknown },
   ): Promise<void> {
-    this.db.transaction(() => {
+    await this.write(() => {
       this.run(
         'UPDATE stores SET health = ?, health_at = ?, agent_version = ?, last_seen_at = ? WHERE id = ?',
         JSON.stringify(h.raw),
@@ -432,72 +452,70 @@ export class SqliteStore implements Directory, JobStore {
           JSON.stringify(p),
         );
       }
-    })();
+    });
   }
 
   // ---- JobStore ----
 
   async createJob(job: NewJob): Promise<CreateJobResult> {
-    return this.db
-      .transaction((): CreateJobResult => {
-        if (job.idempotency) {
-          const prior = this.get(
-            'SELECT * FROM jobs WHERE api_key_id = ? AND idempotency_key = ?',
-            job.idempotency.apiKeyId,
-            job.idempotency.key,
-          );
-          if (prior) {
-            const outcome = prior.request_hash === job.idempotency.requestHash ? 'replayed' : 'conflict';
-            return { outcome, job: toJob(prior) };
-          }
+    return this.write((): CreateJobResult => {
+      if (job.idempotency) {
+        const prior = this.get(
+          'SELECT * FROM jobs WHERE api_key_id = ? AND idempotency_key = ?',
+          job.idempotency.apiKeyId,
+          job.idempotency.key,
+        );
+        if (prior) {
+          const outcome = prior.request_hash === job.idempotency.requestHash ? 'replayed' : 'conflict';
+          return { outcome, job: toJob(prior) };
         }
-        try {
-          this.run(
-            `INSERT INTO jobs (id, store_id, printer, kind, payload, copies, on_expiry, expires_at, created_at, updated_at,
+      }
+      try {
+        this.run(
+          `INSERT INTO jobs (id, store_id, printer, kind, payload, copies, on_expiry, expires_at, created_at, updated_at,
              state, order_source, order_no, reprint_of, reprint_count, api_key_id, idempotency_key, request_hash)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?)`,
-            job.id,
-            job.storeId,
-            job.printer,
-            job.kind,
-            job.payload,
-            job.copies,
-            job.onExpiry,
-            job.expiresAt,
-            job.createdAt,
-            job.createdAt,
-            job.orderRef?.source ?? null,
-            job.orderRef?.orderNo ?? null,
-            job.reprintOf,
-            job.reprintCount,
-            job.idempotency?.apiKeyId ?? null,
-            job.idempotency?.key ?? null,
-            job.idempotency?.requestHash ?? null,
-          );
-        } catch (err) {
-          if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && job.reprintOf) {
-            throw new DuplicateError(`reprint #${job.reprintCount} of ${job.reprintOf}`);
-          }
-          throw err;
-        }
-        const detail = job.reprintOf ? `reprint #${job.reprintCount} of ${job.reprintOf}` : null;
-        this.run(
-          'INSERT INTO job_timeline (job_id, state, at, detail) VALUES (?, ?, ?, ?)',
           job.id,
-          'accepted',
-          job.createdAt,
-          detail,
-        );
-        const created = toJob(this.get('SELECT * FROM jobs WHERE id = ?', job.id) as Row);
-        this.addEvent(
-          'job.state',
           job.storeId,
+          job.printer,
+          job.kind,
+          job.payload,
+          job.copies,
+          job.onExpiry,
+          job.expiresAt,
           job.createdAt,
-          jobStateEventData(created, 'accepted', job.createdAt, detail),
+          job.createdAt,
+          job.orderRef?.source ?? null,
+          job.orderRef?.orderNo ?? null,
+          job.reprintOf,
+          job.reprintCount,
+          job.idempotency?.apiKeyId ?? null,
+          job.idempotency?.key ?? null,
+          job.idempotency?.requestHash ?? null,
         );
-        return { outcome: 'created', job: created };
-      })
-      .immediate();
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && job.reprintOf) {
+          throw new DuplicateError(`reprint #${job.reprintCount} of ${job.reprintOf}`);
+        }
+        throw err;
+      }
+      const detail = job.reprintOf ? `reprint #${job.reprintCount} of ${job.reprintOf}` : null;
+      this.run(
+        'INSERT INTO job_timeline (job_id, state, at, detail) VALUES (?, ?, ?, ?)',
+        job.id,
+        'accepted',
+        job.createdAt,
+        detail,
+      );
+      const created = toJob(this.get('SELECT * FROM jobs WHERE id = ?', job.id) as Row);
+      this.addEvent(
+        'job.state',
+        job.storeId,
+        job.createdAt,
+        jobStateEventData(created, 'accepted', job.createdAt, detail),
+      );
+      return { outcome: 'created', job: created };
+    });
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
@@ -597,30 +615,39 @@ export class SqliteStore implements Directory, JobStore {
   }
 
   async transitionJob(jobId: string, to: JobState, change: StateChange): Promise<JobRecord | null> {
-    return this.db.transaction(() => this.applyTransition(jobId, to, change)).immediate();
+    return this.write(() => this.applyTransition(jobId, to, change));
   }
 
-  async markSent(jobId: string, at: number): Promise<void> {
-    this.db
-      .transaction(() => {
-        this.run('UPDATE jobs SET last_sent_at = ?, send_count = send_count + 1 WHERE id = ?', at, jobId);
-        const row = this.get('SELECT state FROM jobs WHERE id = ?', jobId);
-        if (row?.state === 'accepted') this.applyTransition(jobId, 'sent', { at });
-      })
-      .immediate();
+  async markSent(jobId: string, at: number, resendBefore: number): Promise<boolean> {
+    return this.write(() => {
+      const claimed = this.run(
+        `UPDATE jobs SET last_sent_at = ?, send_count = send_count + 1
+         WHERE id = ? AND cancel_requested_at IS NULL
+           AND (state = 'accepted' OR (state = 'sent' AND coalesce(last_sent_at, 0) < ?))`,
+        at,
+        jobId,
+        resendBefore,
+      );
+      if (claimed.changes === 0) return false;
+      const row = this.get('SELECT state FROM jobs WHERE id = ?', jobId);
+      if (row?.state === 'accepted') this.applyTransition(jobId, 'sent', { at });
+      return true;
+    });
   }
 
   async requestCancel(jobId: string, at: number): Promise<JobRecord | null> {
-    this.run(
-      'UPDATE jobs SET cancel_requested_at = ? WHERE id = ? AND cancel_requested_at IS NULL',
-      at,
-      jobId,
+    await this.write(() =>
+      this.run(
+        'UPDATE jobs SET cancel_requested_at = ? WHERE id = ? AND cancel_requested_at IS NULL',
+        at,
+        jobId,
+      ),
     );
     return this.getJob(jobId);
   }
 
   async markCancelSent(jobId: string, at: number): Promise<void> {
-    this.run('UPDATE jobs SET cancel_sent_at = ? WHERE id = ?', at, jobId);
+    await this.write(() => this.run('UPDATE jobs SET cancel_sent_at = ? WHERE id = ?', at, jobId));
   }
 
   async jobsToSend(resendBefore: number, limit: number): Promise<JobRecord[]> {
@@ -667,50 +694,48 @@ export class SqliteStore implements Directory, JobStore {
   }
 
   async rememberAgentEvent(storeId: string, eventId: string, at: number): Promise<void> {
-    this.run(
-      'INSERT OR IGNORE INTO agent_events_seen (store_id, event_id, seen_at) VALUES (?, ?, ?)',
-      storeId,
-      eventId,
-      at,
+    await this.write(() =>
+      this.run(
+        'INSERT OR IGNORE INTO agent_events_seen (store_id, event_id, seen_at) VALUES (?, ?, ?)',
+        storeId,
+        eventId,
+        at,
+      ),
     );
   }
 
   async fanOutEvents(limit: number): Promise<number> {
-    return this.db
-      .transaction(() => {
-        const cursor = Number(
-          this.get("SELECT value FROM meta WHERE key = 'webhooks.fanout_seq'")?.value ?? 0,
-        );
-        const events = this.all(
-          'SELECT seq, type, store_id, at FROM relay_events WHERE seq > ? ORDER BY seq LIMIT ?',
-          cursor,
-          limit,
-        );
-        if (events.length === 0) return 0;
-        const hooks = this.all('SELECT * FROM webhooks').map(toWebhook);
-        for (const e of events) {
-          for (const h of hooks) {
-            const wanted =
-              h.events.includes(e.type as WebhookEventType) &&
-              (h.stores === 'all' || h.stores.includes(e.store_id as string));
-            if (wanted) {
-              // next_attempt_at 0: due at once.
-              this.run(
-                'INSERT OR IGNORE INTO webhook_deliveries (webhook_id, event_seq, next_attempt_at) VALUES (?, ?, 0)',
-                h.id,
-                e.seq,
-              );
-            }
+    return this.write(() => {
+      const cursor = Number(this.get("SELECT value FROM meta WHERE key = 'webhooks.fanout_seq'")?.value ?? 0);
+      const events = this.all(
+        'SELECT seq, type, store_id, at FROM relay_events WHERE seq > ? ORDER BY seq LIMIT ?',
+        cursor,
+        limit,
+      );
+      if (events.length === 0) return 0;
+      const hooks = this.all('SELECT * FROM webhooks').map(toWebhook);
+      for (const e of events) {
+        for (const h of hooks) {
+          const wanted =
+            h.events.includes(e.type as WebhookEventType) &&
+            (h.stores === 'all' || h.stores.includes(e.store_id as string));
+          if (wanted) {
+            // next_attempt_at 0: due at once.
+            this.run(
+              'INSERT OR IGNORE INTO webhook_deliveries (webhook_id, event_seq, next_attempt_at) VALUES (?, ?, 0)',
+              h.id,
+              e.seq,
+            );
           }
         }
-        const last = (events[events.length - 1] as Row).seq as number;
-        this.run(
-          "INSERT INTO meta (key, value) VALUES ('webhooks.fanout_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-          String(last),
-        );
-        return events.length;
-      })
-      .immediate();
+      }
+      const last = (events[events.length - 1] as Row).seq as number;
+      this.run(
+        "INSERT INTO meta (key, value) VALUES ('webhooks.fanout_seq', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        String(last),
+      );
+      return events.length;
+    });
   }
 
   async dueDeliveries(now: number, limit: number): Promise<DueDelivery[]> {
@@ -790,6 +815,8 @@ export class SqliteStore implements Directory, JobStore {
   }
 
   async close(): Promise<void> {
+    // Writes already accepted are committed, not dropped.
+    this.commitPending();
     if (this.db.open) this.db.close();
   }
 }
