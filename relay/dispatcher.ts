@@ -105,8 +105,16 @@ export class Dispatcher {
     }
   }
 
-  /** An agent said hello: send what it is missing and settle what it can no longer have. */
-  async reconcile(storeId: string, hello: HelloEvent, previousInstanceId: string | null): Promise<void> {
+  /**
+   * An agent said hello: send what it is missing and settle what it can no longer have. Jobs
+   * published since `connectedAt` (the current connection's start) are on their way already.
+   */
+  async reconcile(
+    storeId: string,
+    hello: HelloEvent,
+    previousInstanceId: string | null,
+    connectedAt: number,
+  ): Promise<void> {
     const held = new Set(hello.jobIds);
     const newDatabase = previousInstanceId !== null && previousInstanceId !== hello.instanceId;
     const now = Date.now();
@@ -123,7 +131,7 @@ export class Dispatcher {
             onlyFrom: UNDELIVERED,
           });
         } else if (this.maySend(job, now)) {
-          await this.send(job, now);
+          await this.send(job, connectedAt);
         }
       } else if (newDatabase && TAKEN_BY_AGENT.includes(job.state)) {
         await this.jobs.transitionJob(job.id, 'uncertain', {
