@@ -1,0 +1,46 @@
+// Opening a SQLite database the way the relay and the agent both need it (better-sqlite3).
+//
+// Durability: journal_mode=WAL with synchronous=FULL. A transaction is on disk (fsynced) when
+// commit returns, so what was acknowledged survives a kill -9 and also a power cut or kernel
+// crash. (synchronous=NORMAL would survive kill -9 too, since committed WAL frames are in the
+// OS page cache, but could lose the last commits on power loss.) The cost is one fsync per
+// commit, far below what either side handles.
+//
+// Schema: one migration per version (PRAGMA user_version), applied in order. Never edit a
+// migration that has shipped: append a new one.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** Opens (creating folder and file if needed) `file` and brings its schema up to date. */
+export function openDatabase(file: string, migrations: readonly string[], what: string): Database.Database {
+  mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    // Another process (the CLI) may write while the service runs: wait for the lock.
+    db.pragma('busy_timeout = 5000');
+    migrate(db, migrations, what);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function migrate(db: Database.Database, migrations: readonly string[], what: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > migrations.length) {
+    throw new Error(
+      `${what} schema version ${current} is newer than this program knows (${migrations.length}): ${db.name}`,
+    );
+  }
+  for (let v = current; v < migrations.length; v++) {
+    db.transaction(() => {
+      db.exec(migrations[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,114 @@
+// The agent config file: defaults, paths relative to the file, environment overrides, and
+// errors that name the file and the JSON path of what is wrong.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadAgentConfig, parseAgentConfig } from '../agent/config.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function configFile(config: unknown, name = 'agent.json'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'printrelay-agent-config-'));
+  dirs.push(dir);
+  const file = join(dir, name);
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
+  return file;
+}
+
+const minimal = {
+  storeId: 's001',
+  relay: { url: 'mqtt://127.0.0.1:1883', password: 'pra_secret' },
+  dataDir: 'agent-data',
+  printers: [{ id: 'counter', uri: 'tcp://127.0.0.1:9100', profile: 'epson-tm-t88', roles: ['receipt'] }],
+};
+
+describe('agent config', () => {
+  it('fills in the defaults and resolves dataDir against the config file folder', () => {
+    const file = configFile(minimal);
+    const c = loadAgentConfig(file, {});
+    expect(c.dataDir).toBe(join(file, '..', 'agent-data'));
+    expect(c.relay.clientId).toBe('s001:agent');
+    expect(c.failover).toEqual({ enabled: true, afterSeconds: 10 });
+    expect(c.uncertainJobs).toBe('report');
+    expect(c.localApi).toEqual({ port: 8765 });
+    expect(c.printers[0]?.roles).toEqual(['receipt']);
+  });
+
+  it('takes overrides from the environment', () => {
+    const file = configFile(minimal);
+    const c = loadAgentConfig(file, {
+      PRINTRELAY_STORE_ID: 's002',
+      PRINTRELAY_RELAY_URL: 'mqtts://relay.example.com:8883',
+      PRINTRELAY_AGENT_PASSWORD: 'pra_other',
+      PRINTRELAY_DATA_DIR: '/var/lib/printrelay',
+      PRINTRELAY_LOCAL_API_PORT: '0',
+    });
+    expect(c).toMatchObject({
+      storeId: 's002',
+      relay: { url: 'mqtts://relay.example.com:8883', password: 'pra_other', clientId: 's002:agent' },
+      dataDir: '/var/lib/printrelay',
+      localApi: { port: 0 },
+    });
+    expect(loadAgentConfig(file, { PRINTRELAY_LOCAL_API_PORT: 'off' }).localApi.port).toBeNull();
+    expect(() => loadAgentConfig(file, { PRINTRELAY_LOCAL_API_PORT: '99999' })).toThrow(
+      /PRINTRELAY_LOCAL_API_PORT must be a port number/,
+    );
+  });
+
+  it('reads a profile file named relative to the config file', () => {
+    const file = configFile({
+      ...minimal,
+      printers: [{ ...minimal.printers[0], profile: 'profiles/mine.json' }],
+    });
+    mkdirSync(join(file, '..', 'profiles'));
+    const shipped = readFileSync(new URL('../agent/profiles/epson-tm-t88.json', import.meta.url), 'utf8');
+    writeFileSync(join(file, '..', 'profiles', 'mine.json'), shipped);
+    expect(loadAgentConfig(file, {}).printers[0]?.profile).toBe(join(file, '..', 'profiles', 'mine.json'));
+  });
+
+  it('names the file and the JSON path of what is wrong', () => {
+    const missing = configFile({ ...minimal, printers: [{ id: 'counter', profile: 'epson-tm-t88' }] });
+    expect(() => loadAgentConfig(missing, {})).toThrow(
+      `${missing}: invalid agent config: /printers/0/uri: is required`,
+    );
+    const typo = configFile({ ...minimal, failover: { enabled: true, afterSecs: 3 } });
+    expect(() => loadAgentConfig(typo, {})).toThrow(
+      '/failover/afterSecs: is not allowed here (unknown property)',
+    );
+    const notJson = configFile('{ "storeId": ');
+    expect(() => loadAgentConfig(notJson, {})).toThrow(`${notJson}: not valid JSON`);
+    expect(() => loadAgentConfig(join(tmpdir(), 'no-such-agent.json'), {})).toThrow(
+      /cannot read agent config .*ENOENT/,
+    );
+  });
+
+  it('checks what the schema cannot: ids, backups, roles, addresses, profiles, client id', () => {
+    const printer = minimal.printers[0];
+    const bad = {
+      ...minimal,
+      relay: { ...minimal.relay, clientId: 's999:agent' },
+      printers: [
+        { ...printer, backup: 'nowhere' },
+        { ...printer, roles: ['kitchen'] },
+        { id: 'bar', uri: 'usb://x', profile: 'no-such-model', roles: ['counter'], backup: 'bar' },
+      ],
+    };
+    let message = '';
+    try {
+      parseAgentConfig(bad);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('/printers/1/id: duplicate printer id "counter"');
+    expect(message).toContain('/printers/0/backup: no printer with id "nowhere"');
+    expect(message).toContain('/printers/2/backup: a printer cannot be its own backup');
+    expect(message).toContain('/printers/2/uri: printer address "usb://x" has unknown scheme');
+    expect(message).toContain('/printers/2/profile: unknown printer profile "no-such-model"');
+    expect(message).toContain('/printers/2/roles/0: "counter" is the id of printers[0]');
+    expect(message).toContain('/relay/clientId: must be "s001" or start with "s001:"');
+  });
+});
