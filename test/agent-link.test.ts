@@ -1,0 +1,370 @@
+// The agent's relay link against the real relay: jobs in (PUBACK only once stored), outbox
+// events up (batched, acknowledged, resent), presence and last will, relay restarts, refusals.
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { backoffDelay, type Outbox, RelayLink, type RelayLinkOptions } from '../agent/relay-link.js';
+import type { JobView } from '../protocol/job.js';
+import type { AgentEvent, ControlMessage, JobMessage } from '../protocol/messages.js';
+import type { PrinterStatus } from '../protocol/status.js';
+import type { AgentCredentials } from '../relay/admin.js';
+import type { Log } from '../shared/log.js';
+import { jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
+
+/** The agent's durable outbox, in memory: enough to watch what the link does with it. */
+class MemoryOutbox implements Outbox {
+  events: AgentEvent[] = [];
+  pendingCalls = 0;
+
+  pending(limit: number): AgentEvent[] {
+    this.pendingCalls++;
+    return this.events.slice(0, limit);
+  }
+
+  acknowledge(ids: string[]): void {
+    const done = new Set(ids);
+    this.events = this.events.filter((e) => !done.has(e.id));
+  }
+}
+
+type NewEvent = AgentEvent extends infer E ? (E extends AgentEvent ? Omit<E, 'id' | 'at'> : never) : never;
+
+/** The agent side of a link: stores jobs, queues events like the agent does, records calls. */
+class AgentSide {
+  readonly outbox = new MemoryOutbox();
+  readonly stored = new Map<string, JobMessage>();
+  readonly deliveries: string[] = [];
+  readonly controls: ControlMessage[] = [];
+  readonly disconnects: (Error | null)[] = [];
+  failNextJobs = 0;
+  readonly link: RelayLink;
+
+  constructor(creds: AgentCredentials, url: string, overrides: Partial<RelayLinkOptions> = {}) {
+    this.link = new RelayLink({
+      url,
+      storeId: creds.storeId,
+      password: creds.password,
+      clientId: creds.clientId,
+      agentVersion: 'link-test',
+      outbox: this.outbox,
+      onJob: (msg) => {
+        this.deliveries.push(msg.jobId);
+        if (this.failNextJobs > 0) {
+          this.failNextJobs--;
+          throw new Error('SQLITE_FULL: database or disk is full');
+        }
+        this.stored.set(msg.jobId, msg);
+        this.queue({ type: 'job-received', jobId: msg.jobId });
+      },
+      onControl: (msg) => {
+        this.controls.push(msg);
+      },
+      onConnected: () =>
+        this.queue({
+          type: 'hello',
+          agentVersion: 'link-test',
+          instanceId: 'instance-1',
+          // The relay forgets printers a hello does not list.
+          printers: [{ id: 'counter', roles: ['receipt'] }],
+          jobIds: [...this.stored.keys()],
+        }),
+      onDisconnected: (err) => {
+        this.disconnects.push(err);
+      },
+      outboxResendMs: 300,
+      reconnect: { minMs: 50, maxMs: 400 },
+      log: silent,
+      ...overrides,
+    });
+  }
+
+  queue(...events: NewEvent[]): string[] {
+    const full = events.map((e) => ({ ...e, id: randomUUID(), at: new Date().toISOString() }) as AgentEvent);
+    this.outbox.events.push(...full);
+    this.link.flush();
+    return full.map((e) => e.id);
+  }
+}
+
+const silent: Log = { info() {}, warn() {}, error() {} };
+
+function status(paper: PrinterStatus['paper']): PrinterStatus {
+  return {
+    connected: true,
+    online: paper !== 'out',
+    paper,
+    coverOpen: false,
+    cutterError: false,
+    mechanicalError: false,
+    unrecoverableError: false,
+    overheat: false,
+    drawerOpen: null,
+    source: 'asb',
+    updatedAt: new Date().toISOString(),
+  };
+}
+
+/** A TCP hop between the link and the broker that the test can cut, like a flaky store network. */
+async function startCuttableProxy(target: string) {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<Socket>();
+  let accepting = true;
+  const server = createServer({ noDelay: true }, (inbound) => {
+    if (!accepting) {
+      inbound.destroy();
+      return;
+    }
+    const outbound = tcpConnect({ host: hostname, port: Number(port), noDelay: true });
+    for (const [a, b] of [
+      [inbound, outbound],
+      [outbound, inbound],
+    ] as const) {
+      sockets.add(a);
+      a.pipe(b);
+      a.on('error', () => b.destroy());
+      a.on('close', () => {
+        sockets.delete(a);
+        b.destroy();
+      });
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    accept(on: boolean) {
+      accepting = on;
+    },
+    /** Kills every connection without an MQTT DISCONNECT. */
+    cut() {
+      for (const s of sockets) s.destroy();
+    },
+    async close() {
+      this.cut();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+let t: TestRelay;
+let creds: AgentCredentials;
+const relayLog: string[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+const relayLogger: Log = {
+  info: (m) => relayLog.push(m),
+  warn: (m) => relayLog.push(m),
+  error: (m) => relayLog.push(m),
+};
+
+function startRelay(extra: Parameters<typeof startTestRelay>[0] = {}) {
+  return startTestRelay({ resendAfterMs: 300, log: relayLogger, wsPort: null, ...extra });
+}
+
+function agentSide(overrides: Partial<RelayLinkOptions> = {}, url = t.relay.urls.mqtt): AgentSide {
+  const side = new AgentSide(creds, url, overrides);
+  cleanups.push(() => side.link.close());
+  return side;
+}
+
+async function storeOnline(): Promise<boolean> {
+  const res = await t.api(`/v1/stores/${creds.storeId}`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { online: boolean }).online;
+}
+
+async function jobState(id: string): Promise<JobView['state']> {
+  const res = await t.api(`/v1/jobs/${id}`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as JobView).state;
+}
+
+async function createJob(): Promise<string> {
+  const res = await t.api('/v1/jobs', {
+    method: 'POST',
+    json: jobBody(creds.storeId),
+    headers: { 'idempotency-key': randomUUID() },
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { jobId: string }).jobId;
+}
+
+/** Connected and the relay handled the hello (so it knows the store is online). */
+async function connected(side: AgentSide): Promise<void> {
+  await waitFor(
+    () => side.link.connected && side.outbox.events.length === 0,
+    'the link to connect and say hello',
+  );
+  await waitFor(storeOnline, 'the store to be online');
+}
+
+beforeEach(async () => {
+  relayLog.length = 0;
+  t = await startRelay();
+  creds = await t.store('s1');
+});
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await t.close();
+});
+
+describe('agent relay link', () => {
+  it('delivers jobs and acknowledges them only after onJob stored them', async () => {
+    const side = agentSide();
+    side.link.start();
+    await connected(side);
+    expect(side.link.lastConnectedAt).toBeInstanceOf(Date);
+
+    side.failNextJobs = 1;
+    const jobId = await createJob();
+    // The first delivery failed to store: no PUBACK, no job-received; the relay sends it again.
+    await waitFor(() => side.stored.has(jobId), 'the job to be stored on the second delivery');
+    expect(side.deliveries).toEqual([jobId, jobId]);
+    expect(side.stored.get(jobId)?.ticket?.blocks[0]).toMatchObject({ text: '宫保鸡丁 x1' });
+    await waitFor(async () => (await jobState(jobId)) === 'delivered', 'the relay to see job-received');
+    await waitFor(() => side.outbox.events.length === 0, 'job-received to be acknowledged');
+
+    const second = await createJob();
+    await waitFor(async () => (await jobState(second)) === 'delivered', 'a second job delivered');
+    expect(side.deliveries).toEqual([jobId, jobId, second]);
+  });
+
+  it('sends the outbox in batches the relay accepts and removes what it acknowledged', async () => {
+    // Long enough that nothing is resent: every batch is acknowledged on its first trip.
+    const side = agentSide({ outboxResendMs: 10_000 });
+    // Queued before connecting, like a night offline: more than one batch by count (500),
+    // and two hellos of 20,000 job ids (~1.3 MB each) that fit the relay's 2 MiB packet
+    // limit only one at a time.
+    for (let i = 0; i < 520; i++) {
+      side.queue({
+        type: 'printer-status',
+        printerId: 'counter',
+        status: status(i === 519 ? 'near-end' : 'ok'),
+      });
+    }
+    const jobIds = Array.from({ length: 20_000 }, (_, n) => `${'j'.repeat(58)}${String(n).padStart(6, '0')}`);
+    for (const instanceId of ['old-1', 'old-2']) {
+      const printers = [{ id: 'counter', roles: ['receipt'] }];
+      side.queue({ type: 'hello', agentVersion: 'link-test', instanceId, printers, jobIds });
+    }
+    side.link.start();
+    await waitFor(() => side.outbox.events.length === 0, 'the whole outbox to be acknowledged', 20_000);
+
+    // 520 events and three hellos: at least 4 batches.
+    expect(side.outbox.pendingCalls).toBeGreaterThanOrEqual(4);
+    expect(relayLog.filter((l) => l.includes('hello from agent'))).toHaveLength(3);
+    expect(relayLog.filter((l) => /dropped an event batch|disconnecting|packet/i.test(l))).toEqual([]);
+    const res = await t.api(`/v1/stores/${creds.storeId}`);
+    const store = (await res.json()) as { printers: { printerId: string; status: PrinterStatus | null }[] };
+    // Applied in order: the last status is what the relay shows.
+    expect(store.printers.find((p) => p.printerId === 'counter')?.status?.paper).toBe('near-end');
+  });
+
+  it('sends an unacknowledged batch again every outboxResendMs', async () => {
+    const side = agentSide();
+    side.link.start();
+    await connected(side);
+    // An outbox id the relay cannot take (over 100 characters): it drops the batch unacknowledged.
+    side.outbox.events.push({
+      type: 'job-received',
+      jobId: 'j1',
+      id: 'x'.repeat(101),
+      at: new Date().toISOString(),
+    });
+    side.link.flush();
+    // Three batches reaching the relay: the first send and two resends.
+    await waitFor(
+      () => relayLog.filter((l) => l.includes('dropped an event batch')).length >= 3,
+      'two resends',
+      5000,
+    );
+    expect(side.outbox.events).toHaveLength(1);
+  });
+
+  it('shows the store online while connected and offline after a clean close', async () => {
+    const side = agentSide();
+    side.link.start();
+    await connected(side);
+    await side.link.close();
+    expect(side.link.connected).toBe(false);
+    await waitFor(async () => !(await storeOnline()), 'the store to go offline');
+    expect(relayLog.some((l) => l.includes('s1: offline') && !l.includes('ignored'))).toBe(true);
+  });
+
+  it('has the broker publish its last will when the connection is cut, then reconnects', async () => {
+    const proxy = await startCuttableProxy(t.relay.urls.mqtt);
+    cleanups.push(() => proxy.close());
+    const side = agentSide({}, proxy.url);
+    side.link.start();
+    await connected(side);
+
+    proxy.accept(false);
+    proxy.cut();
+    await waitFor(async () => !(await storeOnline()), 'the last will to mark the store offline');
+    await waitFor(() => !side.link.connected && side.disconnects.length === 1, 'the link to notice');
+    expect(side.link.lastError).not.toBeNull();
+
+    proxy.accept(true);
+    await connected(side);
+    expect(side.link.lastError).toBeNull();
+    const jobId = await createJob();
+    await waitFor(async () => (await jobState(jobId)) === 'delivered', 'a job after reconnecting');
+  });
+
+  it('survives a relay restart: reconnects, resends its outbox and gets jobs again', async () => {
+    const side = agentSide();
+    side.link.start();
+    await connected(side);
+    const { port } = new URL(t.relay.urls.mqtt);
+
+    await t.close({ keepData: true });
+    await waitFor(() => !side.link.connected, 'the link to notice the relay is gone');
+    expect(side.disconnects).toHaveLength(1);
+    const [queued] = side.queue({ type: 'printer-status', printerId: 'counter', status: status('out') });
+    // Still down: failed attempts are retried with backoff and the event stays queued.
+    await waitFor(() => side.link.lastError?.includes('ECONNREFUSED'), 'a failed reconnect');
+    expect(side.outbox.events.map((e) => e.id)).toEqual([queued]);
+
+    t = await startRelay({ dataDir: t.dataDir, mqttPort: Number(port) });
+    await connected(side);
+    const store = (await (await t.api(`/v1/stores/${creds.storeId}`)).json()) as {
+      printers: { printerId: string; status: PrinterStatus | null }[];
+    };
+    expect(store.printers.find((p) => p.printerId === 'counter')?.status?.paper).toBe('out');
+
+    const jobId = await createJob();
+    await waitFor(async () => (await jobState(jobId)) === 'delivered', 'a job after the restart');
+  });
+
+  it('says the credentials were refused and keeps retrying', async () => {
+    const side = new AgentSide(
+      { ...creds, password: `${creds.password.slice(0, -4)}nope` },
+      t.relay.urls.mqtt,
+    );
+    cleanups.push(() => side.link.close());
+    side.link.start();
+    await waitFor(
+      () => relayLog.filter((l) => l.includes('mqtt: refused client')).length >= 3,
+      'three refused attempts',
+    );
+    expect(side.link.connected).toBe(false);
+    expect(side.link.lastConnectedAt).toBeNull();
+    expect(side.link.lastError).toMatch(/refused the credentials of store s1 \(bad username or password\)/);
+    expect(side.disconnects).toEqual([]);
+  });
+});
+
+describe('reconnect backoff', () => {
+  it('is random between the minimum and an exponential ceiling capped at the maximum', () => {
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const ceiling = Math.min(30_000, 1000 * 2 ** (attempt + 1));
+      const delays = Array.from({ length: 200 }, () => backoffDelay(attempt, 1000, 30_000));
+      expect(Math.min(...delays)).toBeGreaterThanOrEqual(1000);
+      expect(Math.max(...delays)).toBeLessThanOrEqual(ceiling);
+      // Spread out, so that 140 stores do not all come back in the same second.
+      expect(new Set(delays).size).toBeGreaterThan(50);
+    }
+  });
+});
