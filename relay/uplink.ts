@@ -135,6 +135,7 @@ export class Uplink {
           instanceId: event.instanceId,
           printers: event.printers,
           at: Date.now(),
+          statusAt: at,
         });
         this.log.info(
           `store ${storeId}: hello from agent ${event.agentVersion}, ${event.printers.length} printer(s), holds ${event.jobIds.length} job(s)`,

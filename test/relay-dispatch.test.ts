@@ -315,4 +315,38 @@ describe('relay dispatch', () => {
     const list = (await (await t.api('/v1/stores')).json()) as { stores: { storeId: string }[] };
     expect(list.stores.map((s) => s.storeId)).toEqual(['s1']);
   });
+
+  it('lets a printer status sent after the hello win, however late the relay handles the hello', async () => {
+    const agent = await agentFor('s1', { hello: false });
+    const status = (online: boolean, at: Date) => ({
+      connected: online,
+      online,
+      paper: online ? 'ok' : 'unknown',
+      coverOpen: false,
+      cutterError: false,
+      mechanicalError: false,
+      unrecoverableError: false,
+      overheat: false,
+      drawerOpen: null,
+      source: online ? 'dle-eot' : 'none',
+      updatedAt: at.toISOString(),
+    });
+    // By the agent's clock: hello (printer not connected yet), then the printer came up. The
+    // relay handles both a second later, as under load.
+    const helloAt = new Date(Date.now() - 1000);
+    const readyAt = new Date(helloAt.getTime() + 5);
+    await agent.send(
+      {
+        type: 'hello',
+        at: helloAt.toISOString(),
+        agentVersion: 'test-1',
+        instanceId: 'instance-1',
+        printers: [{ id: 'p1', roles: ['kitchen'], status: status(false, helloAt) }],
+        jobIds: [],
+      },
+      { type: 'printer-status', at: readyAt.toISOString(), printerId: 'p1', status: status(true, readyAt) },
+    );
+    const view = await (await t.api('/v1/stores/s1')).json();
+    expect(view.printers).toMatchObject([{ printerId: 'p1', ready: true }]);
+  });
 });

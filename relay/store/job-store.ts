@@ -122,9 +122,19 @@ export interface Directory {
   /** At start of an embedded broker: nobody is connected yet. */
   markAllOffline(): Promise<void>;
   /** Records a hello (which also marks the store online); returns the instance id the agent had before. */
+  /**
+   * `at`: when the relay got it (last seen); `statusAt`: when the agent sent it, by the agent's
+   * clock like its printer-status events, so that a status sent after the hello wins.
+   */
   recordHello(
     storeId: string,
-    hello: { agentVersion: string; instanceId: string; printers: PrinterInfo[]; at: number },
+    hello: {
+      agentVersion: string;
+      instanceId: string;
+      printers: PrinterInfo[];
+      at: number;
+      statusAt: number;
+    },
   ): Promise<{ previousInstanceId: string | null }>;
   /** Applies a printer status unless a newer one is known; queues a printer.status event when it changed. */
   setPrinterStatus(storeId: string, printerId: string, status: PrinterStatus, at: number): Promise<boolean>;

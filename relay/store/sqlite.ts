@@ -367,7 +367,13 @@ export class SqliteStore implements Directory, JobStore {
 
   async recordHello(
     storeId: string,
-    hello: { agentVersion: string; instanceId: string; printers: PrinterInfo[]; at: number },
+    hello: {
+      agentVersion: string;
+      instanceId: string;
+      printers: PrinterInfo[];
+      at: number;
+      statusAt: number;
+    },
   ): Promise<{ previousInstanceId: string | null }> {
     return this.write(() => {
       const before = this.get('SELECT instance_id FROM stores WHERE id = ?', storeId);
@@ -394,7 +400,7 @@ export class SqliteStore implements Directory, JobStore {
           p.id,
           JSON.stringify(info),
         );
-        if (status) this.applyPrinterStatus(storeId, p.id, status, hello.at);
+        if (status) this.applyPrinterStatus(storeId, p.id, status, hello.statusAt);
       }
       return { previousInstanceId: (before?.instance_id as string | null | undefined) ?? null };
     });
