@@ -1,7 +1,7 @@
 // One validator for every schema that crosses a wire. Errors name the JSON path and the
 // problem, e.g. "/blocks/2/align: must be one of left, center, right".
 import type { Static, TSchema } from '@sinclair/typebox';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
 export const ajv = new Ajv({ allErrors: true, discriminator: true, strict: false, coerceTypes: false });
 ajv.addFormat('date-time', {
@@ -50,10 +50,16 @@ function describe(e: ErrorObject): ValidationIssue {
   }
 }
 
-/** Compile `schema` once; the returned function returns the typed value or throws ValidationError. */
+/**
+ * Compiles `schema` on first use (compiling every schema at import time would cost each
+ * command-line run a second); the returned function returns the typed value or throws
+ * ValidationError.
+ */
 export function validator<T extends TSchema>(schema: T, what: string = schema.$id ?? 'value') {
-  const check = ajv.compile(schema);
+  let check: ValidateFunction | undefined;
   return (value: unknown): Static<T> => {
+    // A schema with an $id may already be known to Ajv, embedded in one compiled earlier.
+    check ??= (schema.$id === undefined ? undefined : ajv.getSchema(schema.$id)) ?? ajv.compile(schema);
     if (check(value)) return value as Static<T>;
     const seen = new Set<string>();
     const issues = (check.errors ?? []).map(describe).filter((i) => {
