@@ -110,7 +110,11 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
   };
   await new Promise<void>((resolve) => broker.subscribe(topics.relayUplink, deliver, resolve));
 
-  broker.on('clientError', (client, err) => log.warn(`mqtt: client ${client.id}: ${err.message}`));
+  broker.on('clientError', (client, err) => {
+    // The guarded stream (Duplex.from) reports a connection that ended normally, e.g. after a
+    // DISCONNECT, as an AbortError: not worth a warning.
+    if (err.name !== 'AbortError') log.warn(`mqtt: client ${client.id}: ${err.message}`);
+  });
 
   const accept = (conn: Duplex, req?: IncomingMessage) =>
     broker.handle(guarded(conn, opts.maxPacketBytes), req);
