@@ -19,6 +19,7 @@ import { resolveProfile } from './profiles/index.js';
 import { PrinterQueue } from './queue/printer-queue.js';
 import { Router } from './queue/router.js';
 import { RelayLink } from './relay-link.js';
+import { AgentRequestError } from './request-error.js';
 import { AgentStore, isFinal, type JobRecord, jobView } from './store/agent-store.js';
 import { type AgentView, LOCAL_JOB_STATES, type LocalJobState, type LocalJobView } from './views.js';
 
@@ -31,17 +32,6 @@ export interface AgentOptions {
   outboxResendMs?: number;
   /** Relay reconnect backoff (default 1 s .. 30 s). */
   reconnect?: { minMs?: number; maxMs?: number };
-}
-
-/** A request the agent refuses, with the HTTP status the local API answers it with. */
-export class AgentRequestError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'AgentRequestError';
-  }
 }
 
 const HELLO_MAX_JOB_IDS = 20_000;

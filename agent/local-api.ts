@@ -9,7 +9,7 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import { version } from '../cli/version.js';
 import { ValidationError, validator } from '../protocol/validate.js';
 import { consoleLog, type Log } from '../shared/log.js';
-import { AgentRequestError } from './agent.js';
+import { AgentRequestError } from './request-error.js';
 import { AgentView, type LocalJobState, LocalJobStateSchema, LocalJobView } from './views.js';
 
 /** What the local API needs of the agent (agent/agent.ts Agent implements it). */

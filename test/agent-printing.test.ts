@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Agent, AgentRequestError, startAgent } from '../agent/agent.js';
+import { type Agent, startAgent } from '../agent/agent.js';
 import type { AgentConfig, AgentPrinterConfig } from '../agent/config.js';
+import { AgentRequestError } from '../agent/request-error.js';
 import type { JobView } from '../protocol/job.js';
 import { consoleLog, silentLog } from '../shared/log.js';
 import {
