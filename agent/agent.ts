@@ -151,10 +151,9 @@ export class Agent {
       this.localApiUrl = this.#localApi.url;
     }
     // Jobs waiting for a printer that is no longer configured go where their ref points now.
-    for (const job of store.jobsIn(['queued', 'held'])) {
-      if (job.printerId === null || !this.#printers.has(job.printerId)) {
-        store.reroute(job.jobId, this.#router.resolve(job.printerRef));
-      }
+    // (Selected in SQL: reading every waiting job would cost seconds after a long outage.)
+    for (const job of store.waitingElsewhere([...this.#printers.keys()])) {
+      store.reroute(job.jobId, this.#router.resolve(job.printerRef));
     }
     for (const [id, p] of this.#printers) {
       p.printer.on('status', (change) => {

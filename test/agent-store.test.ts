@@ -68,6 +68,15 @@ const summary = (events: AgentEvent[]): Summary[] =>
   });
 
 describe('agent store', () => {
+  it('finds the waiting jobs whose printer is no longer configured', () => {
+    const { store } = open(tempDir());
+    store.receiveJob(job('on-k1'), toKitchen);
+    store.receiveJob(job('on-old'), () => ({ printerId: 'old' }));
+    store.receiveJob(job('unrouted', { printer: 'bar' }), () => ({ printerId: 'old' }));
+    expect(store.waitingElsewhere(['k1']).map((j) => j.jobId)).toEqual(['on-old', 'unrouted']);
+    expect(store.waitingElsewhere(['k1', 'old'])).toEqual([]);
+  });
+
   it('commits a job once; a duplicate only gets job-received again', () => {
     const { store } = open(tempDir());
     let routed = 0;

@@ -217,6 +217,15 @@ export class AgentStore implements Outbox {
     ).map(toJob);
   }
 
+  /** Queued and held jobs whose printer is none of `printerIds` (after a config change). */
+  waitingElsewhere(printerIds: readonly string[]): JobRecord[] {
+    return this.all(
+      `SELECT * FROM jobs WHERE state IN ('queued', 'held')
+         AND (printer_id IS NULL OR printer_id NOT IN (SELECT value FROM json_each(?))) ORDER BY seq`,
+      JSON.stringify(printerIds),
+    ).map(toJob);
+  }
+
   /** The oldest job waiting for this printer. */
   nextQueued(printerId: string): JobRecord | undefined {
     const r = this.get(
