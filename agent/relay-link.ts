@@ -239,7 +239,7 @@ export class RelayLink {
     this.up = false;
     this.inFlight = null;
     this.stopResendTimer();
-    // A connection that outlived the longest wait was not part of a crash loop: start over.
+    // A connection that outlived the longest wait was not part of a crash loop either.
     if (wasUp && Date.now() - this.upSince >= this.maxMs) this.failures = 0;
     const refusal = refusalOf(error);
     let delay: number;
@@ -307,6 +307,9 @@ export class RelayLink {
 
   private acknowledged(ids: string[]): void {
     this.opts.outbox.acknowledge(ids);
+    // The relay handled what we sent on this connection, so it works end to end: a later drop
+    // (a relay restart, a cut link) is retried quickly instead of after the grown backoff.
+    if (this.up) this.failures = 0;
     if (!this.inFlight) return;
     for (const id of ids) this.inFlight.delete(id);
     if (this.inFlight.size === 0) {
