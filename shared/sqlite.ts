@@ -44,3 +44,37 @@ function migrate(db: Database.Database, migrations: readonly string[], what: str
     }).immediate();
   }
 }
+
+export type Row = Record<string, unknown>;
+
+/**
+ * Base of the relay's and the agent's stores: queries with their prepared statements cached
+ * by SQL text (preparing costs more than running most of our queries; the SQL texts are
+ * constants, so the cache stays small).
+ */
+export abstract class SqliteDatabase {
+  readonly #statements = new Map<string, Database.Statement>();
+
+  constructor(readonly db: Database.Database) {}
+
+  #statement(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  protected get(sql: string, ...params: unknown[]): Row | undefined {
+    return this.#statement(sql).get(...params) as Row | undefined;
+  }
+
+  protected all(sql: string, ...params: unknown[]): Row[] {
+    return this.#statement(sql).all(...params) as Row[];
+  }
+
+  protected run(sql: string, ...params: unknown[]): Database.RunResult {
+    return this.#statement(sql).run(...params);
+  }
+}

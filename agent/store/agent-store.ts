@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { JOB_LIMITS, type OnExpiry } from '../../protocol/job.js';
 import type { AgentEvent, AgentJobState, JobMessage } from '../../protocol/messages.js';
-import { openDatabase } from '../../shared/sqlite.js';
+import { openDatabase, type Row, SqliteDatabase } from '../../shared/sqlite.js';
 import type { Outbox } from '../relay-link.js';
 import { FINAL_LOCAL_STATES, type LocalJobState, type LocalJobView } from '../views.js';
 import { migrations } from './migrations.js';
@@ -52,8 +52,6 @@ export const RETENTION_MS = JOB_LIMITS.maxLifetimeSeconds * 1000;
 /** States of a job that has started printing (a crash then leaves it uncertain). */
 const STARTED: readonly LocalJobState[] = ['printing', 'waiting'];
 const FINAL_SQL = `(${FINAL_LOCAL_STATES.map((s) => `'${s}'`).join(', ')})`;
-
-type Row = Record<string, unknown>;
 
 function toJob(r: Row): JobRecord {
   return {
@@ -105,8 +103,7 @@ export interface AgentStoreOptions {
   now?: () => number;
 }
 
-export class AgentStore implements Outbox {
-  readonly db: Database.Database;
+export class AgentStore extends SqliteDatabase implements Outbox {
   /** Made when the database was created: a new one tells the relay the old jobs are gone. */
   readonly instanceId: string;
   readonly now: () => number;
@@ -117,7 +114,7 @@ export class AgentStore implements Outbox {
   }
 
   private constructor(db: Database.Database, opts: AgentStoreOptions) {
-    this.db = db;
+    super(db);
     this.now = opts.now ?? Date.now;
     db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('instanceId', ?)").run(randomUUID());
     this.instanceId = this.get("SELECT value FROM meta WHERE key = 'instanceId'")?.value as string;
@@ -125,18 +122,6 @@ export class AgentStore implements Outbox {
 
   close(): void {
     if (this.db.open) this.db.close();
-  }
-
-  private get(sql: string, ...params: unknown[]): Row | undefined {
-    return this.db.prepare(sql).get(...params) as Row | undefined;
-  }
-
-  private all(sql: string, ...params: unknown[]): Row[] {
-    return this.db.prepare(sql).all(...params) as Row[];
-  }
-
-  private run(sql: string, ...params: unknown[]): Database.RunResult {
-    return this.db.prepare(sql).run(...params);
   }
 
   /** Runs fn in one IMMEDIATE transaction (nested calls join the outer one). */

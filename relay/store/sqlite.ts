@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { canTransition, type JobState } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
-import { openDatabase } from '../../shared/sqlite.js';
+import { openDatabase, type Row, SqliteDatabase } from '../../shared/sqlite.js';
 import { jobStateEventData, printerStatusChanged, printerStatusEventData } from './event-data.js';
 import {
   type AgentCredentialRecord,
@@ -30,8 +30,6 @@ import {
   type WebhookRecord,
 } from './job-store.js';
 import { migrations } from './migrations.js';
-
-type Row = Record<string, unknown>;
 
 const OPEN_STATES = "('accepted', 'sent', 'delivered', 'held', 'printing')";
 
@@ -100,9 +98,7 @@ function toWebhook(r: Row): WebhookRecord {
   };
 }
 
-export class SqliteStore implements Directory, JobStore {
-  readonly db: Database.Database;
-
+export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   /** Opens (creating if needed) `relay.db` in `dataDir` and brings its schema up to date. */
   static open(dataDir: string): SqliteStore {
     // The CLI may write (stores add, keys add) while the relay runs: openDatabase sets a busy timeout.
@@ -110,7 +106,7 @@ export class SqliteStore implements Directory, JobStore {
   }
 
   private constructor(db: Database.Database) {
-    this.db = db;
+    super(db);
   }
 
   // Group commit: the writes that arrive in one turn of the event loop share one transaction,
@@ -155,18 +151,6 @@ export class SqliteStore implements Directory, JobStore {
       if (o?.ok) w.resolve(o.value);
       else w.reject(o?.error);
     });
-  }
-
-  private get(sql: string, ...params: unknown[]): Row | undefined {
-    return this.db.prepare(sql).get(...params) as Row | undefined;
-  }
-
-  private all(sql: string, ...params: unknown[]): Row[] {
-    return this.db.prepare(sql).all(...params) as Row[];
-  }
-
-  private run(sql: string, ...params: unknown[]): Database.RunResult {
-    return this.db.prepare(sql).run(...params);
   }
 
   private addEvent(type: WebhookEventType, storeId: string, at: number, data: unknown): void {
