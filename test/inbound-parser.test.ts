@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type InboundEvent, InboundParser, MAX_BLOCK_DATA } from '../agent/printer/inbound-parser.js';
 
@@ -234,5 +235,66 @@ describe('InboundParser', () => {
       const whole = parseSplit(bytes, []);
       expect(parseSplit(bytes, randomCuts(rand, bytes.length)), `seed ${seed}`).toEqual(whole);
     }
+  });
+
+  // fast-check properties: shrunk counterexamples, and split points chosen adversarially.
+  const cutsOf = (length: number) =>
+    fc.uniqueArray(fc.nat({ max: length }), { maxLength: 40 }).map((c) => c.sort((a, b) => a - b));
+  const noise = fc.uint8Array({ maxLength: 3000 }).map((b) => [...b]);
+  /** How many stream bytes an event stands for. */
+  const size = (e: InboundEvent): number => {
+    switch (e.kind) {
+      case 'asb':
+        return 4;
+      case 'print-confirmed':
+        return 7; // 37 22 t1 t2 t3 t4 00
+      case 'block':
+        return e.data.length + 2; // header ... NUL
+      default:
+        return 1;
+    }
+  };
+  // Four NULs end any half-read reply (a block at its first, an ASB frame by the fourth).
+  const FLUSH = [0x00, 0x00, 0x00, 0x00];
+
+  it('loses no byte: every byte read is in exactly one event once four NULs followed (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        noise.chain((bytes) => fc.tuple(fc.constant([...bytes, ...FLUSH]), cutsOf(bytes.length + 4))),
+        ([bytes, cuts]) => {
+          const events = parseSplit(bytes, cuts);
+          expect(events.reduce((n, e) => n + size(e), 0)).toBe(bytes.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('is back in step after any noise and four NULs, however the stream is cut (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        noise.chain((prefix) => {
+          const bytes = [...prefix, ...FLUSH, ...mixed];
+          return fc.tuple(fc.constant(bytes), cutsOf(bytes.length));
+        }),
+        ([bytes, cuts]) => {
+          const events = parseSplit(bytes, cuts);
+          expect(events.slice(events.length - mixedEvents.length)).toEqual(mixedEvents);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps up with megabytes of the worst input, block headers whose NUL never comes', () => {
+    const bytes = new Uint8Array(4 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = i % 1000 === 0 ? 0x5f : 0x41;
+    const parser = new InboundParser();
+    let n = 0;
+    for (let off = 0; off < bytes.length; off += 4096) {
+      for (const e of parser.push(bytes.subarray(off, off + 4096))) n += size(e);
+    }
+    for (const e of parser.push(Uint8Array.from(FLUSH))) n += size(e);
+    expect(n).toBe(bytes.length + FLUSH.length);
   });
 });
