@@ -2,16 +2,19 @@
 // build (so a kill -9 is a real one), virtual printers run in the test process (so a test can
 // read what came out on paper and pull the paper), and everything is on loopback ports with
 // temp data dirs. One E2e per test; close() ends whatever it started.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { markedTicket, ticketsWith } from '../../chaos/paper.js';
+import {
+  AgentProcess as ChildAgent,
+  CliProcess as ChildCli,
+  RelayProcess as ChildRelay,
+  type CliProcessOptions,
+  freePort,
+} from '../../chaos/processes.js';
 import type { JobRequest, JobState, JobView } from '../../protocol/job.js';
-import type { Ticket } from '../../protocol/ticket.js';
-import { type AgentCredentials, addApiKey, addStore } from '../../relay/admin.js';
-import type { StoreScope } from '../../relay/store/job-store.js';
-import { SqliteStore } from '../../relay/store/sqlite.js';
+import type { AgentCredentials } from '../../relay/admin.js';
 import {
   startVirtualPrinter,
   type VirtualPrinter,
@@ -20,108 +23,19 @@ import {
 import { waitFor } from '../relay-helpers.js';
 import { CLI_PATH } from './build.js';
 
-export { waitFor };
+export { freePort, markedTicket, ticketsWith, waitFor };
 
-/** A port that was free a moment ago: children get fixed ports so a restart comes back on them. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** A child `node CLI_PATH ...`, with its output kept to explain a failure. */
-export class CliProcess {
-  readonly child: ChildProcess;
-  output = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(
-    readonly name: string,
-    args: string[],
-    opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-  ) {
-    this.child = spawn(process.execPath, [CLI_PATH, ...args], {
-      cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const keep = (chunk: Buffer) => {
-      // The newest output explains a failure; a long run must not grow without bound.
-      this.output = (this.output + chunk.toString('utf8')).slice(-200_000);
-    };
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Resolves once `text` shows in the output; rejects (with the output) if the process exits first. */
-  async waitForOutput(text: string | RegExp, timeoutMs = 15_000): Promise<void> {
-    const found = () => (typeof text === 'string' ? this.output.includes(text) : text.test(this.output));
-    const deadline = Date.now() + timeoutMs;
-    while (!found()) {
-      if (!this.running)
-        throw new Error(`${this.name} exited (${this.child.exitCode}) before "${text}":\n${this.output}`);
-      if (Date.now() > deadline)
-        throw new Error(`${this.name}: no "${text}" within ${timeoutMs} ms:\n${this.output}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
-    if (this.running) this.child.kill(signal);
-    return this.exited;
+/** A child `node CLI_PATH ...` of the test build, with its output kept to explain a failure. */
+export class CliProcess extends ChildCli {
+  constructor(name: string, args: string[], opts: CliProcessOptions = {}) {
+    super(CLI_PATH, name, args, opts);
   }
 }
 
-/** The relay as `printrelay relay start`, on fixed loopback ports, data in `dataDir`. */
-export class RelayProcess {
-  proc: CliProcess | undefined;
-  readonly httpUrl: string;
-  readonly mqttUrl: string;
-
-  constructor(
-    readonly dataDir: string,
-    readonly httpPort: number,
-    readonly mqttPort: number,
-  ) {
-    this.httpUrl = `http://127.0.0.1:${httpPort}`;
-    this.mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
-  }
-
-  async start(): Promise<void> {
-    const args = ['relay', 'start', '--data-dir', this.dataDir, '--host', '127.0.0.1'];
-    args.push('--http-port', String(this.httpPort), '--mqtt-port', String(this.mqttPort), '--no-ws');
-    this.proc = new CliProcess('relay', args);
-    await this.proc.waitForOutput('Press Ctrl+C to stop.', 20_000);
-  }
-
-  /** kill -9: no goodbye to anyone, SQLite left as the crash left it. */
-  async kill9(): Promise<void> {
-    await this.proc?.kill('SIGKILL');
-  }
-
-  /** Management through the relay's database, as `printrelay relay stores add` does (WAL allows it). */
-  private async withStore<T>(fn: (store: SqliteStore) => Promise<T>): Promise<T> {
-    const store = SqliteStore.open(this.dataDir);
-    try {
-      return await fn(store);
-    } finally {
-      await store.close();
-    }
-  }
-
-  async addStore(id: string): Promise<AgentCredentials> {
-    return (await this.withStore((s) => addStore(s, id, `Store ${id}`))).credentials;
-  }
-
-  async addKey(stores: StoreScope = 'all'): Promise<string> {
-    return (await this.withStore((s) => addApiKey(s, 'e2e', stores))).key;
+/** The relay of the test build as `printrelay relay start`, on fixed loopback ports, data in `dataDir`. */
+export class RelayProcess extends ChildRelay {
+  constructor(dataDir: string, httpPort: number, mqttPort: number) {
+    super(CLI_PATH, dataDir, httpPort, mqttPort);
   }
 }
 
@@ -203,62 +117,11 @@ export interface AgentPrinter {
   roles?: string[];
 }
 
-/** The store agent as `printrelay agent --config F`, its database in a dir that outlives a kill. */
-export class AgentProcess {
-  proc: CliProcess | undefined;
-  readonly localApiUrl: string;
-
-  constructor(
-    readonly configFile: string,
-    readonly localApiPort: number,
-  ) {
-    this.localApiUrl = `http://127.0.0.1:${localApiPort}`;
+/** The store agent of the test build as `printrelay agent --config F`, its database in a dir that outlives a kill. */
+export class AgentProcess extends ChildAgent {
+  constructor(configFile: string, localApiPort: number) {
+    super(CLI_PATH, configFile, localApiPort);
   }
-
-  async start(): Promise<void> {
-    this.proc = new CliProcess('agent', ['agent', '--config', this.configFile]);
-    // `printrelay agent` says this once the agent and its local API are up, relay or not.
-    await this.proc.waitForOutput('Press Ctrl+C to stop.', 20_000);
-  }
-
-  async status(): Promise<
-    { relay: { connected: boolean; lastError: string | null } } & Record<string, unknown>
-  > {
-    const res = await fetch(`${this.localApiUrl}/v1/status`);
-    if (res.status !== 200) throw new Error(`agent GET /v1/status answered ${res.status}`);
-    return (await res.json()) as { relay: { connected: boolean; lastError: string | null } };
-  }
-
-  async localJob(jobId: string): Promise<{ state: string } & Record<string, unknown>> {
-    const res = await fetch(`${this.localApiUrl}/v1/jobs/${jobId}`);
-    if (res.status !== 200)
-      throw new Error(`agent GET /v1/jobs/${jobId} answered ${res.status}: ${await res.text()}`);
-    return (await res.json()) as { state: string };
-  }
-
-  async kill9(): Promise<void> {
-    await this.proc?.kill('SIGKILL');
-  }
-
-  /** A clean stop (SIGTERM): presence offline, printers closed. */
-  async stop(): Promise<void> {
-    const code = await this.proc?.kill('SIGTERM');
-    if (code !== 0 && code !== null)
-      throw new Error(`the agent exited with ${code} on SIGTERM:\n${this.proc?.output}`);
-  }
-}
-
-/** A ticket whose first line is `marker`: ticketsWith() counts it on paper. */
-export function markedTicket(marker: string, extraLines = 0): Ticket {
-  const lines = Array.from({ length: extraLines }, (_, i) => `宫保鸡丁 第${i + 1}行`);
-  return {
-    blocks: [
-      { type: 'text', text: marker },
-      { type: 'text', text: `美团外卖 #${marker}`, bold: true },
-      ...lines.map((text) => ({ type: 'text' as const, text })),
-      { type: 'cut' },
-    ],
-  };
 }
 
 export function markedJob(storeId: string, marker: string, extra: Partial<JobRequest> = {}): JobRequest {
@@ -269,11 +132,6 @@ export function markedJob(storeId: string, marker: string, extra: Partial<JobReq
     orderRef: { source: 'meituan', orderNo: marker },
     ...extra,
   };
-}
-
-/** How many tickets with this marker came out of the printer. */
-export function ticketsWith(printer: VirtualPrinter, marker: string): number {
-  return printer.printed.filter((i) => i.kind === 'text' && i.text.trim() === marker).length;
 }
 
 /** Owns everything one test starts, and ends it all in close(). */
