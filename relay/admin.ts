@@ -31,7 +31,8 @@ export interface AgentCredentials {
   clientId: string;
 }
 
-async function newAgentCredentials(
+/** A new agent password for an existing store (addStore makes the first one). */
+export async function newAgentCredentials(
   directory: Directory,
   storeId: string,
   now: number,

@@ -1,0 +1,427 @@
+// The parts of the agent footprint benchmark (bench/agent-footprint.ts): the relay and the store
+// agent as the real CLI in child processes, taps that time-stamp what passes on the relay
+// connection (MQTT) and on a printer connection (TCP) from outside the agent, and /proc
+// readings of a process.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import { join } from 'node:path';
+import mqtt, { type Packet } from 'mqtt-packet';
+import type { AgentConfig, AgentPrinterConfig } from '../agent/config.js';
+import type { AgentView } from '../agent/views.js';
+import type { JobRequest } from '../protocol/job.js';
+import { type AgentCredentials, addApiKey, addStore } from '../relay/admin.js';
+import { SqliteStore } from '../relay/store/sqlite.js';
+import { REPO_ROOT } from './repo.js';
+import { nowMs } from './stats.js';
+
+export const HOST = '127.0.0.1';
+const CLI = join(REPO_ROOT, 'bin/printrelay.js');
+/** renderTicket starts every job with ESC @ (initialize): its first byte on the printer line. */
+export const JOB_START = Buffer.from([0x1b, 0x40]);
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Polls `check` until it returns a value other than null/false; throws naming `what` after timeoutMs. */
+export async function until<T>(
+  check: () => T | null | false | Promise<T | null | false>,
+  what: string,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = nowMs() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== null && value !== false) return value;
+    if (nowMs() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** A Node child process whose output is kept (the tail) and can be waited for, with the time it showed. */
+export class NodeChild {
+  readonly proc: ChildProcess;
+  /** Monotonic ms (stats.nowMs) just before the spawn. */
+  readonly spawnedAt: number;
+  readonly exited: Promise<void>;
+  #output = '';
+  #waiters: { re: RegExp; resolve: (m: { at: number; match: RegExpExecArray }) => void }[] = [];
+
+  constructor(
+    readonly name: string,
+    args: string[],
+  ) {
+    this.spawnedAt = nowMs();
+    this.proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (chunk: Buffer) => {
+      const at = nowMs();
+      // The newest output explains a failure; a long run must not grow without bound.
+      this.#output = (this.#output + chunk.toString('utf8')).slice(-100_000);
+      this.#check(at);
+    };
+    this.proc.stdout?.on('data', keep);
+    this.proc.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
+  }
+
+  /** The printrelay CLI with these arguments (and options for node itself). */
+  static cli(name: string, args: string[], nodeArgs: string[] = []): NodeChild {
+    if (!existsSync(join(REPO_ROOT, 'dist/cli/main.js'))) {
+      throw new Error('the CLI is not built: run `npm run build` before the agent benchmark');
+    }
+    return new NodeChild(name, [...nodeArgs, CLI, ...args]);
+  }
+
+  get pid(): number {
+    if (this.proc.pid === undefined) throw new Error(`${this.name} did not start`);
+    return this.proc.pid;
+  }
+
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  #check(at: number): void {
+    this.#waiters = this.#waiters.filter((w) => {
+      const match = w.re.exec(this.#output);
+      if (match) w.resolve({ at, match });
+      return !match;
+    });
+  }
+
+  /** When `re` first matched the output (monotonic ms); rejects with the output if the child exits or times out first. */
+  async waitFor(re: RegExp, timeoutMs: number): Promise<{ at: number; match: RegExpExecArray }> {
+    const seen = new Promise<{ at: number; match: RegExpExecArray }>((resolve) => {
+      this.#waiters.push({ re, resolve });
+      this.#check(nowMs());
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      const fail = (why: string) =>
+        reject(new Error(`${this.name} ${why} before ${re}:\n${this.#output.slice(-3000)}`));
+      timer = setTimeout(() => fail(`did not print it within ${timeoutMs} ms`), timeoutMs);
+      void this.exited.then(() => fail(`exited (${this.proc.exitCode ?? this.proc.signalCode})`));
+    });
+    try {
+      return await Promise.race([seen, failed]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** kill -9 and wait for the exit. */
+  async kill9(): Promise<void> {
+    if (this.running) this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+// ---- relay -------------------------------------------------------------------------------
+
+export interface Relay {
+  child: NodeChild;
+  httpUrl: string;
+  mqttPort: number;
+  apiKey: string;
+  creds: Map<string, AgentCredentials>;
+}
+
+/** `printrelay relay start` on loopback with these stores (and an API key for all) in a fresh data dir. */
+export async function startRelay(dataDir: string, storeIds: string[]): Promise<Relay> {
+  const store = SqliteStore.open(dataDir);
+  const creds = new Map<string, AgentCredentials>();
+  let apiKey: string;
+  try {
+    for (const id of storeIds) creds.set(id, (await addStore(store, id, `Bench ${id}`)).credentials);
+    apiKey = (await addApiKey(store, 'bench', 'all')).key;
+  } finally {
+    await store.close();
+  }
+  const httpPort = await freePort();
+  const mqttPort = await freePort();
+  const child = NodeChild.cli('relay', [
+    ...['relay', 'start', '--data-dir', dataDir, '--host', HOST],
+    ...['--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--no-ws'],
+  ]);
+  await child.waitFor(/Press Ctrl\+C to stop\./, 20_000);
+  return { child, httpUrl: `http://${HOST}:${httpPort}`, mqttPort, apiKey, creds };
+}
+
+/** POST /v1/jobs: the job id, when the request went out and when its 201 came back. */
+export async function postJob(
+  relay: Relay,
+  body: JobRequest,
+  idempotencyKey: string,
+): Promise<{ jobId: string; sentAt: number; answeredAt: number }> {
+  const sentAt = nowMs();
+  const res = await fetch(`${relay.httpUrl}/v1/jobs`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${relay.apiKey}`,
+      'content-type': 'application/json',
+      'idempotency-key': idempotencyKey,
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  const answeredAt = nowMs();
+  if (res.status !== 201) throw new Error(`POST /v1/jobs answered ${res.status}: ${text}`);
+  return { jobId: (JSON.parse(text) as { jobId: string }).jobId, sentAt, answeredAt };
+}
+
+// ---- agent -------------------------------------------------------------------------------
+
+/** Writes an agent config (local API on any free port) and returns its path. */
+export function writeAgentConfig(
+  dir: string,
+  creds: AgentCredentials,
+  relayUrl: string,
+  printers: AgentPrinterConfig[],
+): string {
+  const config: AgentConfig = {
+    storeId: creds.storeId,
+    relay: { url: relayUrl, password: creds.password, clientId: creds.clientId },
+    dataDir: 'data',
+    printers,
+    localApi: { port: 0 },
+  };
+  const file = join(dir, 'agent.json');
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+export interface AgentChild {
+  child: NodeChild;
+  localApiUrl: string;
+  /** When `printrelay agent` said startAgent() had resolved (monotonic ms). */
+  startedAt: number;
+}
+
+/** `printrelay agent --config FILE`, up to the point where startAgent() has resolved. */
+export async function startAgentChild(configFile: string, nodeArgs: string[] = []): Promise<AgentChild> {
+  const child = NodeChild.cli('agent', ['agent', '--config', configFile], nodeArgs);
+  const api = await child.waitFor(/local API\s+(http:\/\/\S+)/, 60_000);
+  const started = await child.waitFor(/Press Ctrl\+C to stop\./, 60_000);
+  return { child, localApiUrl: api.match[1] as string, startedAt: started.at };
+}
+
+export async function agentStatus(agent: AgentChild): Promise<AgentView> {
+  const res = await fetch(`${agent.localApiUrl}/v1/status`);
+  if (res.status !== 200) throw new Error(`agent GET /v1/status answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as AgentView;
+}
+
+// ---- taps --------------------------------------------------------------------------------
+
+/** A PUBLISH seen on the tap; `at` is when its last byte was passed on (monotonic ms). */
+export interface TappedPublish {
+  topic: string;
+  payload: Buffer;
+  at: number;
+}
+
+/**
+ * A TCP proxy between MQTT clients and the relay that passes every byte on at once and then
+ * parses it: 'down' for PUBLISH packets to a client, stamped when their last byte was written
+ * to the client's socket; 'up' for PUBLISH packets from a client, stamped when read.
+ */
+export class MqttTap extends EventEmitter<{ down: [TappedPublish]; up: [TappedPublish] }> {
+  readonly #server: net.Server;
+  readonly #sockets = new Set<Socket>();
+
+  private constructor(
+    server: net.Server,
+    readonly url: string,
+  ) {
+    super();
+    this.#server = server;
+  }
+
+  static async start(relayMqttPort: number): Promise<MqttTap> {
+    const server = net.createServer({ noDelay: true });
+    await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+    const tap = new MqttTap(server, `mqtt://${HOST}:${(server.address() as AddressInfo).port}`);
+    server.on('connection', (client) => tap.#proxy(client, relayMqttPort));
+    return tap;
+  }
+
+  #proxy(client: Socket, port: number): void {
+    const relay = net.connect({ host: HOST, port, noDelay: true });
+    for (const s of [client, relay]) {
+      this.#sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        this.#sockets.delete(s);
+        client.destroy();
+        relay.destroy();
+      });
+    }
+    const watch = (direction: 'down' | 'up') => {
+      const parser = mqtt.parser({ protocolVersion: 4 });
+      let at = 0;
+      parser.on('packet', (p: Packet) => {
+        if (p.cmd === 'publish') {
+          const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
+          this.emit(direction, { topic: p.topic, payload, at });
+        }
+      });
+      parser.on('error', () => {}); // what is not ours to read still passes
+      return (chunk: Buffer) => {
+        at = nowMs();
+        parser.parse(chunk);
+      };
+    };
+    const down = watch('down');
+    const up = watch('up');
+    relay.on('data', (chunk) => {
+      client.write(chunk);
+      down(chunk);
+    });
+    client.on('data', (chunk) => {
+      up(chunk);
+      relay.write(chunk);
+    });
+  }
+
+  close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+/**
+ * A TCP proxy in front of a printer that passes every byte on and emits 'job-start' with the
+ * time a chunk from the agent holding the start of a job (ESC @) arrived.
+ */
+export class PrinterTap extends EventEmitter<{ 'job-start': [at: number] }> {
+  readonly #server: net.Server;
+  readonly #sockets = new Set<Socket>();
+
+  private constructor(
+    server: net.Server,
+    readonly uri: string,
+  ) {
+    super();
+    this.#server = server;
+  }
+
+  static async start(printerPort: number): Promise<PrinterTap> {
+    const server = net.createServer({ noDelay: true });
+    await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+    const tap = new PrinterTap(server, `tcp://${HOST}:${(server.address() as AddressInfo).port}`);
+    server.on('connection', (agent) => tap.#proxy(agent, printerPort));
+    return tap;
+  }
+
+  #proxy(agent: Socket, port: number): void {
+    const printer = net.connect({ host: HOST, port, noDelay: true });
+    for (const s of [agent, printer]) {
+      this.#sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        this.#sockets.delete(s);
+        agent.destroy();
+        printer.destroy();
+      });
+    }
+    // ESC @ split over two chunks is still found.
+    let last = 0;
+    agent.on('data', (chunk: Buffer) => {
+      const at = nowMs();
+      printer.write(chunk);
+      if (chunk.includes(JOB_START) || (last === JOB_START[0] && chunk[0] === JOB_START[1])) {
+        this.emit('job-start', at);
+      }
+      last = chunk[chunk.length - 1] ?? 0;
+    });
+    printer.on('data', (chunk) => agent.write(chunk));
+  }
+
+  /** The time of the next job start from now on. */
+  nextJobStart(): Promise<number> {
+    return new Promise((resolve) => this.once('job-start', resolve));
+  }
+
+  close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+/** First time stamps by key, and waiting for one. */
+export class Stamps {
+  readonly #at = new Map<string, number>();
+  readonly #waiters = new Map<string, ((at: number) => void)[]>();
+
+  set(key: string, at: number): void {
+    if (this.#at.has(key)) return;
+    this.#at.set(key, at);
+    for (const w of this.#waiters.get(key) ?? []) w(at);
+    this.#waiters.delete(key);
+  }
+
+  get(key: string): number | undefined {
+    return this.#at.get(key);
+  }
+
+  wait(key: string, timeoutMs: number, what: string): Promise<number> {
+    const at = this.#at.get(key);
+    if (at !== undefined) return Promise.resolve(at);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms`)), timeoutMs);
+      const list = this.#waiters.get(key) ?? [];
+      list.push((t) => {
+        clearTimeout(timer);
+        resolve(t);
+      });
+      this.#waiters.set(key, list);
+    });
+  }
+}
+
+// ---- /proc -------------------------------------------------------------------------------
+
+export interface ProcUsage {
+  rssBytes: number;
+  /** RSS in anonymous pages (heaps) and in file pages (the node binary, shared libraries). */
+  anonBytes: number;
+  fileBytes: number;
+  /** User + system CPU time so far. */
+  cpuMs: number;
+}
+
+const CLOCK_TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** What the kernel says a process uses now (Linux /proc). */
+export function procUsage(pid: number): ProcUsage {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!m) throw new Error(`/proc/${pid}/status has no ${field}`);
+    return Number(m[1]) * 1024;
+  };
+  // Fields after the command name, which may hold spaces; utime and stime are fields 14 and 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return {
+    rssBytes: kb('VmRSS'),
+    anonBytes: kb('RssAnon'),
+    fileBytes: kb('RssFile') + kb('RssShmem'),
+    cpuMs: (ticks * 1000) / CLOCK_TICKS_PER_SECOND,
+  };
+}

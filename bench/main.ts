@@ -1,0 +1,66 @@
+// `npm run bench [-- --quick] [-- --only render|fanout|agent] [-- --out FILE]`: runs the benchmarks
+// and prints their figures as Markdown (the body of bench/RESULTS.md); --out also writes it.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runAgentFootprint } from './agent-footprint.js';
+import { runFanoutBench } from './fanout.js';
+import { runRenderBench } from './render.js';
+import { machine } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const only = values.only;
+if (only !== undefined && only !== 'render' && only !== 'fanout' && only !== 'agent') {
+  console.error(`--only takes render, fanout or agent, not ${JSON.stringify(only)}`);
+  process.exit(2);
+}
+const quick = values.quick ?? false;
+const log = (line: string) => console.error(line);
+
+const sections = [
+  `## ${quick ? 'Quick run (smoke test, not for comparison)' : 'Results'}`,
+  '',
+  machine(),
+  '',
+];
+if (only === undefined || only === 'render') {
+  log('rendering ...');
+  sections.push(
+    runRenderBench(quick ? { rounds: 3, sliceMs: 50 } : { rounds: 10, sliceMs: 150 }).markdown,
+    '',
+  );
+}
+if (only === undefined || only === 'fanout') {
+  log('relay fan-out ...');
+  const fanout = await runFanoutBench({
+    agentCounts: quick ? [1000] : [1000, 5000, 10_000],
+    phases: quick
+      ? [
+          { rate: 100, seconds: 2 },
+          { rate: 1000, seconds: 1 },
+        ]
+      : [
+          { rate: 100, seconds: 8 },
+          { rate: 1000, seconds: 3 },
+        ],
+    workers: 2,
+    connectWindow: 200,
+    drainTimeoutMs: 60_000,
+    connectTimeoutMs: 300_000,
+    stormTimeoutMs: 60_000,
+    log,
+  });
+  sections.push(fanout, '');
+}
+if (only === undefined || only === 'agent') {
+  log('store agent footprint ...');
+  sections.push((await runAgentFootprint({ quick, log })).markdown, '');
+}
+const markdown = sections.join('\n');
+console.log(markdown);
+if (values.out) writeFileSync(values.out, markdown);
