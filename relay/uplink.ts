@@ -67,7 +67,14 @@ export class Uplink {
 
   private async handle({ storeId, channel, payload }: UplinkMessage): Promise<void> {
     if (channel === 'presence') {
-      const msg = parsePresenceMessage(decodeJson(payload, 'presence message'));
+      let msg: ReturnType<typeof parsePresenceMessage>;
+      try {
+        msg = parsePresenceMessage(decodeJson(payload, 'presence message'));
+      } catch (err) {
+        // The agent's fault, not the relay's: a warning, like a bad event batch.
+        this.log.warn(`store ${storeId}: dropped a presence message: ${(err as Error).message}`);
+        return;
+      }
       const at = Date.now();
       const applied = await this.directory.setPresence(storeId, {
         online: msg.online,
