@@ -28,6 +28,23 @@ export const PrinterStatus = Type.Object(
 export type PrinterStatus = Static<typeof PrinterStatus>;
 export type PaperState = Static<typeof PaperState>;
 
+/** Before a printer ever answered: disconnected, nothing known. */
+export function unknownPrinterStatus(at = new Date()): PrinterStatus {
+  return {
+    connected: false,
+    online: false,
+    paper: 'unknown',
+    coverOpen: false,
+    cutterError: false,
+    mechanicalError: false,
+    unrecoverableError: false,
+    overheat: false,
+    drawerOpen: null,
+    source: 'none',
+    updatedAt: at.toISOString(),
+  };
+}
+
 /**
  * Why a printer cannot print right now, most important first; empty when it is ready.
  * Paper near end does not stop printing and is therefore not a reason.

@@ -7,9 +7,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backoffDelay, type Outbox, RelayLink, type RelayLinkOptions } from '../agent/relay-link.js';
 import type { JobView } from '../protocol/job.js';
 import type { AgentEvent, ControlMessage, JobMessage } from '../protocol/messages.js';
-import type { PrinterStatus } from '../protocol/status.js';
+import { type PrinterStatus, unknownPrinterStatus } from '../protocol/status.js';
 import type { AgentCredentials } from '../relay/admin.js';
-import type { Log } from '../shared/log.js';
+import { silentLog } from '../shared/log.js';
 import { jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
 
 /** The agent's durable outbox, in memory: enough to watch what the link does with it. */
@@ -74,7 +74,7 @@ class AgentSide {
       },
       outboxResendMs: 300,
       reconnect: { minMs: 50, maxMs: 400 },
-      log: silent,
+      log: silentLog,
       ...overrides,
     });
   }
@@ -87,22 +87,8 @@ class AgentSide {
   }
 }
 
-const silent: Log = { info() {}, warn() {}, error() {} };
-
 function status(paper: PrinterStatus['paper']): PrinterStatus {
-  return {
-    connected: true,
-    online: paper !== 'out',
-    paper,
-    coverOpen: false,
-    cutterError: false,
-    mechanicalError: false,
-    unrecoverableError: false,
-    overheat: false,
-    drawerOpen: null,
-    source: 'asb',
-    updatedAt: new Date().toISOString(),
-  };
+  return { ...unknownPrinterStatus(), connected: true, online: paper !== 'out', paper, source: 'asb' };
 }
 
 /** A TCP hop between the link and the broker that the test can cut, like a flaky store network. */

@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobView } from '../protocol/job.js';
 import { decodeJson, parseJobMessage } from '../protocol/messages.js';
+import { unknownPrinterStatus } from '../protocol/status.js';
 import { topics } from '../protocol/topics.js';
 import { connectMqtt, FakeAgent, jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
 
@@ -263,19 +264,7 @@ describe('relay dispatch', () => {
 
   it('records printers from hello, their status and health, shown in /v1/stores', async () => {
     const agent = await agentFor('s1', { hello: false });
-    const status = {
-      connected: true,
-      online: false,
-      paper: 'out',
-      coverOpen: false,
-      cutterError: false,
-      mechanicalError: false,
-      unrecoverableError: false,
-      overheat: false,
-      drawerOpen: null,
-      source: 'asb',
-      updatedAt: new Date().toISOString(),
-    };
+    const status = { ...unknownPrinterStatus(), connected: true, paper: 'out', source: 'asb' };
     await agent.hello([], 'instance-1', [{ id: 'p1', name: 'Kitchen', roles: ['kitchen'] }]);
     await agent.send({ type: 'printer-status', printerId: 'p1', status });
     await agent.send({
@@ -319,17 +308,8 @@ describe('relay dispatch', () => {
   it('lets a printer status sent after the hello win, however late the relay handles the hello', async () => {
     const agent = await agentFor('s1', { hello: false });
     const status = (online: boolean, at: Date) => ({
-      connected: online,
-      online,
-      paper: online ? 'ok' : 'unknown',
-      coverOpen: false,
-      cutterError: false,
-      mechanicalError: false,
-      unrecoverableError: false,
-      overheat: false,
-      drawerOpen: null,
-      source: online ? 'dle-eot' : 'none',
-      updatedAt: at.toISOString(),
+      ...unknownPrinterStatus(at),
+      ...(online ? { connected: true, online: true, paper: 'ok', source: 'dle-eot' } : {}),
     });
     // By the agent's clock: hello (printer not connected yet), then the printer came up. The
     // relay handles both a second later, as under load.

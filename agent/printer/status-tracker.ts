@@ -3,7 +3,7 @@
 // for settleMs; a value that reverts within that window is never published. Losing the
 // connection is the exception: it is published at once.
 import { EventEmitter } from 'node:events';
-import type { PrinterStatus } from '../../protocol/status.js';
+import { type PrinterStatus, unknownPrinterStatus } from '../../protocol/status.js';
 import type { StatusPatch } from './status-decoder.js';
 
 export interface StatusTrackerOptions {
@@ -64,19 +64,7 @@ export class StatusTracker extends EventEmitter<{ change: [StatusChange] }> {
     }
     this.#settleMs = settleMs;
     this.#pin3HighMeansOpen = drawerPin3HighMeans === 'open';
-    this.#published = {
-      connected: false,
-      online: false,
-      paper: 'unknown',
-      coverOpen: false,
-      cutterError: false,
-      mechanicalError: false,
-      unrecoverableError: false,
-      overheat: false,
-      drawerOpen: null,
-      source: 'none',
-      updatedAt: new Date().toISOString(),
-    };
+    this.#published = unknownPrinterStatus();
     const { source: _source, updatedAt: _updatedAt, ...fields } = this.#published;
     this.#reported = fields;
   }
