@@ -166,16 +166,6 @@ async function jobState(id: string): Promise<JobView['state']> {
   return ((await res.json()) as JobView).state;
 }
 
-async function createJob(): Promise<string> {
-  const res = await t.api('/v1/jobs', {
-    method: 'POST',
-    json: jobBody(creds.storeId),
-    headers: { 'idempotency-key': randomUUID() },
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { jobId: string }).jobId;
-}
-
 /** Connected and the relay handled the hello (so it knows the store is online). */
 async function connected(side: AgentSide): Promise<void> {
   await waitFor(
@@ -204,7 +194,7 @@ describe('agent relay link', () => {
     expect(side.link.lastConnectedAt).toBeInstanceOf(Date);
 
     side.failNextJobs = 1;
-    const jobId = await createJob();
+    const jobId = await t.createJob(jobBody(creds.storeId));
     // The first delivery failed to store: no PUBACK, no job-received; the relay sends it again.
     await waitFor(() => side.stored.has(jobId), 'the job to be stored on the second delivery');
     expect(side.deliveries).toEqual([jobId, jobId]);
@@ -212,7 +202,7 @@ describe('agent relay link', () => {
     await waitFor(async () => (await jobState(jobId)) === 'delivered', 'the relay to see job-received');
     await waitFor(() => side.outbox.events.length === 0, 'job-received to be acknowledged');
 
-    const second = await createJob();
+    const second = await t.createJob(jobBody(creds.storeId));
     await waitFor(async () => (await jobState(second)) === 'delivered', 'a second job delivered');
     expect(side.deliveries).toEqual([jobId, jobId, second]);
   });
@@ -295,7 +285,7 @@ describe('agent relay link', () => {
     proxy.accept(true);
     await connected(side);
     expect(side.link.lastError).toBeNull();
-    const jobId = await createJob();
+    const jobId = await t.createJob(jobBody(creds.storeId));
     await waitFor(async () => (await jobState(jobId)) === 'delivered', 'a job after reconnecting');
   });
 
@@ -320,7 +310,7 @@ describe('agent relay link', () => {
     };
     expect(store.printers.find((p) => p.printerId === 'counter')?.status?.paper).toBe('out');
 
-    const jobId = await createJob();
+    const jobId = await t.createJob(jobBody(creds.storeId));
     await waitFor(async () => (await jobState(jobId)) === 'delivered', 'a job after the restart');
   });
 

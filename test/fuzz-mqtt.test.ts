@@ -22,24 +22,14 @@ let agent: FakeAgent;
 /** Jobs of this store and of another one, for events to name. */
 const jobIds: string[] = [];
 
-async function createJob(storeId: string): Promise<string> {
-  const res = await t.api('/v1/jobs', {
-    method: 'POST',
-    json: jobBody(storeId),
-    headers: { 'idempotency-key': crypto.randomUUID() },
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { jobId: string }).jobId;
-}
-
 beforeAll(async () => {
   t = await startTestRelay({ log });
   creds = await t.store(STORE);
   await t.store('fuzz-other');
   agent = await FakeAgent.connect(t.relay.urls.mqtt, creds);
   await agent.hello();
-  for (let i = 0; i < 4; i++) jobIds.push(await createJob(STORE));
-  jobIds.push(await createJob('fuzz-other'));
+  for (let i = 0; i < 4; i++) jobIds.push(await t.createJob(jobBody(STORE)));
+  jobIds.push(await t.createJob(jobBody('fuzz-other')));
 });
 afterAll(async () => {
   await agent?.close();
@@ -223,7 +213,7 @@ describe('agent uplink payloads (fast-check)', () => {
     // As after a reconnect: presence and hello put the store back in a known state.
     await agent.client.publishAsync(topics.presence(STORE), agent.presence(true), { qos: 1, retain: true });
     await agent.hello([], 'instance-after-fuzz');
-    const id = await createJob(STORE);
+    const id = await t.createJob(jobBody(STORE));
     await agent.waitForJob(id);
     await agent.send({ type: 'job-received', jobId: id });
     await waitFor(async () => {

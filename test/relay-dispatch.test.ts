@@ -23,12 +23,6 @@ async function connect(
   return agent;
 }
 
-async function createJob(body: unknown, key = crypto.randomUUID()): Promise<string> {
-  const res = await t.api('/v1/jobs', { method: 'POST', json: body, headers: { 'idempotency-key': key } });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { jobId: string }).jobId;
-}
-
 async function getJob(id: string): Promise<JobView> {
   const res = await t.api(`/v1/jobs/${id}`);
   expect(res.status).toBe(200);
@@ -49,7 +43,7 @@ afterEach(async () => {
 describe('relay dispatch', () => {
   it('takes an HTTP order to printed with the full timeline', async () => {
     const agent = await agentFor('s1');
-    const jobId = await createJob(jobBody('s1', { copies: 2 }));
+    const jobId = await t.createJob(jobBody('s1', { copies: 2 }));
     const msg = await agent.waitForJob(jobId);
     expect(msg).toMatchObject({
       v: 1,
@@ -78,7 +72,7 @@ describe('relay dispatch', () => {
 
   it('handles a repeated outbox event once and acknowledges it again', async () => {
     const agent = await agentFor('s1');
-    const jobId = await createJob(jobBody('s1'));
+    const jobId = await t.createJob(jobBody('s1'));
     await agent.waitForJob(jobId);
     const event = { id: crypto.randomUUID(), at: new Date().toISOString(), type: 'job-received', jobId };
     await agent.publishBatch([event]);
@@ -92,7 +86,7 @@ describe('relay dispatch', () => {
   it("acknowledges an invalid event so it cannot jam the outbox, and ignores other stores' jobs", async () => {
     const b = await agentFor('s2');
     const a = await agentFor('s1');
-    const jobA = await createJob(jobBody('s1'));
+    const jobA = await t.createJob(jobBody('s1'));
     await a.waitForJob(jobA);
     const bad = {
       id: crypto.randomUUID(),
@@ -110,7 +104,7 @@ describe('relay dispatch', () => {
 
   it('keeps a job for an offline store and sends it when the agent says hello', async () => {
     const creds = await t.store('s1');
-    const jobId = await createJob(jobBody('s1'));
+    const jobId = await t.createJob(jobBody('s1'));
     expect((await getJob(jobId)).state).toBe('accepted');
     const agent = await connect(creds);
     await agent.waitForJob(jobId);
@@ -143,7 +137,7 @@ describe('relay dispatch', () => {
       async () => (await t.relay.store.getStore('s1'))?.online,
       'the hello to mark the store online',
     );
-    const jobId = await createJob(jobBody('s1'));
+    const jobId = await t.createJob(jobBody('s1'));
     await waitFor(() => received.includes(jobId), 'the job at the agent');
     await client.endAsync();
   });
@@ -151,8 +145,8 @@ describe('relay dispatch', () => {
   it('resends what an agent is missing after a reconnect, and not what it holds', async () => {
     const creds = await t.store('s1');
     const first = await connect(creds);
-    const held = await createJob(jobBody('s1'));
-    const lost = await createJob(jobBody('s1'));
+    const held = await t.createJob(jobBody('s1'));
+    const lost = await t.createJob(jobBody('s1'));
     await first.waitForJob(held);
     await first.waitForJob(lost);
     await first.send({ type: 'job-received', jobId: held });
@@ -172,7 +166,7 @@ describe('relay dispatch', () => {
     await t.close();
     t = await startTestRelay({ resendAfterMs: 100 });
     const agent = await agentFor('s1');
-    const jobId = await createJob(jobBody('s1'));
+    const jobId = await t.createJob(jobBody('s1'));
     await waitFor(
       () => agent.jobs.filter((j) => j.jobId === jobId).length >= 2,
       'a second copy of the job message',
@@ -186,8 +180,8 @@ describe('relay dispatch', () => {
 
   it('expires a job whose expiry passes before delivery and never sends it', async () => {
     const creds = await t.store('s1');
-    const jobId = await createJob(jobBody('s1', { ttlSeconds: 1 }));
-    const held = await createJob(jobBody('s1', { ttlSeconds: 1, onExpiry: 'hold' }));
+    const jobId = await t.createJob(jobBody('s1', { ttlSeconds: 1 }));
+    const held = await t.createJob(jobBody('s1', { ttlSeconds: 1, onExpiry: 'hold' }));
     await waitFor(async () => (await getJob(jobId)).state === 'expired', 'the expiry sweep', 3000);
     const agent = await connect(creds);
     await agent.waitForJob(held);
@@ -205,13 +199,13 @@ describe('relay dispatch', () => {
 
   it('cancels at once before sending, and through the agent once sent', async () => {
     const creds = await t.store('s1');
-    const early = await createJob(jobBody('s1'));
+    const early = await t.createJob(jobBody('s1'));
     let res = await t.api(`/v1/jobs/${early}/cancel`, { method: 'POST' });
     expect(res.status).toBe(200);
     expect(((await res.json()) as JobView).state).toBe('cancelled');
 
     const agent = await connect(creds);
-    const late = await createJob(jobBody('s1'));
+    const late = await t.createJob(jobBody('s1'));
     await agent.waitForJob(late);
     await agent.send({ type: 'job-received', jobId: late });
     res = await t.api(`/v1/jobs/${late}/cancel`, {
@@ -237,7 +231,7 @@ describe('relay dispatch', () => {
   it('marks jobs uncertain when the agent comes back with a new database', async () => {
     const creds = await t.store('s1');
     const first = await connect(creds);
-    const jobId = await createJob(jobBody('s1'));
+    const jobId = await t.createJob(jobBody('s1'));
     await first.waitForJob(jobId);
     await first.send({ type: 'job-received', jobId }, { type: 'job-state', jobId, state: 'printing' });
     await first.close();
@@ -251,7 +245,7 @@ describe('relay dispatch', () => {
 
   it("lets the agent's report of printing win over a relay-side expiry", async () => {
     const agent = await agentFor('s1');
-    const jobId = await createJob(jobBody('s1', { ttlSeconds: 1 }));
+    const jobId = await t.createJob(jobBody('s1', { ttlSeconds: 1 }));
     await agent.waitForJob(jobId);
     await waitFor(
       async () => (await getJob(jobId)).state === 'expired',

@@ -47,6 +47,8 @@ export interface TestRelay {
   store: (id: string) => Promise<AgentCredentials>;
   key: (stores: StoreScope) => Promise<string>;
   api: (path: string, init?: RequestInit & { json?: unknown; key?: string | null }) => Promise<Response>;
+  /** POST /v1/jobs that must answer 201; the new job's id. */
+  createJob: (body: unknown, idempotencyKey?: string) => Promise<string>;
   close: (opts?: { keepData?: boolean }) => Promise<void>;
 }
 
@@ -82,6 +84,19 @@ export async function startTestRelay(options: Partial<RelayOptions> = {}): Promi
         headers: h,
         ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
       });
+    },
+    createJob: async (body, idempotencyKey = randomUUID()) => {
+      const res = await fetch(`${relay.urls.http}/v1/jobs`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          'content-type': 'application/json',
+          'idempotency-key': idempotencyKey,
+        },
+        body: JSON.stringify(body),
+      });
+      if (res.status !== 201) throw new Error(`POST /v1/jobs answered ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { jobId: string }).jobId;
     },
     close: async (opts = {}) => {
       await relay.close();

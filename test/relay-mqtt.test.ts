@@ -39,16 +39,6 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function createJob(storeId: string): Promise<string> {
-  const res = await t.api('/v1/jobs', {
-    method: 'POST',
-    json: jobBody(storeId),
-    headers: { 'idempotency-key': crypto.randomUUID() },
-  });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { jobId: string }).jobId;
-}
-
 function refusal(creds: { clientId: string; username?: string; password?: string }) {
   return connectMqtt(t.relay.urls.mqtt, { ...creds, clean: true });
 }
@@ -107,7 +97,7 @@ describe('relay broker topic ACL', () => {
       });
     }
     await spy.subscribeAsync(topics.agentDownlink(a.storeId), { qos: 1 });
-    const jobId = await createJob(b.storeId);
+    const jobId = await t.createJob(jobBody(b.storeId));
     await agentB.waitForJob(jobId);
     await agentB.send({ type: 'job-received', jobId });
     expect(seen).toEqual([]);
@@ -117,7 +107,7 @@ describe('relay broker topic ACL', () => {
   });
 
   it("disconnects a client that publishes to another store's topics or to a downlink", async () => {
-    const jobId = await createJob(b.storeId);
+    const jobId = await t.createJob(jobBody(b.storeId));
     for (const [topic, payload] of [
       [
         topics.events(b.storeId),
@@ -162,7 +152,7 @@ describe('relay broker listeners', () => {
     expect(ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     const agent = await FakeAgent.connect(ws as string, a);
     await agent.hello();
-    const jobId = await createJob(a.storeId);
+    const jobId = await t.createJob(jobBody(a.storeId));
     await agent.waitForJob(jobId);
     await agent.close();
   });
