@@ -10,11 +10,7 @@ afterEach(() => e2e.close());
 describe('end to end: crashes', { timeout: 60_000 }, () => {
   it('prints every job that got a 201 exactly once when the relay is killed with SIGKILL mid-stream', async () => {
     const { relay, api } = await e2e.relay();
-    const creds = await relay.addStore('s1');
-    const printer = await e2e.printer();
-    const agent = await e2e.agent(relay, creds, [{ id: 'counter', uri: printer.uri, roles: ['receipt'] }]);
-    await agent.start();
-    await waitFor(() => api.storeOnline('s1'), 'store s1 online', 15_000);
+    const { printer } = await e2e.store(relay, api, 's1');
 
     const total = 40;
     const killAfter = 12;
@@ -49,12 +45,8 @@ describe('end to end: crashes', { timeout: 60_000 }, () => {
 
   it('reports a job cut off by kill -9 of the agent as uncertain, does not print it again, and prints later jobs', async () => {
     const { relay, api } = await e2e.relay();
-    const creds = await relay.addStore('s1');
     // The roll runs out in the middle of the first ticket, so that job sits in printing.
-    const printer = await e2e.printer({ paperLines: 40 });
-    const agent = await e2e.agent(relay, creds, [{ id: 'counter', uri: printer.uri, roles: ['receipt'] }]);
-    await agent.start();
-    await waitFor(() => api.storeOnline('s1'), 'store s1 online', 15_000);
+    const { printer, agent } = await e2e.store(relay, api, 's1', { paperLines: 40 });
 
     const cutOff = await api.submit(
       { ...markedJob('s1', 'CUT-OFF'), ticket: markedTicket('CUT-OFF', 50) },

@@ -16,11 +16,7 @@ afterEach(() => e2e.close());
 
 /** A store with its printer; its agent was up once and is stopped now. */
 async function offlineStore(storeId: string) {
-  const creds = await relay.addStore(storeId);
-  const printer = await e2e.printer();
-  const agent = await e2e.agent(relay, creds, [{ id: 'counter', uri: printer.uri, roles: ['receipt'] }]);
-  await agent.start();
-  await waitFor(() => api.storeOnline(storeId), `store ${storeId} online`, 15_000);
+  const { printer, agent } = await e2e.store(relay, api, storeId);
   await agent.stop();
   await waitFor(async () => !(await api.storeOnline(storeId)), `store ${storeId} offline`);
   return { printer, agent };

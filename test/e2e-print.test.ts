@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoOrder } from '../cli/commands/demo.js';
 import type { JobRequest } from '../protocol/job.js';
-import { E2e, markedJob, ticketsWith, waitFor } from './support/e2e.js';
+import { E2e, markedJob, ticketsWith } from './support/e2e.js';
 
 // One relay, store s1 with its agent and a receipt printer ("counter") for the whole file:
 // every test sends orders of its own, told apart on paper by their markers.
@@ -16,12 +16,7 @@ afterAll(() => e2e.close());
 
 async function system() {
   const { relay, api } = await e2e.relay();
-  const creds = await relay.addStore('s1');
-  const printer = await e2e.printer();
-  const agent = await e2e.agent(relay, creds, [{ id: 'counter', uri: printer.uri, roles: ['receipt'] }]);
-  await agent.start();
-  await waitFor(() => api.storeOnline('s1'), 'store s1 online', 15_000);
-  return { api, printer, agent };
+  return { api, ...(await e2e.store(relay, api, 's1')) };
 }
 
 async function errorOf(

@@ -163,6 +163,21 @@ export class E2e {
     return printer;
   }
 
+  /** A store with one receipt printer ('counter') and its agent, started and online at the relay. */
+  async store(
+    relay: RelayProcess,
+    api: ApiClient,
+    storeId: string,
+    printerOpts: Partial<VirtualPrinterOptions> = {},
+  ): Promise<{ printer: VirtualPrinter; agent: AgentProcess }> {
+    const creds = await relay.addStore(storeId);
+    const printer = await this.printer(printerOpts);
+    const agent = await this.agent(relay, creds, [{ id: 'counter', uri: printer.uri, roles: ['receipt'] }]);
+    await agent.start();
+    await waitFor(() => api.storeOnline(storeId), `store ${storeId} online`, 15_000);
+    return { printer, agent };
+  }
+
   /** Writes an agent config for `creds` and these printers; start() runs it (and again after a kill). */
   async agent(relay: RelayProcess, creds: AgentCredentials, printers: AgentPrinter[]): Promise<AgentProcess> {
     const dir = this.tempDir();
