@@ -89,6 +89,11 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
         log.warn(`mqtt: client ${client.id}: ${refusal}; disconnecting it`);
         return done(new Error(refusal));
       }
+      // Nobody reads retained messages from this broker: agents subscribe only to their own
+      // downlink, and the relay takes presence as it arrives and keeps it in SQLite. Stored,
+      // they would cost a scan of all of them on every SUBSCRIBE (aedes' in-memory
+      // persistence), which slowed reconnect storms of thousands of stores.
+      packet.retain = false;
       done(null);
     },
     authorizeSubscribe: (client, sub, done) => {
