@@ -2,9 +2,10 @@
 // either the relay (startRelay, as `printrelay relay start` runs it) or, as the baseline, a
 // bare aedes broker with plain QoS 1, no authentication and no durability.
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { type AddressInfo, createServer } from 'node:net';
+import { dirname } from 'node:path';
 import { Aedes } from 'aedes';
 import { startRelay } from '../relay/relay.js';
 import { silentLog } from '../shared/log.js';
@@ -68,6 +69,7 @@ process.on('message', async (m: BrokerRequest) => {
     const { profile } = await profiler.post('Profiler.stop');
     profiler.disconnect();
     profiler = null;
+    mkdirSync(dirname(m.file), { recursive: true });
     writeFileSync(m.file, JSON.stringify(profile));
     reply({ type: 'profiled' });
   } else if (m.type === 'usage') {

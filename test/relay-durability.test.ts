@@ -62,6 +62,47 @@ describe('relay durability', () => {
     }
   });
 
+  it('group commit: a failing write undoes only itself; a batch of soft writes leaves synchronous=FULL', async () => {
+    const store = SqliteStore.open(tempDir());
+    try {
+      await store.createStore({ id: 's1', name: 'Store 1', createdAt: Date.now() });
+      const job = (id: string, reprintOf: string | null) => ({
+        id,
+        storeId: 's1',
+        printer: 'kitchen',
+        kind: 'raw' as const,
+        payload: 'hello',
+        copies: 1,
+        onExpiry: 'expire' as const,
+        expiresAt: Date.now() + 60_000,
+        createdAt: Date.now(),
+        orderRef: null,
+        reprintOf,
+        reprintCount: reprintOf ? 1 : 0,
+        idempotency: null,
+      });
+      await store.createJob(job('original', null));
+      await store.createJob(job('reprint-a', 'original'));
+      // One turn of the event loop, so one transaction: the second reprint #1 fails alone.
+      const [good, clash, presence] = await Promise.allSettled([
+        store.createJob(job('other', null)),
+        store.createJob(job('reprint-b', 'original')),
+        store.setPresence('s1', { online: true, connectionId: 'c1', agentVersion: '1.0.0', at: Date.now() }),
+      ]);
+      expect(good.status).toBe('fulfilled');
+      expect(clash.status).toBe('rejected');
+      expect(presence).toEqual({ status: 'fulfilled', value: true });
+      expect(await store.getJob('other')).not.toBeNull();
+      expect(await store.getJob('reprint-b')).toBeNull();
+      // Soft writes alone commit without waiting for the disk, then put FULL back for what follows.
+      await store.touchStore('s1', Date.now());
+      expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+      expect((await store.getStore('s1'))?.online).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('loses nothing that was acknowledged when the relay is killed with SIGKILL mid-stream', async () => {
     const dataDir = tempDir();
     const setup = SqliteStore.open(dataDir);

@@ -112,13 +112,31 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   // Group commit: the writes that arrive in one turn of the event loop share one transaction,
   // so one fsync (synchronous=FULL) serves them all instead of one each; under load that is the
   // relay's throughput limit. Each write runs in its own savepoint, so one that fails undoes
-  // only itself, and each caller's promise settles only after the commit is on disk.
-  #pending: { fn: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
+  // only itself, and each caller's promise settles only after the commit.
+  //
+  // Only `durable` writes wait for the disk: jobs and their states, which a 201 or an
+  // acknowledgement to an agent promises. `soft` writes are what agents send again whenever
+  // they reconnect (presence, last seen, hello, printer status, health) and bookkeeping that a
+  // lost write only makes happen again (send claims, seen event ids, webhook fan-out): they
+  // survive a kill -9 (the WAL is in the page cache), a power cut may lose the last of them,
+  // and a reconnect storm of thousands of stores no longer waits on an fsync per turn. A
+  // batch with one durable write is fsynced whole.
+  #pending: {
+    fn: () => unknown;
+    durable: boolean;
+    resolve: (value: unknown) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
 
-  private write<T>(fn: () => T): Promise<T> {
+  private write<T>(durability: 'durable' | 'soft', fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.#pending.length === 0) setImmediate(() => this.commitPending());
-      this.#pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.#pending.push({
+        fn,
+        durable: durability === 'durable',
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
     });
   }
 
@@ -129,22 +147,29 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
       for (const w of batch) w.reject(new Error('the relay database is closed'));
       return;
     }
+    const durable = batch.some((w) => w.durable);
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
+      if (!durable) this.run('PRAGMA synchronous = NORMAL');
       this.db
         .transaction(() => {
           for (const w of batch) {
+            this.run('SAVEPOINT write');
             try {
-              outcomes.push({ ok: true, value: this.db.transaction(w.fn)() });
+              outcomes.push({ ok: true, value: w.fn() });
             } catch (error) {
+              this.run('ROLLBACK TO write');
               outcomes.push({ ok: false, error });
             }
+            this.run('RELEASE write');
           }
         })
         .immediate();
     } catch (error) {
       for (const w of batch) w.reject(error);
       return;
+    } finally {
+      if (!durable) this.run('PRAGMA synchronous = FULL');
     }
     batch.forEach((w, i) => {
       const o = outcomes[i];
@@ -319,7 +344,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   }
 
   async setPresence(storeId: string, p: PresenceUpdate): Promise<boolean> {
-    return this.write(() => this.applyPresence(storeId, p));
+    return this.write('soft', () => this.applyPresence(storeId, p));
   }
 
   private applyPresence(storeId: string, p: PresenceUpdate): boolean {
@@ -342,7 +367,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   }
 
   async touchStore(storeId: string, at: number): Promise<void> {
-    await this.write(() => this.run('UPDATE stores SET last_seen_at = ? WHERE id = ?', at, storeId));
+    await this.write('soft', () => this.run('UPDATE stores SET last_seen_at = ? WHERE id = ?', at, storeId));
   }
 
   async markAllOffline(): Promise<void> {
@@ -359,7 +384,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
       statusAt: number;
     },
   ): Promise<{ previousInstanceId: string | null }> {
-    return this.write(() => {
+    return this.write('soft', () => {
       const before = this.get('SELECT instance_id FROM stores WHERE id = ?', storeId);
       this.run(
         // Saying hello proves the agent is connected, even if it never sent a presence message.
@@ -417,14 +442,14 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
     status: PrinterStatus,
     at: number,
   ): Promise<boolean> {
-    return this.write(() => this.applyPrinterStatus(storeId, printerId, status, at));
+    return this.write('soft', () => this.applyPrinterStatus(storeId, printerId, status, at));
   }
 
   async recordHealth(
     storeId: string,
     h: { agentVersion: string; printers: PrinterHealth[]; at: number; raw: unknown },
   ): Promise<void> {
-    await this.write(() => {
+    await this.write('soft', () => {
       this.run(
         'UPDATE stores SET health = ?, health_at = ?, agent_version = ?, last_seen_at = ? WHERE id = ?',
         JSON.stringify(h.raw),
@@ -448,7 +473,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   // ---- JobStore ----
 
   async createJob(job: NewJob): Promise<CreateJobResult> {
-    return this.write((): CreateJobResult => {
+    return this.write('durable', (): CreateJobResult => {
       if (job.idempotency) {
         const prior = this.get(
           'SELECT * FROM jobs WHERE api_key_id = ? AND idempotency_key = ?',
@@ -460,28 +485,31 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
           return { outcome, job: toJob(prior) };
         }
       }
+      let created: JobRecord;
       try {
-        this.run(
-          `INSERT INTO jobs (id, store_id, printer, kind, payload, copies, on_expiry, expires_at, created_at, updated_at,
-             state, order_source, order_no, reprint_of, reprint_count, api_key_id, idempotency_key, request_hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?)`,
-          job.id,
-          job.storeId,
-          job.printer,
-          job.kind,
-          job.payload,
-          job.copies,
-          job.onExpiry,
-          job.expiresAt,
-          job.createdAt,
-          job.createdAt,
-          job.orderRef?.source ?? null,
-          job.orderRef?.orderNo ?? null,
-          job.reprintOf,
-          job.reprintCount,
-          job.idempotency?.apiKeyId ?? null,
-          job.idempotency?.key ?? null,
-          job.idempotency?.requestHash ?? null,
+        created = toJob(
+          this.get(
+            `INSERT INTO jobs (id, store_id, printer, kind, payload, copies, on_expiry, expires_at, created_at, updated_at,
+               state, order_source, order_no, reprint_of, reprint_count, api_key_id, idempotency_key, request_hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+            job.id,
+            job.storeId,
+            job.printer,
+            job.kind,
+            job.payload,
+            job.copies,
+            job.onExpiry,
+            job.expiresAt,
+            job.createdAt,
+            job.createdAt,
+            job.orderRef?.source ?? null,
+            job.orderRef?.orderNo ?? null,
+            job.reprintOf,
+            job.reprintCount,
+            job.idempotency?.apiKeyId ?? null,
+            job.idempotency?.key ?? null,
+            job.idempotency?.requestHash ?? null,
+          ) as Row,
         );
       } catch (err) {
         if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && job.reprintOf) {
@@ -497,7 +525,6 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
         job.createdAt,
         detail,
       );
-      const created = toJob(this.get('SELECT * FROM jobs WHERE id = ?', job.id) as Row);
       this.addEvent(
         'job.state',
         job.storeId,
@@ -584,12 +611,14 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
     const from = row.state as JobState;
     if (change.onlyFrom && !change.onlyFrom.includes(from)) return null;
     if (!canTransition(from, to)) return null;
-    this.run(
-      'UPDATE jobs SET state = ?, updated_at = ?, printer_id = coalesce(?, printer_id) WHERE id = ?',
-      to,
-      change.at,
-      change.printerId ?? null,
-      jobId,
+    const job = toJob(
+      this.get(
+        'UPDATE jobs SET state = ?, updated_at = ?, printer_id = coalesce(?, printer_id) WHERE id = ? RETURNING *',
+        to,
+        change.at,
+        change.printerId ?? null,
+        jobId,
+      ) as Row,
     );
     const detail = change.detail ?? null;
     this.run(
@@ -599,17 +628,16 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
       change.at,
       detail,
     );
-    const job = toJob(this.get('SELECT * FROM jobs WHERE id = ?', jobId) as Row);
     this.addEvent('job.state', job.storeId, change.at, jobStateEventData(job, from, change.at, detail));
     return job;
   }
 
   async transitionJob(jobId: string, to: JobState, change: StateChange): Promise<JobRecord | null> {
-    return this.write(() => this.applyTransition(jobId, to, change));
+    return this.write('durable', () => this.applyTransition(jobId, to, change));
   }
 
   async markSent(jobId: string, at: number, resendBefore: number): Promise<boolean> {
-    return this.write(() => {
+    return this.write('soft', () => {
       const claimed = this.run(
         `UPDATE jobs SET last_sent_at = ?, send_count = send_count + 1
          WHERE id = ? AND cancel_requested_at IS NULL
@@ -626,7 +654,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   }
 
   async requestCancel(jobId: string, at: number): Promise<JobRecord | null> {
-    await this.write(() =>
+    await this.write('durable', () =>
       this.run(
         'UPDATE jobs SET cancel_requested_at = ? WHERE id = ? AND cancel_requested_at IS NULL',
         at,
@@ -637,7 +665,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   }
 
   async markCancelSent(jobId: string, at: number): Promise<void> {
-    await this.write(() => this.run('UPDATE jobs SET cancel_sent_at = ? WHERE id = ?', at, jobId));
+    await this.write('soft', () => this.run('UPDATE jobs SET cancel_sent_at = ? WHERE id = ?', at, jobId));
   }
 
   async jobsToSend(resendBefore: number, limit: number): Promise<JobRecord[]> {
@@ -684,7 +712,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   }
 
   async rememberAgentEvent(storeId: string, eventId: string, at: number): Promise<void> {
-    await this.write(() =>
+    await this.write('soft', () =>
       this.run(
         'INSERT OR IGNORE INTO agent_events_seen (store_id, event_id, seen_at) VALUES (?, ?, ?)',
         storeId,
@@ -695,7 +723,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   }
 
   async fanOutEvents(limit: number): Promise<number> {
-    return this.write(() => {
+    return this.write('soft', () => {
       const cursor = Number(this.get("SELECT value FROM meta WHERE key = 'webhooks.fanout_seq'")?.value ?? 0);
       const events = this.all(
         'SELECT seq, type, store_id, at FROM relay_events WHERE seq > ? ORDER BY seq LIMIT ?',
