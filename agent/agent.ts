@@ -180,7 +180,14 @@ export class Agent {
 
   #onJob(msg: JobMessage): void {
     if (this.#closing) throw new Error('the agent is stopping');
-    const { job, duplicate } = this.#store.receiveJob(msg, () => this.#router.resolve(msg.printer));
+    // Received and, if its printer is idle, started in one commit: the first byte waits for one fsync.
+    const { job, duplicate, go } = this.#store.transaction(() => {
+      const received = this.#store.receiveJob(msg, () => this.#router.resolve(msg.printer));
+      const { printerId, state } = received.job;
+      const queue = printerId === null ? undefined : this.#printers.get(printerId)?.queue;
+      return { ...received, go: state === 'queued' ? queue?.startIfIdle() : undefined };
+    });
+    go?.();
     if (duplicate) this.#log.info(`job ${job.jobId}: received again (${job.state}); not stored twice`);
     else {
       this.#log.info(

@@ -184,6 +184,19 @@ describe('store agent printing', () => {
     }, 'printer k1 ready with printedJobs 1 at the relay');
   });
 
+  it('prints a burst of jobs on one printer once each, in the order they arrived', async () => {
+    const { relay, agent, vps } = await setup([{ id: 'k1', roles: ['kitchen'] }]);
+    // The first starts in the commit that receives it (idle printer); the rest queue behind it
+    // and each starts in the commit that records the one before it as printed.
+    const markers = Array.from({ length: 12 }, (_, i) => `BURST-${i + 1}`);
+    const jobIds: string[] = [];
+    for (const m of markers) jobIds.push(await postJob(relay, m));
+    for (const id of jobIds) await relayState(relay, id, 'printed');
+    const lines = (vps.get('k1')?.printedText() ?? '').split('\n').map((l) => l.trim());
+    expect(lines.filter((l) => l.startsWith('BURST-'))).toEqual(markers);
+    expect(jobIds.map((id) => agent.getJob(id)?.state)).toEqual(jobIds.map(() => 'printed'));
+  });
+
   it('prints a job the relay delivers twice only once', async () => {
     const { relay, agent, vps } = await setup([{ id: 'k1', roles: ['kitchen'] }]);
     const jobId = await postJob(relay, 'TWICE');

@@ -4,7 +4,9 @@
 //
 // Starting a job persists `printing` before its first byte (a crash from then on makes it
 // uncertain, never printed twice by itself). Each copy is its own driver job, confirmed by
-// the printer; copiesPrinted is persisted after each confirmation.
+// the printer; copiesPrinted is persisted after each confirmation. Starting shares its commit
+// with what precedes it where it can (the job's receipt, the previous job's confirmation), as
+// each commit waits for an fsync and the printer waits for the commit.
 
 import type { PrinterProfile } from '../../protocol/profile.js';
 import { markRawAsReprint, markTicketAsReprint } from '../../protocol/reprint.js';
@@ -38,12 +40,21 @@ function describeReason(reason: string | undefined): string {
   }
 }
 
+/** A job whose `printing` is committed, with its bytes: it goes to the printer next. */
+interface Started {
+  job: JobRecord;
+  bytes: Uint8Array;
+  paperMm: number;
+}
+
 export class PrinterQueue {
   readonly #o: PrinterQueueOptions;
   #stopping = false;
   #woken = false;
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
+  /** Started by startIfIdle in the caller's transaction, committed; the loop prints it when it wakes. */
+  #handedOver: Started | null = null;
 
   constructor(opts: PrinterQueueOptions) {
     this.#o = opts;
@@ -70,23 +81,53 @@ export class PrinterQueue {
     await this.#loop;
   }
 
+  /**
+   * When the queue is idle and the printer ready: starts the next job inside the caller's
+   * transaction (the agent's receipt of a job), so that one commit serves both and the first
+   * byte waits for one fsync, not two. Returns what to call once that transaction committed
+   * (it hands the job to the printer); undefined when the queue is busy or the printer not ready.
+   */
+  startIfIdle(): (() => void) | undefined {
+    if (this.#wake === null || this.#handedOver !== null) return undefined;
+    const started = this.#takeNext();
+    if (!started) return undefined;
+    return () => {
+      this.#handedOver = started;
+      this.wake();
+    };
+  }
+
   async #run(): Promise<void> {
-    const { store, printer, printerId, log } = this.#o;
-    while (!this.#stopping) {
-      const job = store.nextQueued(printerId);
-      if (!job || printer.notReadyReasons.length > 0) {
+    const { store } = this.#o;
+    let next: Started | null = null;
+    for (;;) {
+      // A started job is printed even when stopping: its copy fails as never sent and is requeued.
+      next ??= this.#handedOver;
+      this.#handedOver = null;
+      if (next === null) {
+        if (this.#stopping) break;
+        next = store.transaction(() => this.#takeNext());
+      }
+      if (next === null) {
+        this.#o.changed();
         await this.#sleep();
         continue;
       }
+      const job: Started = next;
+      next = null;
       try {
-        await this.#print(job);
+        next = await this.#print(job);
       } catch (err) {
         // A bug must not stop the queue, nor leave the job where it would be picked again.
-        log.error(
-          `printer ${printerId}: job ${job.jobId}: ${err instanceof Error ? err.stack : String(err)}`,
+        this.#o.log.error(
+          `printer ${this.#o.printerId}: job ${job.job.jobId}: ${err instanceof Error ? err.stack : String(err)}`,
         );
         if (this.#stopping) break;
-        store.finish(job.jobId, 'failed', `agent error: ${err instanceof Error ? err.message : String(err)}`);
+        store.finish(
+          job.job.jobId,
+          'failed',
+          `agent error: ${err instanceof Error ? err.message : String(err)}`,
+        );
         this.#o.changed();
       }
     }
@@ -106,6 +147,35 @@ export class PrinterQueue {
     });
   }
 
+  /**
+   * The oldest queued job, rendered and marked `printing` (persisted before its first byte: a
+   * crash from then on makes it uncertain). Call inside a store transaction. A ticket that
+   * cannot be rendered fails and the next job is tried. Null when there is none, the printer
+   * is not ready or the queue is stopping.
+   */
+  #takeNext(): Started | null {
+    const { store, printer, printerId } = this.#o;
+    while (!this.#stopping && printer.notReadyReasons.length === 0) {
+      const queued = store.nextQueued(printerId);
+      if (!queued) return null;
+      let rendered: { bytes: Uint8Array; paperMm: number };
+      try {
+        rendered = this.#render(queued);
+      } catch (err) {
+        store.finish(
+          queued.jobId,
+          'failed',
+          `cannot print this ticket on ${printerId}: ${(err as Error).message}`,
+        );
+        continue;
+      }
+      // Null when its expiry passed meanwhile (it is expired or held now): try the next.
+      const job = store.startJob(queued.jobId, printerId);
+      if (job) return { job, ...rendered };
+    }
+    return null;
+  }
+
   /** The bytes of one copy (the driver appends the confirmation request) and the paper it takes. */
   #render(job: JobRecord): { bytes: Uint8Array; paperMm: number } {
     const { profile, log, printerId } = this.#o;
@@ -121,23 +191,18 @@ export class PrinterQueue {
     return { bytes, paperMm };
   }
 
-  async #print(queued: JobRecord): Promise<void> {
-    const { store, printer, printerId, changed } = this.#o;
-    const { jobId } = queued;
-    let rendered: { bytes: Uint8Array; paperMm: number };
-    try {
-      rendered = this.#render(queued);
-    } catch (err) {
-      store.finish(jobId, 'failed', `cannot print this ticket on ${printerId}: ${(err as Error).message}`);
-      changed();
-      return;
-    }
-    const job = store.startJob(jobId, printerId);
-    changed();
-    if (!job) return;
+  /**
+   * Prints the copies of a started job. The last copy's confirmation and the start of the next
+   * job are one commit, so the printer waits for one fsync between jobs; returns that next job.
+   */
+  async #print({ job, bytes, paperMm }: Started): Promise<Started | null> {
+    const { store, printer, changed } = this.#o;
+    const { jobId } = job;
     for (let copy = job.copiesPrinted + 1; copy <= job.copies; copy++) {
       const which = `copy ${copy} of ${job.copies}`;
-      const printing = printer.print(rendered.bytes, { id: `${jobId}#${copy}` });
+      const printing = printer.print(bytes, { id: `${jobId}#${copy}` });
+      // The relay hears of `printing` while the first bytes are on their way.
+      changed();
       printing.on('state', (u) => {
         // 'queued' with a reason: this copy waits for the printer (an earlier copy may be out).
         const reasons =
@@ -155,18 +220,23 @@ export class PrinterQueue {
       });
       const result = await printing.done;
       if (result.state === 'printed') {
-        store.copyPrinted(jobId, rendered.paperMm);
-        changed();
-        continue;
+        if (copy < job.copies) {
+          store.copyPrinted(jobId, paperMm);
+          continue;
+        }
+        return store.transaction(() => {
+          store.copyPrinted(jobId, paperMm);
+          return this.#takeNext();
+        });
       }
       if (this.#stopping && result.state === 'failed') {
         // This copy never left the agent: it prints when the agent runs again.
         store.requeue(jobId, `the agent stopped before ${which} was sent`);
-        return;
+        return null;
       }
       if (this.#stopping && result.reason === 'printer-closed') {
         // Stopped mid-copy: left `printing`, so the next start reports it uncertain like a crash would.
-        return;
+        return null;
       }
       // Anything else the driver says is final means it may have printed: uncertain.
       const failed = result.state === 'failed';
@@ -174,8 +244,8 @@ export class PrinterQueue {
         ? `${describeReason(result.reason)} before ${which} was sent`
         : `${describeReason(result.reason)} while printing ${which}; it may or may not have printed`;
       store.finish(jobId, failed ? 'failed' : 'uncertain', detail);
-      changed();
-      return;
+      return null;
     }
+    return null;
   }
 }
