@@ -3,7 +3,7 @@
 // termios IXON behaves differently on ptys and adapters, and because the same bytes arrive
 // mixed with status replies that the driver parses anyway.
 import { EventEmitter } from 'node:events';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import type { SerialFlow } from '../address.js';
 import type { Transport, TransportEvents } from './transport.js';
 
@@ -31,8 +31,11 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
     this.chunkSize = Math.min(4096, Math.max(64, Math.floor(opts.baudRate / 100)));
   }
 
-  open(): Promise<void> {
+  async open(): Promise<void> {
     const { path, baudRate, flow } = this.#opts;
+    // Loaded on first use: serialport and its native binding cost a store with only LAN
+    // printers several MB of memory and part of its start-up time.
+    const { SerialPort } = await import('serialport');
     const port = new SerialPort({
       path,
       baudRate,
