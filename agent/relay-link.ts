@@ -42,7 +42,7 @@ export interface RelayLinkOptions {
   onDisconnected?(error: Error | null): void;
   /** Send unacknowledged outbox events again after this long (default 10 s). */
   outboxResendMs?: number;
-  /** Reconnect backoff bounds (default 1 s .. 30 s). */
+  /** Reconnect backoff bounds (default RECONNECT_DEFAULTS: 1 s .. 10 s). */
   reconnect?: { minMs?: number; maxMs?: number };
   log?: Log;
 }
@@ -61,6 +61,13 @@ const REFUSALS: Record<number, string> = {
   4: 'bad username or password',
   5: 'not authorized',
 };
+
+/**
+ * Reconnect waits. The ceiling is short because a store whose link dropped cannot print its
+ * orders: after a relay restart every store should be back within seconds, and jitter already
+ * spreads 10,000 agents' attempts over it (refused connections cost the relay nothing).
+ */
+export const RECONNECT_DEFAULTS = { minMs: 1000, maxMs: 10_000 } as const;
 
 /** Full jitter with a floor: uniform between min and the exponential ceiling. */
 export function backoffDelay(attempt: number, minMs: number, maxMs: number): number {
@@ -106,8 +113,8 @@ export class RelayLink {
   constructor(private readonly opts: RelayLinkOptions) {
     this.log = opts.log ?? consoleLog;
     this.resendMs = opts.outboxResendMs ?? 10_000;
-    this.minMs = opts.reconnect?.minMs ?? 1000;
-    this.maxMs = Math.max(this.minMs, opts.reconnect?.maxMs ?? 30_000);
+    this.minMs = opts.reconnect?.minMs ?? RECONNECT_DEFAULTS.minMs;
+    this.maxMs = Math.max(this.minMs, opts.reconnect?.maxMs ?? RECONNECT_DEFAULTS.maxMs);
   }
 
   /** Subscribed, presence published: downlink flows and the outbox is being sent. */
@@ -244,8 +251,9 @@ export class RelayLink {
     const refusal = refusalOf(error);
     let delay: number;
     if (refusal) {
-      // Retrying fast cannot help; an operator has to fix the config (or the relay its records).
-      delay = Math.round(this.maxMs * (0.5 + Math.random() / 2));
+      // Retrying fast cannot help; an operator has to fix the config (or the relay its records):
+      // 1.5 to 3 times the longest wait (15 to 30 s by default).
+      delay = Math.round(this.maxMs * (1.5 + Math.random() * 1.5));
       this.lastError = `the relay refused the credentials of store ${this.opts.storeId} (${refusal}); check the agent's storeId and password`;
     } else {
       delay = backoffDelay(this.failures, this.minMs, this.maxMs);

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import mqtt, { type Packet } from 'mqtt-packet';
-import { backoffDelay } from '../agent/relay-link.js';
+import { backoffDelay, RECONNECT_DEFAULTS } from '../agent/relay-link.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { topics } from '../protocol/topics.js';
 import type { AgentCredentials } from '../relay/admin.js';
@@ -14,8 +14,7 @@ import { nowMs } from './stats.js';
 // As agent/relay-link.ts.
 const KEEPALIVE_SECONDS = 30;
 const CONNECT_TIMEOUT_MS = 10_000;
-const BACKOFF_MIN_MS = 1000;
-const BACKOFF_MAX_MS = 30_000;
+const { minMs: BACKOFF_MIN_MS, maxMs: BACKOFF_MAX_MS } = RECONNECT_DEFAULTS;
 
 export interface AgentSink {
   received(jobId: string, at: number): void;
