@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm install` (prepare) or `npm run build`.
-import('../dist/cli/main.js').catch((err) => {
-  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
+// Thin launcher: `npm install` (prepare) or `npm run build` compiles the CLI to dist/ and
+// bundles it into dist/printrelay.mjs (scripts/bundle.js).
+import('../dist/printrelay.mjs').catch((err) => {
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/printrelay.mjs')) {
     console.error(
       'printrelay is not built yet: run `npm install` (or `npm run build`) in the repository first.',
     );

@@ -18,6 +18,8 @@ function build(outDir: string): void {
   } catch {
     // Reported by `npm run typecheck`; a missing module makes the suites that need it fail.
   }
+  // The launcher runs the bundle, as `npm run build` makes it.
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/bundle.js'), outDir], { stdio: 'inherit' });
 }
 
 export default function setup(project: TestProject): () => void {

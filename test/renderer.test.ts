@@ -1,21 +1,13 @@
 // The ESC/POS renderer, the text preview, the printer profiles and `printrelay render`.
 // Byte expectations are written from /work/shared/ref/escpos.md, not copied from the output;
 // the golden files under test/golden/ were checked by reading them (UPDATE_GOLDEN=1 rewrites).
-import { execFile, execFileSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { confirmationRequest, stripTrailingConfirmation } from '../agent/escpos/commands.js';
 import { DEFAULT_CONFIRM_TOKEN, RASTER_BAND_ROWS, renderTicket } from '../agent/escpos/encoder.js';
 import { RenderError } from '../agent/escpos/layout.js';
@@ -26,6 +18,7 @@ import { checkProfile, getProfile, listProfiles, loadProfileFile } from '../agen
 import type { PrinterProfile } from '../protocol/profile.js';
 import { type Block, parseTicket, type Ticket } from '../protocol/ticket.js';
 import { ValidationError } from '../protocol/validate.js';
+import { CLI_PATH } from './support/build.js';
 
 const repo = join(import.meta.dirname, '..');
 const fixtureDir = join(import.meta.dirname, 'fixtures', 'tickets');
@@ -652,51 +645,19 @@ describe('profiles', () => {
 });
 
 describe('printrelay render (CLI)', () => {
-  // A private build (launcher + compiled CLI) so that parallel test files never share dist/.
-  const build = join(repo, 'node_modules', '.cache', 'printrelay-render-cli-test');
   const work = mkdtempSync(join(tmpdir(), 'printrelay-render-cli-'));
   const receipt = join(fixtureDir, 'meituan-receipt.json');
 
-  beforeAll(() => {
-    rmSync(build, { recursive: true, force: true });
-    mkdirSync(join(build, 'bin'), { recursive: true });
-    try {
-      execFileSync(
-        process.execPath,
-        [
-          join(repo, 'node_modules/typescript/bin/tsc'),
-          '-p',
-          repo,
-          '--outDir',
-          join(build, 'dist'),
-          '--sourceMap',
-          'false',
-        ],
-        { stdio: 'pipe' },
-      );
-    } catch {
-      // Type errors elsewhere in the tree do not stop tsc from emitting; a missing file would.
-    }
-    copyFileSync(join(repo, 'bin', 'printrelay.js'), join(build, 'bin', 'printrelay.js'));
-    writeFileSync(join(build, 'package.json'), '{"type":"module"}');
-  }, 60_000);
-
   afterAll(() => {
-    rmSync(build, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   });
 
   function cli(...args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
     return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [join(build, 'bin', 'printrelay.js'), ...args],
-        { encoding: 'buffer' },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-          resolve({ code, stdout, stderr: stderr.toString('utf8') });
-        },
-      );
+      execFile(process.execPath, [CLI_PATH, ...args], { encoding: 'buffer' }, (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr: stderr.toString('utf8') });
+      });
     });
   }
 
@@ -727,7 +688,7 @@ describe('printrelay render (CLI)', () => {
 
   it('refuses to write bytes to a terminal', async () => {
     // `script` (util-linux) gives the child a pty as stdout.
-    const cmd = `${process.execPath} ${join(build, 'bin', 'printrelay.js')} render ${receipt} --profile xprinter-80; echo "exit=$?"`;
+    const cmd = `${process.execPath} ${CLI_PATH} render ${receipt} --profile xprinter-80; echo "exit=$?"`;
     const out = await new Promise<string>((resolve) =>
       execFile('script', ['-qec', cmd, '/dev/null'], (_err, stdout) => resolve(stdout)),
     );
