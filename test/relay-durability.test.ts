@@ -2,6 +2,8 @@
 // a stream of orders and agent events.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -62,7 +64,7 @@ describe('relay durability', () => {
     }
   });
 
-  it('group commit: a failing write undoes only itself; a batch of soft writes leaves synchronous=FULL', async () => {
+  it('group commit: a failing write undoes only itself, and the connection is left at synchronous=FULL', async () => {
     const store = SqliteStore.open(tempDir());
     try {
       await store.createStore({ id: 's1', name: 'Store 1', createdAt: Date.now() });
@@ -94,10 +96,46 @@ describe('relay durability', () => {
       expect(presence).toEqual({ status: 'fulfilled', value: true });
       expect(await store.getJob('other')).not.toBeNull();
       expect(await store.getJob('reprint-b')).toBeNull();
-      // Soft writes alone commit without waiting for the disk, then put FULL back for what follows.
+      // Group commits leave FULL for the writes made outside them (the CLI's).
       await store.touchStore('s1', Date.now());
       expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
       expect((await store.getStore('s1'))?.online).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('settles a durable write only once its commit is fsynced, and fails it when that cannot be done', async () => {
+    const dataDir = tempDir();
+    const store = SqliteStore.open(dataDir);
+    try {
+      await store.createStore({ id: 's1', name: 'Store 1', createdAt: Date.now() });
+      // The WAL file the relay fsyncs is gone (as on a failing disk): the commit is made, but
+      // a job may not be promised; soft state in the same commit is not held up.
+      rmSync(join(dataDir, 'relay.db-wal'));
+      const [job, presence] = await Promise.allSettled([
+        store.createJob({
+          id: 'j1',
+          storeId: 's1',
+          printer: 'kitchen',
+          kind: 'raw',
+          payload: 'hello',
+          copies: 1,
+          onExpiry: 'expire',
+          expiresAt: Date.now() + 60_000,
+          createdAt: Date.now(),
+          orderRef: null,
+          reprintOf: null,
+          reprintCount: 0,
+          idempotency: null,
+        }),
+        store.setPresence('s1', { online: true, connectionId: 'c1', agentVersion: '1.0.0', at: Date.now() }),
+      ]);
+      expect(job.status).toBe('rejected');
+      expect(String((job as PromiseRejectedResult).reason)).toMatch(
+        /the relay database could not be written to disk: ENOENT/,
+      );
+      expect(presence).toEqual({ status: 'fulfilled', value: true });
     } finally {
       await store.close();
     }
