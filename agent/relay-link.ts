@@ -6,6 +6,7 @@ import mqtt, { type DoneCallback, type IPublishPacket, type MqttClient } from 'm
 import {
   type AgentEvent,
   type ControlMessage,
+  compileDownlinkValidators,
   decodeJson,
   type JobMessage,
   PROTOCOL_VERSION,
@@ -223,7 +224,10 @@ export class RelayLink {
   private async setUp(client: MqttClient): Promise<void> {
     const { storeId } = this.opts;
     // mqtt.js rejects when the SUBACK refuses the filter (0x80).
-    await client.subscribeAsync(topics.agentDownlink(storeId), { qos: 1 });
+    const subscribed = client.subscribeAsync(topics.agentDownlink(storeId), { qos: 1 });
+    // While the SUBACK is on its way: the jobs that follow it must not wait for Ajv.
+    compileDownlinkValidators();
+    await subscribed;
     await client.publishAsync(topics.presence(storeId), JSON.stringify(this.presence(true, new Date())), {
       qos: 1,
       retain: true,

@@ -1,6 +1,8 @@
 // The relay, put together: SQLite store, embedded MQTT broker, dispatcher, uplink handler,
 // webhook sender and HTTP API. startRelay() returns once everything listens.
 import type { AddressInfo } from 'node:net';
+import { parseJobRequest } from '../protocol/job.js';
+import { compileUplinkValidators } from '../protocol/messages.js';
 import { consoleLog, type Log } from '../shared/log.js';
 import { buildApi } from './api/app.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
@@ -65,6 +67,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   try {
     // The embedded broker starts empty: no agent is connected until it connects again.
     await store.markAllOffline();
+    // Before anything listens, so that the first order and the first agents do not wait for Ajv.
+    parseJobRequest.compile();
+    compileUplinkValidators();
     const broker = await startEmbeddedBroker({
       directory: store,
       host,
