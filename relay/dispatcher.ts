@@ -9,7 +9,6 @@ import {
   type JobMessage,
   PROTOCOL_VERSION,
 } from '../protocol/messages.js';
-import type { Ticket } from '../protocol/ticket.js';
 import { topics } from '../protocol/topics.js';
 import type { Log } from '../shared/log.js';
 import type { MessageBus } from './broker/bus.js';
@@ -30,12 +29,16 @@ const SEEN_EVENT_RETENTION_MS = 8 * 24 * 3600_000;
 const PRUNE_EVERY_MS = 3600_000;
 const BATCH = 200;
 
-export function toJobMessage(job: JobRecord): JobMessage {
-  return {
+/**
+ * The job's down/jobs message as JSON text. A ticket is stored as the JSON text it arrived
+ * in (validated then), so it is spliced in as is rather than parsed and serialized again.
+ */
+export function jobMessageText(job: JobRecord): string {
+  const message: Omit<JobMessage, 'ticket'> = {
     v: PROTOCOL_VERSION,
     jobId: job.id,
     printer: job.printer,
-    ...(job.kind === 'ticket' ? { ticket: JSON.parse(job.payload) as Ticket } : { raw: job.payload }),
+    ...(job.kind === 'raw' ? { raw: job.payload } : {}),
     copies: job.copies,
     expiresAt: new Date(job.expiresAt).toISOString(),
     onExpiry: job.onExpiry,
@@ -43,6 +46,8 @@ export function toJobMessage(job: JobRecord): JobMessage {
     ...(job.orderRef ? { orderRef: job.orderRef } : {}),
     createdAt: new Date(job.createdAt).toISOString(),
   };
+  const text = JSON.stringify(message);
+  return job.kind === 'ticket' ? `${text.slice(0, -1)},"ticket":${job.payload}}` : text;
 }
 
 export class Dispatcher {
@@ -71,8 +76,7 @@ export class Dispatcher {
   /** Right after the job was committed: send it at once if its store is online. */
   async jobCreated(job: JobRecord): Promise<void> {
     try {
-      const store = await this.directory.getStore(job.storeId);
-      if (store?.online) await this.send(job);
+      if (await this.directory.storeOnline(job.storeId)) await this.send(job);
     } catch (err) {
       // The job is committed either way; the sweep sends it.
       this.opts.log.error(`job ${job.id}: first send failed: ${String(err)}`);
@@ -89,7 +93,7 @@ export class Dispatcher {
   async send(job: JobRecord, resendBefore = Date.now() - this.opts.resendAfterMs): Promise<void> {
     if (!(await this.jobs.markSent(job.id, Date.now(), resendBefore))) return;
     try {
-      await this.bus.publish(topics.jobs(job.storeId), JSON.stringify(toJobMessage(job)));
+      await this.bus.publish(topics.jobs(job.storeId), jobMessageText(job));
     } catch (err) {
       this.opts.log.warn(`job ${job.id}: publish failed (${String(err)}); it will be sent again`);
     }

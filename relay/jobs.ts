@@ -86,7 +86,7 @@ export class JobService {
     }
     const now = Date.now();
     const expiresAt = this.expiry(req, now);
-    if (!(await this.directory.getStore(req.storeId))) {
+    if ((await this.directory.storeOnline(req.storeId)) === null) {
       throw badField(404, `unknown store ${JSON.stringify(req.storeId)}`, '/storeId');
     }
     return this.commit({
@@ -177,8 +177,9 @@ export class JobService {
     }
     const requested = await this.jobs.requestCancel(job.id, now);
     if (!requested) throw new HttpError(404, `unknown job ${job.id}`);
-    const store = await this.directory.getStore(job.storeId);
-    if (store?.online && !isFinalJobState(requested.state)) await this.dispatcher.sendCancel(requested);
+    if ((await this.directory.storeOnline(job.storeId)) && !isFinalJobState(requested.state)) {
+      await this.dispatcher.sendCancel(requested);
+    }
     return requested;
   }
 

@@ -185,8 +185,7 @@ export class Uplink {
 
   /** An agent reports only on its own store's jobs; anything else is logged and ignored. */
   private async ownJob(storeId: string, jobId: string): Promise<boolean> {
-    const job = await this.jobs.getJob(jobId);
-    if (job?.storeId === storeId) return true;
+    if ((await this.jobs.storeOfJob(jobId)) === storeId) return true;
     this.log.warn(`store ${storeId}: event for job ${jobId}, which is not one of its jobs; ignored`);
     return false;
   }

@@ -93,6 +93,8 @@ export interface PresenceUpdate {
 export interface Directory {
   createStore(store: { id: string; name: string; createdAt: number }): Promise<StoreRecord>;
   getStore(id: string): Promise<StoreRecord | null>;
+  /** Whether the store's agent is connected; null for an unknown store. Cheaper than getStore. */
+  storeOnline(id: string): Promise<boolean | null>;
   listStores(): Promise<StoreRecord[]>;
   listPrinters(storeId: string): Promise<PrinterRecord[]>;
 
@@ -230,6 +232,8 @@ export interface JobStore {
    */
   createJob(job: NewJob): Promise<CreateJobResult>;
   getJob(id: string): Promise<JobRecord | null>;
+  /** The store a job belongs to; null for an unknown job. Cheaper than getJob. */
+  storeOfJob(id: string): Promise<string | null>;
   listJobs(filter: JobFilter): Promise<JobRecord[]>;
   timelines(jobIds: string[]): Promise<Map<string, TimelineRecord[]>>;
   countReprints(originalId: string): Promise<number>;

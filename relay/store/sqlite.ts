@@ -265,6 +265,11 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
     return r ? toStore(r) : null;
   }
 
+  async storeOnline(id: string): Promise<boolean | null> {
+    const r = this.get('SELECT online FROM stores WHERE id = ?', id);
+    return r ? r.online === 1 : null;
+  }
+
   async listStores(): Promise<StoreRecord[]> {
     return this.all('SELECT * FROM stores ORDER BY id').map(toStore);
   }
@@ -598,6 +603,10 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
     return r ? toJob(r) : null;
   }
 
+  async storeOfJob(id: string): Promise<string | null> {
+    return (this.get('SELECT store_id FROM jobs WHERE id = ?', id)?.store_id as string | undefined) ?? null;
+  }
+
   async listJobs(f: JobFilter): Promise<JobRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -664,7 +673,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   }
 
   private applyTransition(jobId: string, to: JobState, change: StateChange): JobRecord | null {
-    const row = this.get('SELECT * FROM jobs WHERE id = ?', jobId);
+    const row = this.get('SELECT state FROM jobs WHERE id = ?', jobId);
     if (!row) return null;
     const from = row.state as JobState;
     if (change.onlyFrom && !change.onlyFrom.includes(from)) return null;
@@ -696,17 +705,17 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
 
   async markSent(jobId: string, at: number, resendBefore: number): Promise<boolean> {
     return this.write('soft', () => {
-      const claimed = this.run(
+      const claimed = this.get(
         `UPDATE jobs SET last_sent_at = ?, send_count = send_count + 1
          WHERE id = ? AND cancel_requested_at IS NULL
-           AND (state = 'accepted' OR (state = 'sent' AND coalesce(last_sent_at, 0) < ?))`,
+           AND (state = 'accepted' OR (state = 'sent' AND coalesce(last_sent_at, 0) < ?))
+         RETURNING state`,
         at,
         jobId,
         resendBefore,
       );
-      if (claimed.changes === 0) return false;
-      const row = this.get('SELECT state FROM jobs WHERE id = ?', jobId);
-      if (row?.state === 'accepted') this.applyTransition(jobId, 'sent', { at });
+      if (!claimed) return false;
+      if (claimed.state === 'accepted') this.applyTransition(jobId, 'sent', { at });
       return true;
     });
   }
