@@ -118,19 +118,22 @@ export class PrinterQueue {
       try {
         next = await this.#print(job);
       } catch (err) {
-        // A bug must not stop the queue, nor leave the job where it would be picked again.
-        this.#o.log.error(
-          `printer ${this.#o.printerId}: job ${job.job.jobId}: ${err instanceof Error ? err.stack : String(err)}`,
-        );
+        this.#failOnBug(job.job.jobId, err);
         if (this.#stopping) break;
-        store.finish(
-          job.job.jobId,
-          'failed',
-          `agent error: ${err instanceof Error ? err.message : String(err)}`,
-        );
         this.#o.changed();
       }
     }
+  }
+
+  /**
+   * A bug must not stop the queue, nor leave the job where it would be picked again: it
+   * fails (when the agent is stopping it is left as it is, and the next start settles it).
+   */
+  #failOnBug(jobId: string, err: unknown): void {
+    const { log, printerId, store } = this.#o;
+    log.error(`printer ${printerId}: job ${jobId}: ${err instanceof Error ? err.stack : String(err)}`);
+    if (this.#stopping) return;
+    store.finish(jobId, 'failed', `agent error: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   #sleep(): Promise<void> {
@@ -149,8 +152,9 @@ export class PrinterQueue {
 
   /**
    * The oldest queued job, rendered and marked `printing` (persisted before its first byte: a
-   * crash from then on makes it uncertain). Call inside a store transaction. A ticket that
-   * cannot be rendered fails and the next job is tried. Null when there is none, the printer
+   * crash from then on makes it uncertain). Call inside a store transaction. A job that cannot
+   * be started fails and the next one is tried, so that what the caller committed with it (a
+   * job's receipt, the last copy's confirmation) stands. Null when there is none, the printer
    * is not ready or the queue is stopping.
    */
   #takeNext(): Started | null {
@@ -169,8 +173,14 @@ export class PrinterQueue {
         );
         continue;
       }
-      // Null when its expiry passed meanwhile (it is expired or held now): try the next.
-      const job = store.startJob(queued.jobId, printerId);
+      let job: JobRecord | null;
+      try {
+        // Null when its expiry passed meanwhile (it is expired or held now).
+        job = store.startJob(queued.jobId, printerId);
+      } catch (err) {
+        this.#failOnBug(queued.jobId, err);
+        continue;
+      }
       if (job) return { job, ...rendered };
     }
     return null;
