@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentStore, type Route } from '../agent/store/agent-store.js';
 import type { AgentEvent, JobMessage } from '../protocol/messages.js';
+import { unknownPrinterStatus } from '../protocol/status.js';
 
 const DAY = 24 * 3600_000;
 const dirs: string[] = [];
@@ -175,6 +176,23 @@ describe('agent store', () => {
       expect.objectContaining({ type: 'job-received' }),
       newestHello,
       newestHealth,
+    ]);
+  });
+
+  it("keeps only each printer's newest unsent status", () => {
+    const { store } = open(tempDir());
+    const status = (printerId: string, paper: 'ok' | 'near-end' | 'out') =>
+      store.queueEvent({ type: 'printer-status', printerId, status: { ...unknownPrinterStatus(), paper } });
+    status('kitchen', 'out');
+    status('counter', 'near-end');
+    store.queueEvent({ type: 'job-received', jobId: 'j1' });
+    // A printer flapping for hours while the store is offline leaves one event, not thousands.
+    for (let i = 0; i < 50; i++) status('kitchen', i % 2 === 0 ? 'ok' : 'out');
+    const newestKitchen = status('kitchen', 'ok');
+    expect(store.pending(100)).toEqual([
+      expect.objectContaining({ type: 'printer-status', printerId: 'counter' }),
+      expect.objectContaining({ type: 'job-received' }),
+      newestKitchen,
     ]);
   });
 

@@ -132,14 +132,21 @@ export class AgentStore extends SqliteDatabase implements Outbox {
   // ---- outbox ---------------------------------------------------------------------------
 
   /**
-   * Queues an event for the relay. Of health reports and hellos only the newest matters, so
-   * older unsent ones go (an agent offline for days, or reconnecting often, does not pile them up).
+   * Queues an event for the relay. Of health reports and hellos only the newest matters, and of
+   * a printer's status changes only its newest (the relay keeps the latest by time), so older
+   * unsent ones go: an agent offline for days, reconnecting often, or with a printer whose
+   * status flaps, does not pile them up.
    */
   queueEvent(body: EventBody): AgentEvent {
     const event = { id: randomUUID(), at: iso(this.now()), ...body } as AgentEvent;
     this.transaction(() => {
       if (event.type === 'health' || event.type === 'hello') {
         this.run('DELETE FROM outbox WHERE type = ?', event.type);
+      } else if (event.type === 'printer-status') {
+        this.run(
+          "DELETE FROM outbox WHERE type = 'printer-status' AND json_extract(event, '$.printerId') = ?",
+          event.printerId,
+        );
       }
       this.run(
         'INSERT INTO outbox (id, type, event) VALUES (?, ?, ?)',
