@@ -2,9 +2,7 @@
 // behind its paperUsedMm counter.
 import { version } from '../cli/version.js';
 import type { HealthEvent, PrinterHealth } from '../protocol/messages.js';
-import type { PrinterProfile } from '../protocol/profile.js';
-import type { Ticket } from '../protocol/ticket.js';
-import { layoutTicket } from './escpos/layout.js';
+import type { Layout } from './escpos/layout.js';
 
 /** 203 dpi, the resolution of nearly every receipt printer. */
 const DOTS_PER_MM = 8;
@@ -19,15 +17,15 @@ const NATIVE_QR_MODULES = 33;
  * feed before the cut, and the dot height of pictures, barcodes and QR codes). Raw jobs:
  * their line feeds (LF bytes) times the default line spacing.
  */
-export function estimatePaperMm(content: { ticket?: Ticket; raw?: string }, profile: PrinterProfile): number {
-  if (!content.ticket) {
-    const bytes = Buffer.from(content.raw ?? '', 'base64');
+export function estimatePaperMm(content: { layout: Layout } | { raw: string }): number {
+  if (!('layout' in content)) {
+    const bytes = Buffer.from(content.raw, 'base64');
     let lf = 0;
     for (const b of bytes) if (b === 0x0a) lf++;
     return lf * LINE_MM;
   }
   let mm = 0;
-  for (const op of layoutTicket(content.ticket, profile).ops) {
+  for (const op of content.layout.ops) {
     switch (op.kind) {
       case 'lines':
         mm += op.lines.length * op.style.height * LINE_MM;

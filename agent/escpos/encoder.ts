@@ -6,7 +6,14 @@ import type { Align, Ticket } from '../../protocol/ticket.js';
 import { ByteWriter } from './byte-writer.js';
 import * as cmd from './commands.js';
 import { type Bitmap, base64PngToBitmap, qrBitmap } from './image.js';
-import { type LayoutOp, layoutTicket, QR_QUIET_MODULES, RenderError, type Style } from './layout.js';
+import {
+  type Layout,
+  type LayoutOp,
+  layoutTicket,
+  QR_QUIET_MODULES,
+  RenderError,
+  type Style,
+} from './layout.js';
 import { codecFor, type TextCodec } from './text.js';
 
 export interface RenderOptions {
@@ -177,7 +184,15 @@ export function renderTicket(
   profile: PrinterProfile,
   opts: RenderOptions = {},
 ): RenderResult {
-  const { ops, warnings } = layoutTicket(ticket, profile);
+  return renderLayout(layoutTicket(ticket, profile), profile, opts);
+}
+
+/** Renders a ticket laid out already (by layoutTicket), for a caller that needs the layout too. */
+export function renderLayout(
+  { ops, warnings }: Layout,
+  profile: PrinterProfile,
+  opts: RenderOptions = {},
+): RenderResult {
   const codec = codecFor(profile.text.encoding);
   const out = new ByteWriter(8192);
   out.bytes(cmd.initialize);

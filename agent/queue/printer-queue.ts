@@ -11,7 +11,8 @@
 import type { PrinterProfile } from '../../protocol/profile.js';
 import { markRawAsReprint, markTicketAsReprint } from '../../protocol/reprint.js';
 import type { Log } from '../../shared/log.js';
-import { renderTicket } from '../escpos/encoder.js';
+import { renderLayout } from '../escpos/encoder.js';
+import { layoutTicket } from '../escpos/layout.js';
 import { estimatePaperMm } from '../health.js';
 import type { Printer } from '../printer/printer.js';
 import type { AgentStore, JobRecord } from '../store/agent-store.js';
@@ -194,11 +195,13 @@ export class PrinterQueue {
       if (ticket) ticket = markTicketAsReprint(ticket, job.reprintMark);
       else if (raw !== undefined) raw = markRawAsReprint(raw, job.reprintMark);
     }
-    const paperMm = estimatePaperMm(ticket ? { ticket } : { raw: raw ?? '' }, profile);
-    if (!ticket) return { bytes: Buffer.from(raw ?? '', 'base64'), paperMm };
-    const { bytes, warnings } = renderTicket(ticket, profile, { confirmToken: false });
+    if (!ticket)
+      return { bytes: Buffer.from(raw ?? '', 'base64'), paperMm: estimatePaperMm({ raw: raw ?? '' }) };
+    // Laid out once for both the bytes and the paper estimate.
+    const layout = layoutTicket(ticket, profile);
+    const { bytes, warnings } = renderLayout(layout, profile, { confirmToken: false });
     for (const w of warnings) log.warn(`printer ${printerId}: job ${job.jobId}: ${w}`);
-    return { bytes, paperMm };
+    return { bytes, paperMm: estimatePaperMm({ layout }) };
   }
 
   /**
