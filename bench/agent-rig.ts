@@ -228,42 +228,66 @@ export interface TappedPublish {
   at: number;
 }
 
+interface TcpProxy {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP listener on HOST that connects each client to `upstreamPort` and hands both sockets to
+ * `pipe`; either side closing closes both.
+ */
+async function startTcpProxy(
+  upstreamPort: number,
+  pipe: (client: Socket, upstream: Socket) => void,
+): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  const server = net.createServer({ noDelay: true }, (client) => {
+    const upstream = net.connect({ host: HOST, port: upstreamPort, noDelay: true });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    pipe(client, upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 /**
  * A TCP proxy between MQTT clients and the relay that passes every byte on at once and then
  * parses it: 'down' for PUBLISH packets to a client, stamped when their last byte was written
  * to the client's socket; 'up' for PUBLISH packets from a client, stamped when read.
  */
 export class MqttTap extends EventEmitter<{ down: [TappedPublish]; up: [TappedPublish] }> {
-  readonly #server: net.Server;
-  readonly #sockets = new Set<Socket>();
+  private proxy: TcpProxy | undefined;
 
-  private constructor(
-    server: net.Server,
-    readonly url: string,
-  ) {
+  private constructor() {
     super();
-    this.#server = server;
   }
 
   static async start(relayMqttPort: number): Promise<MqttTap> {
-    const server = net.createServer({ noDelay: true });
-    await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-    const tap = new MqttTap(server, `mqtt://${HOST}:${(server.address() as AddressInfo).port}`);
-    server.on('connection', (client) => tap.#proxy(client, relayMqttPort));
+    const tap = new MqttTap();
+    tap.proxy = await startTcpProxy(relayMqttPort, (client, relay) => tap.#pipe(client, relay));
     return tap;
   }
 
-  #proxy(client: Socket, port: number): void {
-    const relay = net.connect({ host: HOST, port, noDelay: true });
-    for (const s of [client, relay]) {
-      this.#sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        this.#sockets.delete(s);
-        client.destroy();
-        relay.destroy();
-      });
-    }
+  get url(): string {
+    return `mqtt://${HOST}:${this.proxy?.port}`;
+  }
+
+  #pipe(client: Socket, relay: Socket): void {
     const watch = (direction: 'down' | 'up') => {
       const parser = mqtt.parser({ protocolVersion: 4 });
       let at = 0;
@@ -291,9 +315,8 @@ export class MqttTap extends EventEmitter<{ down: [TappedPublish]; up: [TappedPu
     });
   }
 
-  close(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+  async close(): Promise<void> {
+    await this.proxy?.close();
   }
 }
 
@@ -302,36 +325,23 @@ export class MqttTap extends EventEmitter<{ down: [TappedPublish]; up: [TappedPu
  * time a chunk from the agent holding the start of a job (ESC @) arrived.
  */
 export class PrinterTap extends EventEmitter<{ 'job-start': [at: number] }> {
-  readonly #server: net.Server;
-  readonly #sockets = new Set<Socket>();
+  private proxy: TcpProxy | undefined;
 
-  private constructor(
-    server: net.Server,
-    readonly uri: string,
-  ) {
+  private constructor() {
     super();
-    this.#server = server;
   }
 
   static async start(printerPort: number): Promise<PrinterTap> {
-    const server = net.createServer({ noDelay: true });
-    await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-    const tap = new PrinterTap(server, `tcp://${HOST}:${(server.address() as AddressInfo).port}`);
-    server.on('connection', (agent) => tap.#proxy(agent, printerPort));
+    const tap = new PrinterTap();
+    tap.proxy = await startTcpProxy(printerPort, (agent, printer) => tap.#pipe(agent, printer));
     return tap;
   }
 
-  #proxy(agent: Socket, port: number): void {
-    const printer = net.connect({ host: HOST, port, noDelay: true });
-    for (const s of [agent, printer]) {
-      this.#sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        this.#sockets.delete(s);
-        agent.destroy();
-        printer.destroy();
-      });
-    }
+  get uri(): string {
+    return `tcp://${HOST}:${this.proxy?.port}`;
+  }
+
+  #pipe(agent: Socket, printer: Socket): void {
     // ESC @ split over two chunks is still found.
     let last = 0;
     agent.on('data', (chunk: Buffer) => {
@@ -350,9 +360,8 @@ export class PrinterTap extends EventEmitter<{ 'job-start': [at: number] }> {
     return new Promise((resolve) => this.once('job-start', resolve));
   }
 
-  close(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+  async close(): Promise<void> {
+    await this.proxy?.close();
   }
 }
 
