@@ -1,5 +1,6 @@
-// Directory and JobStore on one SQLite file (better-sqlite3, WAL, synchronous=FULL: see
-// shared/sqlite.ts). A job that got its 201 survives a kill -9 of the relay and a power cut.
+// Directory and JobStore on one SQLite file (better-sqlite3, WAL: see shared/sqlite.ts; the
+// relay's own writes go through a group commit that fsyncs the WAL off the event loop, see
+// write()). A job that got its 201 survives a kill -9 of the relay and a power cut.
 import { randomUUID } from 'node:crypto';
 import { closeSync, fsync, openSync } from 'node:fs';
 import { join } from 'node:path';
