@@ -1,4 +1,10 @@
-// Opening a SQLite database the way the relay and the agent both need it (better-sqlite3).
+// Opening a SQLite database the way the relay and the agent both need it, on one of two
+// engines behind one surface (Connection, the part of better-sqlite3's API the stores use):
+// better-sqlite3 (a native addon; what `npm install` gives) or Node's built-in node:sqlite
+// (Node 22.5+, see sqlite-node.ts; what the single executables embed, since no Windows build of
+// better-sqlite3 can be made here). openDatabase takes better-sqlite3 when it can be loaded and
+// node:sqlite otherwise; PRINTRELAY_SQLITE=better-sqlite3 or node:sqlite (or the `engine`
+// option) forces one. Both open the same files.
 //
 // Durability: journal_mode=WAL with synchronous=FULL. A transaction is on disk (fsynced) when
 // commit returns, so what was acknowledged survives a kill -9 and also a power cut or kernel
@@ -9,13 +15,99 @@
 // Schema: one migration per version (PRAGMA user_version), applied in order. Never edit a
 // migration that has shipped: append a new one.
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { NodeSqliteConnection, nodeSqlite } from './sqlite-node.js';
+
+export interface RunResult {
+  changes: number;
+  lastInsertRowid: number | bigint;
+}
+
+export interface Statement {
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+  run(...params: unknown[]): RunResult;
+}
+
+/** A function run in a transaction (a savepoint when nested); immediate() takes the write lock at once. */
+export interface Transaction<A extends unknown[], R> {
+  (...args: A): R;
+  immediate(...args: A): R;
+}
+
+/** An open database, on either engine. */
+export interface Connection {
+  /** The file. */
+  readonly name: string;
+  readonly open: boolean;
+  readonly inTransaction: boolean;
+  prepare(sql: string): Statement;
+  exec(sql: string): unknown;
+  /** `PRAGMA source`: its rows, or with `simple` the first value of the first row. */
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): Transaction<A, R>;
+  close(): unknown;
+}
+
+export const SQLITE_ENGINES = ['better-sqlite3', 'node:sqlite'] as const;
+export type SqliteEngine = (typeof SQLITE_ENGINES)[number];
+
+// Resolved from this module: node_modules in a checkout; beside the executable in a single
+// executable (its build makes import.meta.url the executable's path), where there is none.
+const requireHere = createRequire(import.meta.url);
+
+function betterSqlite3(): typeof BetterSqlite3 | null {
+  try {
+    return requireHere('better-sqlite3') as typeof BetterSqlite3;
+  } catch {
+    return null;
+  }
+}
+
+/** The engine openDatabase uses: `wanted`, else PRINTRELAY_SQLITE, else the first one available. */
+export function sqliteEngine(wanted = process.env.PRINTRELAY_SQLITE || undefined): SqliteEngine {
+  if (wanted !== undefined && !(SQLITE_ENGINES as readonly string[]).includes(wanted)) {
+    throw new Error(
+      `unknown SQLite engine "${wanted}" (PRINTRELAY_SQLITE): use ${SQLITE_ENGINES.join(' or ')}`,
+    );
+  }
+  if (
+    wanted === 'node:sqlite' ||
+    (wanted === undefined && betterSqlite3() === null && nodeSqlite() !== null)
+  ) {
+    return 'node:sqlite';
+  }
+  return 'better-sqlite3';
+}
+
+function connect(file: string, engine: SqliteEngine): Connection {
+  if (engine === 'node:sqlite') {
+    const sqlite = nodeSqlite();
+    if (!sqlite) throw new Error(`node:sqlite needs Node 22.5 or later (this is ${process.version})`);
+    return new NodeSqliteConnection(file, sqlite);
+  }
+  const Database = betterSqlite3();
+  if (!Database) throw new Error('better-sqlite3 is not installed (and this Node has no node:sqlite)');
+  // Its Database is the surface Connection describes.
+  return new Database(file) as unknown as Connection;
+}
+
+export interface OpenOptions {
+  /** Default: sqliteEngine(). */
+  engine?: SqliteEngine;
+}
 
 /** Opens (creating folder and file if needed) `file` and brings its schema up to date. */
-export function openDatabase(file: string, migrations: readonly string[], what: string): Database.Database {
+export function openDatabase(
+  file: string,
+  migrations: readonly string[],
+  what: string,
+  opts: OpenOptions = {},
+): Connection {
   mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
+  const db = connect(file, opts.engine ?? sqliteEngine());
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -30,7 +122,7 @@ export function openDatabase(file: string, migrations: readonly string[], what: 
   }
 }
 
-function migrate(db: Database.Database, migrations: readonly string[], what: string): void {
+function migrate(db: Connection, migrations: readonly string[], what: string): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > migrations.length) {
     throw new Error(
@@ -53,11 +145,11 @@ export type Row = Record<string, unknown>;
  * constants, so the cache stays small).
  */
 export abstract class SqliteDatabase {
-  readonly #statements = new Map<string, Database.Statement>();
+  readonly #statements = new Map<string, Statement>();
 
-  constructor(readonly db: Database.Database) {}
+  constructor(readonly db: Connection) {}
 
-  #statement(sql: string): Database.Statement {
+  #statement(sql: string): Statement {
     let statement = this.#statements.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);
@@ -74,7 +166,7 @@ export abstract class SqliteDatabase {
     return this.#statement(sql).all(...params) as Row[];
   }
 
-  protected run(sql: string, ...params: unknown[]): Database.RunResult {
+  protected run(sql: string, ...params: unknown[]): RunResult {
     return this.#statement(sql).run(...params);
   }
 }

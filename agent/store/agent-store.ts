@@ -7,10 +7,9 @@
 // stay local.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
 import { JOB_LIMITS, type OnExpiry } from '../../protocol/job.js';
 import type { AgentEvent, AgentJobState, JobMessage } from '../../protocol/messages.js';
-import { openDatabase, type Row, SqliteDatabase } from '../../shared/sqlite.js';
+import { type Connection, openDatabase, type Row, SqliteDatabase } from '../../shared/sqlite.js';
 import type { Outbox } from '../relay-link.js';
 import { FINAL_LOCAL_STATES, type LocalJobState, type LocalJobView } from '../views.js';
 import { migrations } from './migrations.js';
@@ -113,7 +112,7 @@ export class AgentStore extends SqliteDatabase implements Outbox {
     return new AgentStore(openDatabase(join(dataDir, 'agent.db'), migrations, 'agent database'), opts);
   }
 
-  private constructor(db: Database.Database, opts: AgentStoreOptions) {
+  private constructor(db: Connection, opts: AgentStoreOptions) {
     super(db);
     this.now = opts.now ?? Date.now;
     db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('instanceId', ?)").run(randomUUID());

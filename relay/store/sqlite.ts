@@ -4,11 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fsync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
 import { canTransition, type JobState } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
-import { openDatabase, type Row, SqliteDatabase } from '../../shared/sqlite.js';
+import { type Connection, openDatabase, type Row, SqliteDatabase } from '../../shared/sqlite.js';
 import { jobStateEventData, printerStatusChanged, printerStatusEventData } from './event-data.js';
 import {
   type AgentCredentialRecord,
@@ -107,7 +106,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
     return new SqliteStore(openDatabase(join(dataDir, 'relay.db'), migrations, 'relay database'));
   }
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Connection) {
     super(db);
   }
 
