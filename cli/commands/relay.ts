@@ -8,8 +8,8 @@ import { addApiKey, addStore, addWebhook, parseStoreScope, parseWebhookEvents } 
 import { startRelay } from '../../relay/relay.js';
 import type { StoreScope } from '../../relay/store/job-store.js';
 import { SqliteStore } from '../../relay/store/sqlite.js';
+import { version } from '../../shared/version.js';
 import { port } from '../options.js';
-import { version } from '../version.js';
 
 const DEFAULT_DATA_DIR = process.env.PRINTRELAY_RELAY_DATA ?? 'relay-data';
 
