@@ -26,19 +26,88 @@ export function nodeSqlite(): NodeSqlite | null {
   return (process.getBuiltinModule?.('node:sqlite') as NodeSqlite | undefined) ?? null;
 }
 
+// SQLite's result codes by number, as better-sqlite3 names them in an error's `code` (which
+// the stores test, e.g. SQLITE_CONSTRAINT_UNIQUE); node:sqlite gives only the number (errcode).
+const PRIMARY_CODES = [
+  'OK',
+  'ERROR',
+  'INTERNAL',
+  'PERM',
+  'ABORT',
+  'BUSY',
+  'LOCKED',
+  'NOMEM',
+  'READONLY',
+  'INTERRUPT',
+  'IOERR',
+  'CORRUPT',
+  'NOTFOUND',
+  'FULL',
+  'CANTOPEN',
+  'PROTOCOL',
+  'EMPTY',
+  'SCHEMA',
+  'TOOBIG',
+  'CONSTRAINT',
+  'MISMATCH',
+  'MISUSE',
+  'NOLFS',
+  'AUTH',
+  'FORMAT',
+  'RANGE',
+  'NOTADB',
+  'NOTICE',
+  'WARNING',
+];
+const EXTENDED_CODES: Record<number, string> = {
+  261: 'BUSY_RECOVERY',
+  517: 'BUSY_SNAPSHOT',
+  773: 'BUSY_TIMEOUT',
+  262: 'LOCKED_SHAREDCACHE',
+  264: 'READONLY_RECOVERY',
+  520: 'READONLY_CANTLOCK',
+  776: 'READONLY_ROLLBACK',
+  1032: 'READONLY_DBMOVED',
+  275: 'CONSTRAINT_CHECK',
+  531: 'CONSTRAINT_COMMITHOOK',
+  787: 'CONSTRAINT_FOREIGNKEY',
+  1043: 'CONSTRAINT_FUNCTION',
+  1299: 'CONSTRAINT_NOTNULL',
+  1555: 'CONSTRAINT_PRIMARYKEY',
+  1811: 'CONSTRAINT_TRIGGER',
+  2067: 'CONSTRAINT_UNIQUE',
+  2323: 'CONSTRAINT_VTAB',
+  2579: 'CONSTRAINT_ROWID',
+  2835: 'CONSTRAINT_PINNED',
+  3091: 'CONSTRAINT_DATATYPE',
+};
+
+/** Runs fn; an SQLite error it throws gets better-sqlite3's `code` (SQLITE_<name>). */
+function sqlite<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const e = err as { code?: unknown; errcode?: unknown };
+    if (e.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number') {
+      e.code = `SQLITE_${EXTENDED_CODES[e.errcode] ?? PRIMARY_CODES[e.errcode & 0xff] ?? 'ERROR'}`;
+    }
+    throw err;
+  }
+}
+
 class NodeStatement implements Statement {
   constructor(readonly statement: StatementSync) {}
 
   get(...params: unknown[]): unknown {
-    return this.statement.get(...params);
+    return sqlite(() => this.statement.get(...params));
   }
 
   all(...params: unknown[]): unknown[] {
-    return this.statement.all(...params);
+    return sqlite(() => this.statement.all(...params));
   }
 
   run(...params: unknown[]): RunResult {
-    const r = this.statement.run(...params);
+    const r = sqlite(() => this.statement.run(...params));
     return { changes: Number(r.changes), lastInsertRowid: r.lastInsertRowid };
   }
 }
@@ -65,11 +134,11 @@ export class NodeSqliteConnection implements Connection {
   }
 
   prepare(sql: string): Statement {
-    return new NodeStatement(this.#db.prepare(sql));
+    return new NodeStatement(sqlite(() => this.#db.prepare(sql)));
   }
 
   exec(sql: string): void {
-    this.#db.exec(sql);
+    sqlite(() => this.#db.exec(sql));
   }
 
   pragma(source: string, options: { simple?: boolean } = {}): unknown {
@@ -89,7 +158,7 @@ export class NodeSqliteConnection implements Connection {
 
   #inTransaction<R>(begin: string, fn: () => R): R {
     const savepoint = this.#depth > 0 ? `printrelay_${this.#depth}` : null;
-    this.#db.exec(savepoint ? `SAVEPOINT ${savepoint}` : begin);
+    this.exec(savepoint ? `SAVEPOINT ${savepoint}` : begin);
     this.#depth++;
     let result: R;
     try {
@@ -97,14 +166,14 @@ export class NodeSqliteConnection implements Connection {
       if (result instanceof Promise) throw new TypeError('a transaction function must not return a promise');
     } catch (err) {
       this.#depth--;
-      this.#db.exec(savepoint ? `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}` : 'ROLLBACK');
+      this.exec(savepoint ? `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}` : 'ROLLBACK');
       throw err;
     }
     this.#depth--;
-    if (savepoint) this.#db.exec(`RELEASE ${savepoint}`);
+    if (savepoint) this.exec(`RELEASE ${savepoint}`);
     else {
       try {
-        this.#db.exec('COMMIT');
+        this.exec('COMMIT');
       } catch (err) {
         // A commit that failed (busy, disk full) may leave the transaction open: end it.
         try {
