@@ -26,7 +26,7 @@ export interface CliProcessOptions {
   logFile?: string;
 }
 
-/** A child `node cliPath ...`, with its output kept to explain a failure. */
+/** A child `node cliPath ...` (or the executable `cliPath ...`), with its output kept to explain a failure. */
 export class CliProcess {
   readonly child: ChildProcess;
   output = '';
@@ -38,7 +38,11 @@ export class CliProcess {
     args: string[],
     opts: CliProcessOptions = {},
   ) {
-    this.child = spawn(process.execPath, [cliPath, ...args], {
+    // A bin/printrelay.js runs under this Node; a single executable (dist/executables) by itself.
+    const [command, argv] = cliPath.endsWith('.js')
+      ? [process.execPath, [cliPath, ...args]]
+      : [cliPath, args];
+    this.child = spawn(command, argv, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

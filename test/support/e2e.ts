@@ -32,10 +32,10 @@ export class CliProcess extends ChildCli {
   }
 }
 
-/** The relay of the test build as `printrelay relay start`, on fixed loopback ports, data in `dataDir`. */
+/** The relay of the test build (or `cliPath`) as `printrelay relay start`, on fixed loopback ports, data in `dataDir`. */
 export class RelayProcess extends ChildRelay {
-  constructor(dataDir: string, httpPort: number, mqttPort: number) {
-    super(CLI_PATH, dataDir, httpPort, mqttPort);
+  constructor(dataDir: string, httpPort: number, mqttPort: number, cliPath = CLI_PATH) {
+    super(cliPath, dataDir, httpPort, mqttPort);
   }
 }
 
@@ -119,8 +119,8 @@ export interface AgentPrinter {
 
 /** The store agent of the test build as `printrelay agent --config F`, its database in a dir that outlives a kill. */
 export class AgentProcess extends ChildAgent {
-  constructor(configFile: string, localApiPort: number) {
-    super(CLI_PATH, configFile, localApiPort);
+  constructor(configFile: string, localApiPort: number, cliPath = CLI_PATH) {
+    super(cliPath, configFile, localApiPort);
   }
 }
 
@@ -138,6 +138,9 @@ export function markedJob(storeId: string, marker: string, extra: Partial<JobReq
 export class E2e {
   readonly #cleanups: (() => Promise<void> | void)[] = [];
 
+  /** `cliPath`: what runs the relay and the agents, the test build unless a single executable is tested. */
+  constructor(readonly cliPath = CLI_PATH) {}
+
   /** Something else to end in close(), after what was started later and before what came earlier. */
   onClose(cleanup: () => Promise<void> | void): void {
     this.#cleanups.push(cleanup);
@@ -151,7 +154,7 @@ export class E2e {
 
   /** A relay child with a fresh data dir and an API key for all stores. */
   async relay(): Promise<{ relay: RelayProcess; api: ApiClient }> {
-    const relay = new RelayProcess(this.tempDir(), await freePort(), await freePort());
+    const relay = new RelayProcess(this.tempDir(), await freePort(), await freePort(), this.cliPath);
     this.#cleanups.push(() => relay.kill9());
     await relay.start();
     return { relay, api: new ApiClient(relay, await relay.addKey('all')) };
@@ -193,7 +196,7 @@ export class E2e {
         localApi: { port: localApiPort },
       }),
     );
-    const agent = new AgentProcess(file, localApiPort);
+    const agent = new AgentProcess(file, localApiPort, this.cliPath);
     this.#cleanups.push(() => agent.kill9());
     return agent;
   }

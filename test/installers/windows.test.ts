@@ -1,0 +1,146 @@
+// The Windows installer under Debian's wine64, silently, as a store's IT person would run it:
+// files land, the relay address and code are written for the agent's first start, the agent
+// is registered as a service that starts at boot and is restarted when it exits (and wine's
+// service manager does start it and restart it), the installed printrelay.exe answers and
+// prints a ticket from a relay through its own SQLite store (node:sqlite), which it finds again
+// after a kill -9; uninstalling keeps the data unless asked. What wine cannot show (a real
+// reboot, the Windows ACLs on the data folder, the tray app) is listed in docs/installers.md.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { E2e, freePort, markedJob, ticketsWith, waitFor } from '../support/e2e.js';
+import { built } from './artifacts.js';
+import { WinePrefix, windowsPath } from './wine.js';
+
+const wine = new WinePrefix();
+const e2e = new E2e();
+const programDir = () => join(wine.driveC, 'Program Files', 'PrintRelay');
+const dataDir = () => join(wine.driveC, 'ProgramData', 'PrintRelay');
+const SERVICE_KEY = 'HKLM\\System\\CurrentControlSet\\Services\\PrintRelayAgent';
+const setup = (...args: string[]) => wine.run([built.windowsSetup, '/S', ...args], 120_000);
+
+beforeAll(() => wine.init(), 180_000);
+afterAll(async () => {
+  await e2e.close();
+  wine.close();
+});
+
+describe('the Windows installer under wine', () => {
+  it('refuses a silent install without a usable relay address, installing nothing', () => {
+    expect(setup('/CODE=ABCD-1234').status).toBe(2);
+    expect(setup('/RELAY=http://relay.example.com', '/CODE=ABCD-1234').status).toBe(2);
+    expect(existsSync(programDir())).toBe(false);
+  });
+
+  it('installs silently with /RELAY and /CODE: files, enrolment, a service that starts at boot and restarts', async () => {
+    const r = setup('/RELAY=mqtts://relay.example.com:8883', '/CODE=ABCD-1234');
+    expect(r.status, r.output).toBe(0);
+    for (const f of ['printrelay.exe', 'nssm.exe', 'uninstall.exe', 'LICENSE-node.txt']) {
+      expect(existsSync(join(programDir(), f)), f).toBe(true);
+    }
+    const serialBinding =
+      'node_modules/@serialport/bindings-cpp/prebuilds/win32-x64/@serialport+bindings-cpp.node';
+    expect(existsSync(join(programDir(), serialBinding))).toBe(true);
+    expect(JSON.parse(readFileSync(join(dataDir(), 'enrol.json'), 'utf8'))).toEqual({
+      relayUrl: 'mqtts://relay.example.com:8883',
+      code: 'ABCD-1234',
+    });
+
+    const service = wine.regQuery(SERVICE_KEY);
+    expect(service).toMatch(/ImagePath\s+REG_SZ\s+C:\\Program Files\\PrintRelay\\nssm\.exe/);
+    expect(service).toMatch(/Start\s+REG_DWORD\s+0x2/); // SERVICE_AUTO_START: at boot
+    expect(service).toMatch(/ObjectName\s+REG_SZ\s+LocalSystem/);
+    expect(service).toMatch(/Application\s+REG_EXPAND_SZ\s+C:\\Program Files\\PrintRelay\\printrelay\.exe/);
+    expect(service).toMatch(
+      /AppParameters\s+REG_EXPAND_SZ\s+agent --config C:\\ProgramData\\PrintRelay\\agent\.json/,
+    );
+    expect(service).toMatch(/\\AppExit\s+\(Default\)\s+REG_SZ\s+Restart/);
+    const uninstall = wine.regQuery(
+      'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\PrintRelayAgent',
+    );
+    expect(uninstall).toMatch(
+      /QuietUninstallString\s+REG_SZ\s+"C:\\Program Files\\PrintRelay\\uninstall\.exe" \/S/,
+    );
+
+    // Wine's service manager started the service, which ran the agent; with nothing enrolled
+    // yet the agent exits, and the service runs it again.
+    const log = join(dataDir(), 'logs', 'agent.log');
+    await waitFor(
+      () =>
+        existsSync(log) &&
+        (
+          readFileSync(log, 'utf8').match(/no agent config at C:\\ProgramData\\PrintRelay\\agent\.json/g) ??
+          []
+        ).length >= 2,
+      'the service to run the agent twice',
+      30_000,
+    );
+  });
+
+  it('the installed printrelay.exe answers --version', () => {
+    const r = wine.run([join(programDir(), 'printrelay.exe'), '--version']);
+    expect(r.status, r.output).toBe(0);
+    expect(r.output.trim()).toBe(built.version);
+  });
+
+  it('the installed agent prints through its SQLite store, and finds its jobs again after a kill -9', async () => {
+    const { relay, api } = await e2e.relay();
+    const creds = await relay.addStore('w1');
+    const printer = await e2e.printer();
+    const dir = e2e.tempDir();
+    const localApi = `http://127.0.0.1:${await freePort()}`;
+    const config = join(dir, 'agent.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        storeId: creds.storeId,
+        relay: { url: relay.mqttUrl, password: creds.password, clientId: creds.clientId },
+        dataDir: 'data',
+        printers: [{ id: 'counter', uri: printer.uri, profile: 'epson-tm-t88', roles: ['receipt'] }],
+        localApi: { port: Number(new URL(localApi).port) },
+      }),
+    );
+    const exe = join(programDir(), 'printrelay.exe');
+    const startAgent = () => {
+      const pid = wine.start([exe, 'agent', '--config', windowsPath(config)], join(dir, 'agent.log'));
+      e2e.onClose(() => {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      });
+      return pid;
+    };
+    const status = async () => (await fetch(`${localApi}/v1/status`).catch(() => null))?.ok === true;
+
+    const pid = startAgent();
+    await waitFor(() => api.storeOnline('w1'), 'the Windows agent online at the relay', 60_000);
+    const jobId = await api.submit(markedJob('w1', 'WINE-1'), 'wine-1');
+    await api.waitForState(jobId, 'printed');
+    expect(ticketsWith(printer, 'WINE-1')).toBe(1);
+    expect(existsSync(join(dir, 'data', 'agent.db'))).toBe(true);
+
+    process.kill(pid, 'SIGKILL');
+    await waitFor(async () => !(await status()), 'the agent gone', 15_000);
+    startAgent();
+    await waitFor(status, 'the agent back', 60_000);
+    const job = (await (await fetch(`${localApi}/v1/jobs/${jobId}`)).json()) as { state: string };
+    expect(job.state).toBe('printed');
+    expect(ticketsWith(printer, 'WINE-1')).toBe(1);
+  });
+
+  it('uninstalls silently keeping the data; /REMOVEDATA removes it too', async () => {
+    const uninstaller = join(programDir(), 'uninstall.exe');
+    expect(wine.run([uninstaller, '/S']).status).toBe(0);
+    // The uninstaller runs from a copy of itself in %TEMP%: wait for it.
+    await waitFor(() => !existsSync(join(programDir(), 'printrelay.exe')), 'the program removed', 60_000);
+    await waitFor(() => !existsSync(programDir()), 'the program folder removed', 30_000);
+    expect(wine.regQuery(SERVICE_KEY)).toBe('');
+    expect(existsSync(join(dataDir(), 'enrol.json'))).toBe(true);
+
+    expect(setup('/RELAY=mqtt://relay.example.com', '/CODE=EFGH-5678').status).toBe(0);
+    expect(JSON.parse(readFileSync(join(dataDir(), 'enrol.json'), 'utf8')).code).toBe('EFGH-5678');
+    expect(wine.run([uninstaller, '/S', '/REMOVEDATA']).status).toBe(0);
+    await waitFor(() => !existsSync(dataDir()), 'the data removed', 60_000);
+    expect(existsSync(programDir())).toBe(false);
+  });
+});
