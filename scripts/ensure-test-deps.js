@@ -14,6 +14,15 @@ const needed = [
     present: () => existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc'),
   },
 ];
+// `--installers` (npm run test:installers): makensis builds the Windows installer, wine64 runs
+// it, systemd-analyze checks the Linux units.
+if (process.argv.includes('--installers')) {
+  needed.push(
+    { pkg: 'nsis', present: () => has('makensis') },
+    { pkg: 'wine64', present: () => existsSync('/usr/lib/wine/wine64') },
+    { pkg: 'systemd', present: () => has('systemd-analyze') },
+  );
+}
 
 function has(bin) {
   try {

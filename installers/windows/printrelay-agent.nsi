@@ -258,8 +258,7 @@ Section "PrintRelay"
 
   ; The service: NSSM runs the agent, restarts it when it exits, and keeps its log.
   !insertmacro Nssm 'remove ${SERVICE} confirm'
-  !insertmacro Nssm 'install ${SERVICE} "$INSTDIR\printrelay.exe"'
-  !insertmacro Nssm 'set ${SERVICE} AppParameters agent --config "$DataDir\agent.json"'
+  !insertmacro Nssm 'install ${SERVICE} "$INSTDIR\printrelay.exe" agent --config "$DataDir\agent.json"'
   !insertmacro Nssm 'set ${SERVICE} AppDirectory "$DataDir"'
   !insertmacro Nssm 'set ${SERVICE} DisplayName "$(ServiceName)"'
   !insertmacro Nssm 'set ${SERVICE} Description "$(ServiceDescription)"'
