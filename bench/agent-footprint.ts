@@ -2,6 +2,10 @@
 // watch, receive-to-first-byte latency, recovery of 10,000 buffered jobs after kill -9, and
 // bytes per second to a serial printer against the line rate.
 //
+// The agent measured is what the installers ship: the Linux single executable
+// (dist/executables/linux-x64/printrelay, Node 22 with its built-in flags; built here when it is
+// missing or older than the bundle). Beside it, the same agent as Node 20 runs it from the bundle.
+//
 // Everything is measured from outside the agent, which runs as `printrelay agent` in its own
 // process against `printrelay relay start` (another process): memory and CPU from /proc, times
 // from taps in this process that every relay and printer byte passes through. Each figure has
@@ -11,7 +15,8 @@
 // `node -e 0` for recovery; 9,600 and 115,200 baud lines side by side, and a pty alone.
 //
 // `npm run bench -- --only agent [--quick]` runs it alone.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,13 +79,29 @@ const TARGET = {
 };
 const STORE = {
   agent: 'bench-agent',
-  variant: 'bench-agent-small-young-gen',
+  variant: 'bench-agent-node20',
   light: 'bench-light',
   empty: 'bench-empty',
   serial: 'bench-serial',
 };
-/** A node option that caps V8's young generation; the agent runs with it next to the default one. */
-const SMALL_YOUNG_GENERATION = '--max-semi-space-size=1';
+const EXECUTABLE = join(REPO_ROOT, 'dist/executables/linux-x64/printrelay');
+/** How the agent ran before the executables: Node 20 (this one) on the bundle. */
+const NODE20 = '`node bin/printrelay.js agent` (Node 20, the bundle)';
+
+/** The shipped Linux executable, (re)built when it is missing or older than the bundle it is made of. */
+function agentExecutable(): string {
+  const bundle = join(REPO_ROOT, 'dist/printrelay.mjs');
+  if (!existsSync(EXECUTABLE) || statSync(EXECUTABLE).mtimeMs < statSync(bundle).mtimeMs) {
+    execFileSync(
+      process.execPath,
+      [join(REPO_ROOT, 'scripts/build-executables.js'), join(REPO_ROOT, 'dist/executables'), 'linux-x64'],
+      {
+        stdio: 'ignore',
+      },
+    );
+  }
+  return EXECUTABLE;
+}
 const BUFFERED_JOBS = 10_000;
 const PRINTERS = [
   // One of each kind of status watch: ASB with GS ( H, ASB with GS r, DLE EOT polling only.
@@ -252,7 +273,7 @@ async function startStoreAgent(
   relay: Relay,
   storeId: string,
   tap: MqttTap,
-  nodeArgs: string[],
+  executable: string | undefined,
   cleanups: Cleanups,
 ): Promise<StoreAgent> {
   const printers: VirtualPrinter[] = [];
@@ -270,7 +291,7 @@ async function startStoreAgent(
   mkdirSync(dir);
   const config = writeAgentConfig(dir, credsOf(relay, storeId), tap.url, printerConfig);
   const s: StoreAgent = {
-    agent: await startAgentChild(config, nodeArgs),
+    agent: await startAgentChild(config, [], executable),
     printers,
     taps,
     config,
@@ -323,13 +344,20 @@ async function runFootprint(
   const jobs = opts.quick ? 200 : 500;
   const rounds = opts.quick ? 2 : 5;
 
-  const main = await startStoreAgent(join(root, 'agent'), relay, STORE.agent, tap, [], cleanups);
+  const main = await startStoreAgent(
+    join(root, 'agent'),
+    relay,
+    STORE.agent,
+    tap,
+    agentExecutable(),
+    cleanups,
+  );
   const variant = await startStoreAgent(
     join(root, 'variant'),
     relay,
     STORE.variant,
     tap,
-    [SMALL_YOUNG_GENERATION],
+    undefined,
     cleanups,
   );
   const light = await startLight(relay, tap, cleanups);
@@ -337,12 +365,8 @@ async function runFootprint(
   cleanups.push(() => bareNode.kill9());
 
   const idleProcs = (): { key: IdleKey; name: string; pid: number }[] => [
-    { key: 'agent', name: 'store agent (`printrelay agent`, 3 printers)', pid: main.agent.child.pid },
-    {
-      key: 'variant',
-      name: `the same under \`node ${SMALL_YOUNG_GENERATION}\``,
-      pid: variant.agent.child.pid,
-    },
+    { key: 'agent', name: 'store agent (the Linux executable, 3 printers)', pid: main.agent.child.pid },
+    { key: 'variant', name: `the same agent as ${NODE20}`, pid: variant.agent.child.pid },
     {
       key: 'light',
       name: 'light agent (bench/light-agent.ts: MQTT link, protocol module)',
@@ -451,7 +475,7 @@ async function runFootprint(
   /** Starts an agent, waits for its hello and reads its memory then; the agent is left running. */
   const restart = async (config: string, storeId: string) => {
     const hello = watch.nextHello(storeId);
-    const started = await startAgentChild(config);
+    const started = await startAgentChild(config, [], agentExecutable());
     const h = await withTimeout(hello, 60_000, `hello from ${storeId}`);
     const rssBytes = procUsage(started.child.pid).rssBytes;
     return {
@@ -548,7 +572,7 @@ async function runSerial(
     tap.url,
     rigs.map((r) => ({ id: r.id, uri: r.line.uri, profile: SERIAL_PROFILE })),
   );
-  const agent = await startAgentChild(config);
+  const agent = await startAgentChild(config, [], agentExecutable());
   cleanups.push(() => agent.child.kill9());
   await waitAgentReady(agent, rigs.length);
 
@@ -644,7 +668,7 @@ function report(f: FootprintResult, serial: SerialRow[], quick: boolean): Figure
     ['path', 'samples', 'p50 / p90 / p99 ms', 'max'],
     [
       latencyRow('store agent: job PUBLISH at the agent -> first byte at the printer', fb.agent),
-      latencyRow(`the same under \`node ${SMALL_YOUNG_GENERATION}\``, fb.variant),
+      latencyRow(`the same agent as ${NODE20}`, fb.variant),
       latencyRow('light agent (no database, no rendering), same span', fb.light),
       latencyRow('relay hop: POST /v1/jobs sent -> PUBLISH at the store agent', f.latency.relayHop),
       latencyRow(
@@ -707,13 +731,13 @@ function report(f: FootprintResult, serial: SerialRow[], quick: boolean): Figure
   const markdown = [
     '### Store agent footprint',
     '',
-    '`printrelay agent` in its own process, connected to `printrelay relay start` (another process) and to virtual ' +
+    '`printrelay agent` (the Linux single executable the installers ship) in its own process, connected to `printrelay relay start` (another process) and to virtual ' +
       'printers, all on loopback, measured from outside the agent: memory and CPU from /proc/PID, times at taps in the ' +
       'benchmark process that every relay and printer byte passes through (an MQTT proxy that stamps when the last byte ' +
       'of a PUBLISH was written to the agent, a TCP proxy that stamps when the first byte of a job, ESC @, arrived from ' +
       'the agent). Three printers under status watch: epson-tm-t88 (ASB, GS ( H), xprinter-80 (ASB, GS r), gprinter-58 ' +
-      `(no ASB: DLE EOT every second). Next to it, in the same windows and on the same jobs: the same agent under \`node ${SMALL_YOUNG_GENERATION}\` ` +
-      '(V8 young generation capped at 1 MB per semi-space) with three printers of its own, the light agent of the fan-out ' +
+      `(no ASB: DLE EOT every second). Next to it, in the same windows and on the same jobs: the same agent as ${NODE20}, ` +
+      'how it ran before the executables, with three printers of its own, the light agent of the fan-out ' +
       'benchmark (bench/light-agent.ts in its own process: the same protocol, no database, no rendering; it writes ESC @ and ' +
       'the job id to a socket as soon as it has parsed the PUBLISH), and a Node process that does nothing.' +
       (f.latency.failures.length > 0 ? ` Failed samples: ${f.latency.failures.join('; ')}.` : ''),
@@ -767,7 +791,7 @@ function report(f: FootprintResult, serial: SerialRow[], quick: boolean): Figure
     `- idle RSS at most 60 MB: ${mb(idleRssBytes)}, ${verdict(idleRssBytes, TARGET.idleRssBytes, 'lower')}. ` +
       `A Node process doing nothing is ${mb(nodeRss)} here. Of the agent's RSS at the end, ${mb(lastAgent.last.anonBytes)} is ` +
       `anonymous (V8 heaps, SQLite, buffers) and ${mb(lastAgent.last.fileBytes)} file-backed (the node binary and native ` +
-      `modules, shared between processes). Under \`node ${SMALL_YOUNG_GENERATION}\` the same agent stays at ${mb(variantRss)}, ` +
+      `modules, shared between processes). As ${NODE20} the same agent stays at ${mb(variantRss)}, ` +
       `${verdict(variantRss, TARGET.idleRssBytes, 'lower')}`,
     `- idle CPU under 1% of a core: ${fmt(idleCpuPercent, 2)} % in the steady state (the window after the jobs), ` +
       `${verdict(idleCpuPercent, TARGET.idleCpuPercent, 'lower')}; in the window right after start ${fmt(startCpuPercent, 2)} %, ` +

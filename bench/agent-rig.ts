@@ -55,12 +55,19 @@ export class NodeChild {
   #output = '';
   #waiters: { re: RegExp; resolve: (m: { at: number; match: RegExpExecArray }) => void }[] = [];
 
+  /** Runs `node args...`, or with `executable` that program (node options in NODE_OPTIONS). */
   constructor(
     readonly name: string,
     args: string[],
+    executable?: { path: string; nodeArgs: string[] },
   ) {
     this.spawnedAt = nowMs();
-    this.proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = executable
+      ? spawn(executable.path, args, {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, NODE_OPTIONS: executable.nodeArgs.join(' ') },
+        })
+      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer) => {
       const at = nowMs();
       // The newest output explains a failure; a long run must not grow without bound.
@@ -72,8 +79,9 @@ export class NodeChild {
     this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
   }
 
-  /** The printrelay CLI with these arguments (and options for node itself). */
-  static cli(name: string, args: string[], nodeArgs: string[] = []): NodeChild {
+  /** The printrelay CLI with these arguments (and options for node itself), or the single executable `executable`. */
+  static cli(name: string, args: string[], nodeArgs: string[] = [], executable?: string): NodeChild {
+    if (executable) return new NodeChild(name, args, { path: executable, nodeArgs });
     if (!existsSync(join(REPO_ROOT, 'dist/cli/main.js'))) {
       throw new Error('the CLI is not built: run `npm run build` before the agent benchmark');
     }
@@ -206,8 +214,12 @@ export interface AgentChild {
 }
 
 /** `printrelay agent --config FILE`, up to the point where startAgent() has resolved. */
-export async function startAgentChild(configFile: string, nodeArgs: string[] = []): Promise<AgentChild> {
-  const child = NodeChild.cli('agent', ['agent', '--config', configFile], nodeArgs);
+export async function startAgentChild(
+  configFile: string,
+  nodeArgs: string[] = [],
+  executable?: string,
+): Promise<AgentChild> {
+  const child = NodeChild.cli('agent', ['agent', '--config', configFile], nodeArgs, executable);
   const api = await child.waitFor(/local API\s+(http:\/\/\S+)/, 60_000);
   const started = await child.waitFor(/Press Ctrl\+C to stop\./, 60_000);
   return { child, localApiUrl: api.match[1] as string, startedAt: started.at };

