@@ -36,13 +36,16 @@ export const CACHE = join(ROOT, 'node_modules', '.cache', 'printrelay-installers
 export const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 
 /**
- * Node options built into the executables. The heap limits keep a long-running agent on a
- * low-spec cashier PC small (its working set is a few MB of jobs and validators; see
- * bench/agent-footprint.ts for the figures); node:sqlite still says it is experimental, which
- * a person reading the service log should not have to wonder about.
+ * Node options built into the executables, for a long-running agent on a low-spec cashier PC
+ * (figures from the agent's idle RSS, Linux executable, 3 printers, see docs/installers.md):
+ * --lite-mode leaves out V8's optimizing compiler (a store's load is a few tickets a minute;
+ * 113 -> 93 MB with the caps below), the young generation capped at 1 MB per semi-space and the
+ * old generation at 64 MB (the agent's live data is a few MB). node:sqlite still calls itself
+ * experimental, which a person reading the service log should not have to wonder about.
  */
 export const EXEC_ARGV = [
   '--disable-warning=ExperimentalWarning',
+  '--lite-mode',
   '--max-semi-space-size=1',
   '--max-old-space-size=64',
 ];
