@@ -41,6 +41,13 @@ export const AgentConfig = Type.Object(
         url: Type.String({ pattern: '^(mqtts?|wss?)://', description: 'mqtt://, mqtts://, ws:// or wss://' }),
         password: Type.String({ minLength: 1, description: 'The agent secret (pra_...).' }),
         clientId: Type.Optional(Type.String({ minLength: 1, description: 'Default "<storeId>:agent".' })),
+        apiUrl: Type.Optional(
+          Type.String({
+            pattern: '^https?://',
+            description:
+              "The relay's HTTP API (https://...), where the agent enrolled; `printrelay doctor` checks the clock against it.",
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -95,7 +102,7 @@ export type AgentConfig = Static<typeof AgentConfig>;
 
 /** A config with every default filled in: what the agent runs on. */
 export interface ResolvedAgentConfig extends AgentConfig {
-  relay: { url: string; password: string; clientId: string };
+  relay: AgentConfig['relay'] & { clientId: string };
   printers: (AgentPrinterConfig & { roles: string[] })[];
   failover: { enabled: boolean; afterSeconds: number };
   uncertainJobs: 'report' | 'reprint-marked';
