@@ -80,8 +80,9 @@ function collectPair(value: string, previous: [string, string][]): [string, stri
   return [...previous, [m[1] as string, m[2] as string]];
 }
 
-function localApiPort(value: string): number | null {
-  if (value === 'off') return null;
+// 'off' rather than null: commander turns a parsed null into ''.
+function localApiPort(value: string): number | 'off' {
+  if (value === 'off') return value;
   try {
     return port(value);
   } catch {
@@ -103,7 +104,7 @@ interface SetupOptions {
   failover: boolean;
   failoverAfter?: number;
   uncertainJobs?: 'report' | 'reprint-marked';
-  localApiPort?: number | null;
+  localApiPort?: number | 'off';
   dataDir: string;
   out: string;
   force: boolean;
@@ -173,7 +174,9 @@ function behaviour(opts: SetupOptions): Partial<AgentConfig> {
         }
       : {}),
     ...(opts.uncertainJobs === undefined ? {} : { uncertainJobs: opts.uncertainJobs }),
-    ...(opts.localApiPort === undefined ? {} : { localApi: { port: opts.localApiPort } }),
+    ...(opts.localApiPort === undefined
+      ? {}
+      : { localApi: { port: opts.localApiPort === 'off' ? null : opts.localApiPort } }),
   };
 }
 
