@@ -11,6 +11,7 @@ import {
   loadAgentConfig,
   parseAgentConfig,
 } from '../../agent/config.js';
+import { agentConfigReference } from '../../agent/config-reference.js';
 import { chooseRelayUrl, enrolledConfig, redeemEnrolmentCode } from '../../agent/enrol.js';
 import { consoleLog } from '../../shared/log.js';
 import { port, positiveNumber } from '../options.js';
@@ -319,4 +320,11 @@ export function registerAgent(program: Command): void {
       .option('--allow-plaintext', 'accept an unencrypted relay connection (trusted networks only)', false)
       .option('-y, --yes', 'take the printers as listed without asking', false),
   ).action((opts: EnrolOptions) => enrol(opts));
+
+  agent
+    .command('config-reference')
+    .description('Print the reference of every agent config field (Markdown; docs/agent-config.md)')
+    .action(() => {
+      process.stdout.write(agentConfigReference());
+    });
 }
