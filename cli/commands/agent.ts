@@ -14,8 +14,8 @@ import {
 import { agentConfigReference } from '../../agent/config-reference.js';
 import { chooseRelayUrl, enrolledConfig, redeemEnrolmentCode } from '../../agent/enrol.js';
 import { consoleLog } from '../../shared/log.js';
+import { version } from '../../shared/version.js';
 import { port, positiveNumber } from '../options.js';
-import { version } from '../version.js';
 
 const DEFAULT_CONFIG = process.env.PRINTRELAY_AGENT_CONFIG ?? 'agent.json';
 
