@@ -129,7 +129,7 @@ export const MESSAGES: Record<Lang, Record<MessageKey, Say>> = {
     'db.mode': (p) => `${p.file} 其他用户也能读（权限 ${p.mode}）`,
     'db.mode.fix': () => '数据库里有顾客电话：只让运行服务的账号读写它（chmod 600）',
     'printer.state': (p) => `${p.label}（${p.uri}）`,
-    'printer.unreachable': (p) => `连不上 ${p.uri}：${p.error}`,
+    'printer.unreachable': (p) => `连不上打印机（${p.error}）`,
     'printer.unreachable.fix': () => '检查打印机电源和连接线；网络打印机请确认 IP 地址没有变',
     'printer.printed': () => '测试页已打印',
     'printer.notPrinted': (p) => `测试页没有打印：${p.reason}`,
@@ -184,7 +184,7 @@ export const MESSAGES: Record<Lang, Record<MessageKey, Say>> = {
     'db.mode.fix': () =>
       "it holds customers' phone numbers: let only the service account read it (chmod 600)",
     'printer.state': (p) => `${p.label} (${p.uri})`,
-    'printer.unreachable': (p) => `cannot reach ${p.uri}: ${p.error}`,
+    'printer.unreachable': (p) => `${p.error}`,
     'printer.unreachable.fix': () =>
       "check the printer's power and cable; for a network printer, check that its IP address has not changed",
     'printer.printed': () => 'test page printed',
