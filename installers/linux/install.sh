@@ -5,8 +5,8 @@
 #   /var/lib/printrelay-agent|relay       data, 0700, owned by the service's own system user
 #
 #   sudo ./install.sh                                   the store agent
-#   sudo ./install.sh --relay-url mqtts://relay.example.com:8883 --code ABCD-1234
-#                                                       ... and the enrolment for its first start
+#   sudo ./install.sh --relay-url https://relay.example.com --code ABCD-EFGH-JKMN
+#                                                       ... and what `printrelay agent enrol` needs
 #   sudo ./install.sh --relay                           the relay instead
 #   sudo ./install.sh --uninstall [--purge]             remove (--purge: the data too)
 #   ./install.sh --root DIR ...                         lay the files out under DIR only (no users,
@@ -73,8 +73,8 @@ if [ "$action" = uninstall ]; then
 fi
 
 case "$relay_url" in
-  ""|mqtt://*|mqtts://*|ws://*|wss://*) ;;
-  *) die "--relay-url must start with mqtts://, mqtt://, wss:// or ws://" ;;
+  ""|https://*|http://*) ;;
+  *) die "--relay-url is the relay's API address: it starts with https:// (or http://)" ;;
 esac
 if [ -n "$relay_url" ] && [ -z "$code" ]; then die "--relay-url needs --code (the store's enrolment code)"; fi
 if [ -n "$code" ] && [ -z "$relay_url" ]; then die "--code needs --relay-url"; fi
@@ -106,7 +106,7 @@ install -d -m 0700 "$data"
 [ "$real" = yes ] && chown "$user:$user" "$data"
 
 if [ -n "$relay_url" ]; then
-  # Read by the agent on its first start to enrol with the relay.
+  # The relay's API address and one-time code, for `printrelay agent enrol`.
   (umask 077 && printf '{"relayUrl":"%s","code":"%s"}\n' "$relay_url" "$code" > "$data/enrol.json")
   [ "$real" = yes ] && chown "$user:$user" "$data/enrol.json"
 fi

@@ -8,10 +8,11 @@
 ;
 ; What it does: copies the program to Program Files\PrintRelay; keeps its data in
 ; ProgramData\PrintRelay (SYSTEM and Administrators only); registers the agent as the Windows
-; service PrintRelayAgent with NSSM (starts at boot, restarted when it exits); starts the tray
+; service printrelay-agent with NSSM (starts at boot, restarted when it exits); starts the tray
 ; app at sign-in; asks for the relay address and enrolment code, or takes them silently:
-;   printrelay-agent-setup.exe /S /RELAY=mqtts://relay.example.com:8883 /CODE=ABCD-1234
-; and writes them to ProgramData\PrintRelay\enrol.json for the agent's first start.
+;   printrelay-agent-setup.exe /S /RELAY=https://relay.example.com /CODE=ABCD-EFGH-JKMN
+; and writes them to ProgramData\PrintRelay\enrol.json: what `printrelay agent enrol --relay
+; --code` takes (the relay's API address and the one-time code).
 ; Uninstalling keeps the data unless asked (a question, or /REMOVEDATA when silent).
 Unicode true
 Target amd64-unicode
@@ -27,7 +28,7 @@ ManifestDPIAware true
   !error "pass -DVERSION=... -DSTAGE=... -DOUTFILE=... (scripts/build-installers.js does)"
 !endif
 
-!define SERVICE "PrintRelayAgent"
+!define SERVICE "printrelay-agent"
 !define UNINSTALL_KEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\PrintRelayAgent"
 !define RUN_KEY "Software\Microsoft\Windows\CurrentVersion\Run"
 ; NSIS exit code for "not installed: the relay address or enrolment code is missing or wrong".
@@ -70,12 +71,12 @@ LangString EnrolTitle ${LANG_SIMPCHINESE} "连接云端"
 LangString EnrolTitle ${LANG_ENGLISH} "Connect to the relay"
 LangString EnrolSubtitle ${LANG_SIMPCHINESE} "填写总部给您的中继地址和门店注册码。"
 LangString EnrolSubtitle ${LANG_ENGLISH} "Enter the relay address and the store enrolment code from head office."
-LangString RelayLabel ${LANG_SIMPCHINESE} "中继地址 (例如 mqtts://relay.example.com:8883):"
-LangString RelayLabel ${LANG_ENGLISH} "Relay address (e.g. mqtts://relay.example.com:8883):"
+LangString RelayLabel ${LANG_SIMPCHINESE} "中继地址 (例如 https://relay.example.com):"
+LangString RelayLabel ${LANG_ENGLISH} "Relay address (e.g. https://relay.example.com):"
 LangString CodeLabel ${LANG_SIMPCHINESE} "注册码:"
 LangString CodeLabel ${LANG_ENGLISH} "Enrolment code:"
-LangString BadRelay ${LANG_SIMPCHINESE} "中继地址应以 mqtts://、mqtt://、wss:// 或 ws:// 开头。"
-LangString BadRelay ${LANG_ENGLISH} "The relay address must start with mqtts://, mqtt://, wss:// or ws://."
+LangString BadRelay ${LANG_SIMPCHINESE} "中继地址应以 https:// 或 http:// 开头。"
+LangString BadRelay ${LANG_ENGLISH} "The relay address must start with https:// or http://."
 LangString BadCode ${LANG_SIMPCHINESE} "请填写注册码 (不含引号、反斜杠或空格)。"
 LangString BadCode ${LANG_ENGLISH} "Enter the enrolment code (no quotes, backslashes or spaces)."
 LangString ServiceName ${LANG_SIMPCHINESE} "PrintRelay 门店打印代理"
@@ -90,14 +91,11 @@ LangString AskRemoveData ${LANG_ENGLISH} "Also delete the print history and sett
 ; Sets $0 to the message saying what is wrong, or "" when $RelayUrl and $EnrolCode will do.
 Function CheckEnrolment
   StrCpy $0 ""
+  ; The relay's API address, as `printrelay agent enrol --relay` takes it.
   StrCpy $1 $RelayUrl 8
   StrCpy $2 $RelayUrl 7
-  StrCpy $3 $RelayUrl 6
-  StrCpy $4 $RelayUrl 5
-  ${IfNot} $1 == "mqtts://"
-  ${AndIfNot} $2 == "mqtt://"
-  ${AndIfNot} $3 == "wss://"
-  ${AndIfNot} $4 == "ws://"
+  ${IfNot} $1 == "https://"
+  ${AndIfNot} $2 == "http://"
     StrCpy $0 $(BadRelay)
     Return
   ${EndIf}
@@ -232,9 +230,10 @@ Function EnrolPageLeave
   ${EndIf}
 FunctionEnd
 
-; Runs NSSM (in $INSTDIR) with `args`, its output to the install log.
+; Runs NSSM (in $INSTDIR) with `args`, its output to the install log. A generous timeout: a
+; slow PC (or wine) must not cut a call short and leave the service half set up.
 !macro Nssm args
-  nsExec::ExecToLog '"$INSTDIR\nssm.exe" ${args}'
+  nsExec::ExecToLog /TIMEOUT=120000 '"$INSTDIR\nssm.exe" ${args}'
   Pop $0
 !macroend
 
@@ -256,21 +255,24 @@ Section "PrintRelay"
     FileClose $1
   ${EndIf}
 
-  ; The service: NSSM runs the agent, restarts it when it exits, and keeps its log.
+  ; The service: NSSM runs the agent, restarts it when it exits, and keeps its log. `install`
+  ; creates it (start at boot, as LocalSystem); NSSM reads the rest from the service's
+  ; Parameters key, written here directly (one process per setting is slow).
   !insertmacro Nssm 'remove ${SERVICE} confirm'
   !insertmacro Nssm 'install ${SERVICE} "$INSTDIR\printrelay.exe" agent --config "$DataDir\agent.json"'
-  !insertmacro Nssm 'set ${SERVICE} AppDirectory "$DataDir"'
   !insertmacro Nssm 'set ${SERVICE} DisplayName "$(ServiceName)"'
   !insertmacro Nssm 'set ${SERVICE} Description "$(ServiceDescription)"'
   !insertmacro Nssm 'set ${SERVICE} Start SERVICE_AUTO_START'
-  !insertmacro Nssm 'set ${SERVICE} AppExit Default Restart'
-  !insertmacro Nssm 'set ${SERVICE} AppRestartDelay 5000'
-  !insertmacro Nssm 'set ${SERVICE} AppStdout "$DataDir\logs\agent.log"'
-  !insertmacro Nssm 'set ${SERVICE} AppStderr "$DataDir\logs\agent.log"'
-  !insertmacro Nssm 'set ${SERVICE} AppRotateFiles 1'
-  !insertmacro Nssm 'set ${SERVICE} AppRotateBytes 1048576'
+  !define PARAMETERS "SYSTEM\CurrentControlSet\Services\${SERVICE}\Parameters"
+  WriteRegExpandStr HKLM "${PARAMETERS}" "AppDirectory" "$DataDir"
+  WriteRegExpandStr HKLM "${PARAMETERS}" "AppStdout" "$DataDir\logs\agent.log"
+  WriteRegExpandStr HKLM "${PARAMETERS}" "AppStderr" "$DataDir\logs\agent.log"
+  WriteRegDWORD HKLM "${PARAMETERS}" "AppRotateFiles" 1
+  WriteRegDWORD HKLM "${PARAMETERS}" "AppRotateBytes" 1048576
+  WriteRegDWORD HKLM "${PARAMETERS}" "AppRestartDelay" 5000
+  WriteRegStr HKLM "${PARAMETERS}\AppExit" "" "Restart"
   ; If NSSM itself dies, Windows restarts the service.
-  nsExec::ExecToLog 'sc.exe failure ${SERVICE} reset= 86400 actions= restart/5000/restart/5000/restart/60000'
+  nsExec::ExecToLog /TIMEOUT=60000 'sc.exe failure ${SERVICE} reset= 86400 actions= restart/5000/restart/5000/restart/60000'
   Pop $0
 
   !ifdef TRAY_EXE

@@ -40,7 +40,7 @@ describe('install.sh', () => {
     spawnSync(join(built.linuxDir, 'install.sh'), ['--root', root, ...args], { encoding: 'utf8' });
 
   it('lays out the agent: program, unit, data folder 0700 and the enrolment for its first start', () => {
-    const r = install('--relay-url', 'mqtts://relay.example.com:8883', '--code', 'ABCD-1234');
+    const r = install('--relay-url', 'https://relay.example.com', '--code', 'ABCD-1234');
     expect(r.status, r.stderr).toBe(0);
     expect(statSync(join(root, 'opt/printrelay/printrelay')).mode & 0o777).toBe(0o755);
     expect(existsSync(join(root, 'opt/printrelay/node_modules/serialport/package.json'))).toBe(true);
@@ -49,15 +49,15 @@ describe('install.sh', () => {
     const enrol = join(root, 'var/lib/printrelay-agent/enrol.json');
     expect(statSync(enrol).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(enrol, 'utf8'))).toEqual({
-      relayUrl: 'mqtts://relay.example.com:8883',
+      relayUrl: 'https://relay.example.com',
       code: 'ABCD-1234',
     });
   });
 
-  it('refuses a relay address that is not MQTT or WebSocket, and a code without an address', () => {
-    const bad = install('--relay-url', 'http://relay.example.com', '--code', 'X');
+  it('refuses a relay address that is not the relay API (https), and a code without an address', () => {
+    const bad = install('--relay-url', 'mqtt://relay.example.com', '--code', 'X');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('--relay-url must start with mqtts://');
+    expect(bad.stderr).toContain("--relay-url is the relay's API address");
     expect(install('--code', 'X').stderr).toContain('--code needs --relay-url');
   });
 

@@ -16,7 +16,7 @@ const wine = new WinePrefix();
 const e2e = new E2e();
 const programDir = () => join(wine.driveC, 'Program Files', 'PrintRelay');
 const dataDir = () => join(wine.driveC, 'ProgramData', 'PrintRelay');
-const SERVICE_KEY = 'HKLM\\System\\CurrentControlSet\\Services\\PrintRelayAgent';
+const SERVICE_KEY = 'HKLM\\System\\CurrentControlSet\\Services\\printrelay-agent';
 const setup = (...args: string[]) => wine.run([built.windowsSetup, '/S', ...args], 120_000);
 
 beforeAll(() => wine.init(), 180_000);
@@ -28,12 +28,12 @@ afterAll(async () => {
 describe('the Windows installer under wine', () => {
   it('refuses a silent install without a usable relay address, installing nothing', () => {
     expect(setup('/CODE=ABCD-1234').status).toBe(2);
-    expect(setup('/RELAY=http://relay.example.com', '/CODE=ABCD-1234').status).toBe(2);
+    expect(setup('/RELAY=mqtt://relay.example.com', '/CODE=ABCD-1234').status).toBe(2);
     expect(existsSync(programDir())).toBe(false);
   });
 
   it('installs silently with /RELAY and /CODE: files, enrolment, a service that starts at boot and restarts', async () => {
-    const r = setup('/RELAY=mqtts://relay.example.com:8883', '/CODE=ABCD-1234');
+    const r = setup('/RELAY=https://relay.example.com', '/CODE=ABCD-1234');
     expect(r.status, r.output).toBe(0);
     for (const f of ['printrelay.exe', 'nssm.exe', 'uninstall.exe', 'LICENSE-node.txt']) {
       expect(existsSync(join(programDir(), f)), f).toBe(true);
@@ -42,7 +42,7 @@ describe('the Windows installer under wine', () => {
       'node_modules/@serialport/bindings-cpp/prebuilds/win32-x64/@serialport+bindings-cpp.node';
     expect(existsSync(join(programDir(), serialBinding))).toBe(true);
     expect(JSON.parse(readFileSync(join(dataDir(), 'enrol.json'), 'utf8'))).toEqual({
-      relayUrl: 'mqtts://relay.example.com:8883',
+      relayUrl: 'https://relay.example.com',
       code: 'ABCD-1234',
     });
 
@@ -55,6 +55,9 @@ describe('the Windows installer under wine', () => {
       /AppParameters\s+REG_EXPAND_SZ\s+agent --config C:\\ProgramData\\PrintRelay\\agent\.json/,
     );
     expect(service).toMatch(/\\AppExit\s+\(Default\)\s+REG_SZ\s+Restart/);
+    expect(service).toMatch(/AppRestartDelay\s+REG_DWORD\s+0x1388/); // 5 s
+    expect(service).toMatch(/AppDirectory\s+REG_EXPAND_SZ\s+C:\\ProgramData\\PrintRelay/);
+    expect(service).toMatch(/AppStderr\s+REG_EXPAND_SZ\s+C:\\ProgramData\\PrintRelay\\logs\\agent\.log/);
     const uninstall = wine.regQuery(
       'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\PrintRelayAgent',
     );
@@ -77,10 +80,28 @@ describe('the Windows installer under wine', () => {
     );
   });
 
-  it('the installed printrelay.exe answers --version', () => {
-    const r = wine.run([join(programDir(), 'printrelay.exe'), '--version']);
+  it('the installed printrelay.exe answers --version, and doctor says the PC is not enrolled yet', () => {
+    const exe = join(programDir(), 'printrelay.exe');
+    const r = wine.run([exe, '--version']);
     expect(r.status, r.output).toBe(0);
     expect(r.output.trim()).toBe(built.version);
+    const doctor = wine.run([
+      exe,
+      'doctor',
+      '--config',
+      'C:\\ProgramData\\PrintRelay\\agent.json',
+      '--json',
+      '--lang',
+      'en',
+    ]);
+    expect(doctor.status, doctor.output).toBe(1);
+    const report = JSON.parse(doctor.output) as {
+      ok: boolean;
+      checks: { id: string; status: string; fix: string }[];
+    };
+    expect(report.ok).toBe(false);
+    expect(report.checks[0]).toMatchObject({ id: 'config', status: 'fail' });
+    expect(report.checks[0]?.fix).toContain('agent enrol');
   });
 
   it('the installed agent prints through its SQLite store, and finds its jobs again after a kill -9', async () => {
@@ -137,7 +158,7 @@ describe('the Windows installer under wine', () => {
     expect(wine.regQuery(SERVICE_KEY)).toBe('');
     expect(existsSync(join(dataDir(), 'enrol.json'))).toBe(true);
 
-    expect(setup('/RELAY=mqtt://relay.example.com', '/CODE=EFGH-5678').status).toBe(0);
+    expect(setup('/RELAY=http://relay.example.com', '/CODE=EFGH-5678').status).toBe(0);
     expect(JSON.parse(readFileSync(join(dataDir(), 'enrol.json'), 'utf8')).code).toBe('EFGH-5678');
     expect(wine.run([uninstaller, '/S', '/REMOVEDATA']).status).toBe(0);
     await waitFor(() => !existsSync(dataDir()), 'the data removed', 120_000);
