@@ -37,15 +37,17 @@ export const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8
 
 /**
  * Node options built into the executables, for a long-running agent on a low-spec cashier PC
- * (figures from the agent's idle RSS, Linux executable, 3 printers, see docs/installers.md):
- * --lite-mode leaves out V8's optimizing compiler (a store's load is a few tickets a minute;
- * 113 -> 93 MB with the caps below), the young generation capped at 1 MB per semi-space and the
+ * (the agent's idle RSS, Linux executable, 3 printers; docs/installers.md has the figures):
+ * V8's optimizing compilers off (--no-opt --no-maglev: a store prints a few tickets a minute;
+ * the baseline compiler and WebAssembly, which fetch needs, stay; --lite-mode would save as
+ * much but disables WebAssembly), the young generation capped at 1 MB per semi-space and the
  * old generation at 64 MB (the agent's live data is a few MB). node:sqlite still calls itself
  * experimental, which a person reading the service log should not have to wonder about.
  */
 export const EXEC_ARGV = [
   '--disable-warning=ExperimentalWarning',
-  '--lite-mode',
+  '--no-opt',
+  '--no-maglev',
   '--max-semi-space-size=1',
   '--max-old-space-size=64',
 ];
