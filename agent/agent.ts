@@ -513,7 +513,8 @@ export class Agent {
   /** Reprints the order ticket printed last (relay jobs: not a test print or a reprint). */
   reprintLast(): LocalJobView {
     const last = this.#store.lastPrinted();
-    if (!last) throw new AgentRequestError(404, 'no order ticket has been printed at this store in the last 7 days');
+    if (!last)
+      throw new AgentRequestError(404, 'no order ticket has been printed at this store in the last 7 days');
     return this.reprint(last.jobId);
   }
 

@@ -83,7 +83,10 @@ export const AgentView = Type.Object(
         url: Type.String(),
         connected: Type.Boolean(),
         lastConnectedAt: Nullable(DateTime),
-        since: { ...DateTime, description: 'When the link last came up or went down (or the agent started).' },
+        since: {
+          ...DateTime,
+          description: 'When the link last came up or went down (or the agent started).',
+        },
         lastError: Nullable(Type.String()),
       },
       { additionalProperties: false },

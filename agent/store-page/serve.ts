@@ -30,7 +30,10 @@ function listAssets(dir: string): Set<string> {
 export function registerStorePage(app: FastifyInstance, dir: string): void {
   // Only the files the build made: a request names one of them or gets a 404.
   const assets = listAssets(dir);
-  const send = async (name: string) => ({ type: TYPES[extname(name)] as string, body: await readFile(join(dir, name)) });
+  const send = async (name: string) => ({
+    type: TYPES[extname(name)] as string,
+    body: await readFile(join(dir, name)),
+  });
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) => {
     if (!assets.has('index.html')) {
