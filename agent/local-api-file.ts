@@ -1,6 +1,7 @@
 // Where the agent's local API is listening, for the tray app on the same PC: the agent writes
 // DATADIR/local-api.json each time its API starts (the configured port may be 0, any free
-// port), and the tray reads it, falling back to the port in the config.
+// port), and the tray reads it, falling back to the port in the config. Not secret (a URL and a
+// process id): readable by the cashier's session even when the agent runs as a service user.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -15,7 +16,7 @@ export interface LocalApiFile {
 
 export function writeLocalApiFile(dataDir: string, url: string): void {
   const body: LocalApiFile = { url, pid: process.pid, startedAt: new Date().toISOString() };
-  writeFileSync(join(dataDir, LOCAL_API_FILE), `${JSON.stringify(body)}\n`, { mode: 0o600 });
+  writeFileSync(join(dataDir, LOCAL_API_FILE), `${JSON.stringify(body)}\n`, { mode: 0o644 });
 }
 
 /** The URL the agent last wrote, or null when there is none (or it is not one of ours). */
