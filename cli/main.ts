@@ -3,7 +3,7 @@
 // being run is loaded (the relay and agent pull in SQLite, MQTT and HTTP servers, which a
 // `render` or `printer status` does not need); help and unknown commands load them all.
 import { Command } from 'commander';
-import { version } from './version.js';
+import { version } from '../shared/version.js';
 
 type Register = (program: Command) => void;
 
@@ -15,6 +15,7 @@ const modules: Record<string, () => Promise<Register>> = {
   agent: async () => (await import('./commands/agent.js')).registerAgent,
   render: async () => (await import('./commands/render.js')).registerRender,
   printer: async () => (await import('./commands/printer.js')).registerPrinter,
+  doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
   'virtual-printer': async () => (await import('./commands/virtual-printer.js')).registerVirtualPrinter,
 };
 // Commands registered by another command's module.

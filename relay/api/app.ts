@@ -3,14 +3,14 @@
 // validators so that every error names the field (see ./errors.ts for the error shape).
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { version } from '../../cli/version.js';
 import type { Log } from '../../shared/log.js';
+import { version } from '../../shared/version.js';
 import type { JobService } from '../jobs.js';
 import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import { registerJobRoutes } from './routes-jobs.js';
-import { registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
+import { type ListenerUrls, registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
 
 export interface ApiDeps {
   directory: Directory;
@@ -18,6 +18,8 @@ export interface ApiDeps {
   service: JobService;
   /** Largest accepted request body; bigger ones get a 413. */
   bodyLimit: number;
+  /** The broker's listeners, for telling an enrolling agent where to connect. */
+  listeners: () => ListenerUrls;
   log: Log;
 }
 
