@@ -102,7 +102,7 @@ describe('store page', () => {
     await expect.poll(() => page.getByTestId('paused').textContent()).toContain('打印已暂停');
     const jobId = await api.submit(markedJob('s1', 'PAUSED-1'), 'paused-1');
     await waitFor(async () => (await localJob(jobId))?.state === 'queued', 'the job to wait at the agent');
-    await expect.poll(() => page.getByTestId('printer-counter').textContent()).toContain('1 张排队中');
+    await expect.poll(() => page.getByTestId('printer-counter').textContent()).toContain('1 张待打印');
     expect(ticketsWith(printer, 'PAUSED-1')).toBe(0);
     await page.getByTestId('paused').getByRole('button', { name: '继续打印' }).click();
     await api.waitForState(jobId, 'printed');
