@@ -63,6 +63,8 @@ const ERROR_CODES: Record<number, string> = {
 };
 
 const HOST = '127.0.0.1';
+/** What an HTML form can send: a web page can post these to any site without asking it first. */
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
 const SECURITY_HEADERS = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
@@ -129,6 +131,12 @@ function refusal(request: FastifyRequest, port: number): string | null {
   const site = request.headers['sec-fetch-site'];
   if (site === 'cross-site' || site === 'same-site') {
     return `requests from web pages of other sites are not allowed (Sec-Fetch-Site: ${site})`;
+  }
+  // A browser old enough to send neither still sends a form's own content type; no endpoint
+  // takes a form (or any body but JSON), so a POST that looks like one is not taken.
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (request.method === 'POST' && type !== undefined && FORM_TYPES.has(type)) {
+    return `form posts are not accepted (Content-Type ${type}): send no body, or JSON`;
   }
   return null;
 }

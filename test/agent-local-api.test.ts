@@ -262,12 +262,17 @@ describe('agent local API', () => {
     // No Origin, but the browser says the request comes from another site.
     await refused({ 'sec-fetch-site': 'cross-site' }, 'Sec-Fetch-Site');
     await refused({ 'sec-fetch-site': 'same-site' }, 'Sec-Fetch-Site');
+    // Neither (a browser too old for both): a form's content type gives it away.
+    await refused({ 'content-type': 'application/x-www-form-urlencoded' }, 'form posts');
+    await refused({ 'content-type': 'text/plain;charset=UTF-8' }, 'form posts');
+    await refused({ 'content-type': 'multipart/form-data; boundary=x' }, 'form posts');
     expect(agent.view().printingPaused).toBe(false);
     // The store page itself (same origin), a person typing the URL, curl: accepted.
     expect((await post({ origin: apiUrl, 'sec-fetch-site': 'same-origin' })).status).toBe(200);
     expect((await post({ origin: `http://localhost:${port}` })).status).toBe(200);
     expect((await post({ 'sec-fetch-site': 'none' })).status).toBe(200);
     expect((await post({})).status).toBe(200);
+    expect((await post({ 'content-type': 'application/json' })).status).toBe(200);
     expect(agent.view().printingPaused).toBe(true);
   });
 

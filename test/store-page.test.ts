@@ -40,6 +40,9 @@ function reprintsOf(marker: string): number {
   ).length;
 }
 
+/** The page reads the agent every 2 s: give it several turns, on a loaded machine too. */
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
+
 async function localJob(jobId: string): Promise<LocalJobView | null> {
   const res = await fetch(`${agent.localApiUrl}/v1/jobs/${jobId}`);
   return res.status === 200 ? ((await res.json()) as LocalJobView) : null;
@@ -60,8 +63,8 @@ afterAll(() => e2e.close());
 describe('store page', () => {
   it('shows the printer ready and the cloud connected, in Chinese first', async () => {
     const card = page.getByTestId('printer-counter');
-    await expect.poll(() => card.textContent()).toContain(CONDITION_TEXT['zh-CN'].ready.label);
-    await expect.poll(() => page.getByTestId('cloud').textContent()).toContain('云端已连接');
+    await poll(() => card.textContent()).toContain(CONDITION_TEXT['zh-CN'].ready.label);
+    await poll(() => page.getByTestId('cloud').textContent()).toContain('云端已连接');
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
   });
 
@@ -70,28 +73,26 @@ describe('store page', () => {
     printer.setFault('paper-out', true);
     const { label, action } = CONDITION_TEXT['zh-CN']['paper-out'];
     expect(action).toBe('缺纸：请装纸，装好后自动继续打印');
-    await expect.poll(() => card.textContent(), { timeout: 10_000 }).toContain(action);
+    await poll(() => card.textContent()).toContain(action);
     expect(await card.textContent()).toContain(label);
     expect(await card.getAttribute('class')).toContain('error');
     await screenshot(page, 'store-page-paper-out-zh-CN');
     printer.refill();
-    await expect
-      .poll(() => card.textContent(), { timeout: 10_000 })
-      .toContain(CONDITION_TEXT['zh-CN'].ready.label);
+    await poll(() => card.textContent()).toContain(CONDITION_TEXT['zh-CN'].ready.label);
     expect(await card.textContent()).not.toContain(action);
   });
 
   it('prints a test page', async () => {
     await page.getByTestId('printer-counter').getByRole('button', { name: '打印测试页' }).click();
     await waitFor(() => printer.printedText().includes('TEST PRINT'), 'the test page on paper', 10_000);
-    await expect.poll(() => page.getByRole('status').textContent()).toContain('测试页已发送');
+    await poll(() => page.getByRole('status').textContent()).toContain('测试页已发送');
   });
 
   it('reprints the last ticket, marked REPRINT', async () => {
     const jobId = await api.submit(markedJob('s1', 'LAST-1'), 'last-1');
     await api.waitForState(jobId, 'printed');
-    await expect.poll(() => page.getByTestId('reprint-last').isEnabled()).toBe(true);
-    await expect.poll(() => page.locator('.actions small').textContent()).toContain('LAST-1');
+    await poll(() => page.getByTestId('reprint-last').isEnabled()).toBe(true);
+    await poll(() => page.locator('.actions small').textContent()).toContain('LAST-1');
     await page.getByTestId('reprint-last').click();
     await waitFor(() => reprintsOf('LAST-1') === 1, 'a REPRINT-marked LAST-1 on paper', 10_000);
     expect(ticketsWith(printer, 'LAST-1')).toBe(2);
@@ -99,15 +100,15 @@ describe('store page', () => {
 
   it('pauses and resumes printing', async () => {
     await page.getByTestId('pause').click();
-    await expect.poll(() => page.getByTestId('paused').textContent()).toContain('打印已暂停');
+    await poll(() => page.getByTestId('paused').textContent()).toContain('打印已暂停');
     const jobId = await api.submit(markedJob('s1', 'PAUSED-1'), 'paused-1');
     await waitFor(async () => (await localJob(jobId))?.state === 'queued', 'the job to wait at the agent');
-    await expect.poll(() => page.getByTestId('printer-counter').textContent()).toContain('1 张待打印');
+    await poll(() => page.getByTestId('printer-counter').textContent()).toContain('1 张待打印');
     expect(ticketsWith(printer, 'PAUSED-1')).toBe(0);
     await page.getByTestId('paused').getByRole('button', { name: '继续打印' }).click();
     await api.waitForState(jobId, 'printed');
     expect(ticketsWith(printer, 'PAUSED-1')).toBe(1);
-    await expect.poll(() => page.getByTestId('paused').count()).toBe(0);
+    await poll(() => page.getByTestId('paused').count()).toBe(0);
   });
 
   it('asks about held, failed and uncertain tickets, and prints or discards them', async () => {
@@ -141,7 +142,7 @@ describe('store page', () => {
 
     const attention = page.getByTestId('attention');
     await page.reload();
-    await expect.poll(() => attention.locator('.job').count(), { timeout: 10_000 }).toBe(3);
+    await poll(() => attention.locator('.job').count()).toBe(3);
     const row = (id: string) => page.getByTestId(`job-${id}`);
     expect(await row(held).textContent()).toContain('已超时');
     expect(await row(failed).textContent()).toContain('没有打印出来');
@@ -154,19 +155,17 @@ describe('store page', () => {
     await row(cut).getByRole('button', { name: '重新打印' }).click();
     await waitFor(() => reprintsOf('CUT-1') === 1, 'a REPRINT-marked CUT-1 on paper', 15_000);
     await row(failed).getByRole('button', { name: '不打了' }).click();
-    await expect.poll(() => attention.locator('.job').count()).toBe(0);
+    await poll(() => attention.locator('.job').count()).toBe(0);
     expect(await attention.textContent()).toContain('没有需要处理的小票');
     expect(ticketsWith(printer, 'FAILED-1')).toBe(0);
   });
 
   it('shows the cloud offline, in English too, and fits a phone', async () => {
     await relay.kill9();
-    await expect
-      .poll(() => page.getByTestId('cloud').textContent(), { timeout: 15_000 })
-      .toContain('云端未连接');
+    await poll(() => page.getByTestId('cloud').textContent()).toContain('云端未连接');
     await screenshot(page, 'store-page-zh-CN');
     await page.getByRole('button', { name: 'English' }).click();
-    await expect.poll(() => page.getByTestId('cloud').textContent()).toContain('Cloud offline');
+    await poll(() => page.getByTestId('cloud').textContent()).toContain('Cloud offline');
     expect(await page.getByTestId('printer-counter').textContent()).toContain(CONDITION_TEXT.en.ready.label);
     expect(await page.locator('html').getAttribute('lang')).toBe('en');
     await screenshot(page, 'store-page-en');
