@@ -286,6 +286,17 @@ describe('agent local API', () => {
     expect((await fetch(`${apiUrl}/assets/..%2Fagent.db`)).status).toBe(404);
   });
 
+  it('documents its endpoints in OpenAPI, those of the store page among them', async () => {
+    const { status, body } = await call('GET', '/openapi.json');
+    expect(status).toBe(200);
+    const paths = Object.keys((body as { paths: Record<string, unknown> }).paths);
+    for (const path of ['/v1/status', '/v1/attention', '/v1/last-ticket/reprint', '/v1/printing/pause']) {
+      expect(paths).toContain(path);
+    }
+    // The page is not an API endpoint.
+    expect(paths).not.toContain('/');
+  });
+
   it('pauses and resumes printing: jobs wait in the queue meanwhile', async () => {
     expect((await call('POST', '/v1/printing/pause')).body).toEqual({ printingPaused: true });
     const { body } = await call('POST', '/v1/printers/counter/test-print');

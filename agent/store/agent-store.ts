@@ -241,7 +241,8 @@ export class AgentStore extends SqliteDatabase implements Outbox {
    */
   needingDecision(limit: number): JobRecord[] {
     return this.all(
-      `SELECT * FROM jobs WHERE state = 'held' OR (state IN ('failed', 'uncertain') AND settled_at IS NULL)
+      // IN first, so that SQLite reads these states through the jobs_state index, not every job.
+      `SELECT * FROM jobs WHERE state IN ('held', 'failed', 'uncertain') AND (state = 'held' OR settled_at IS NULL)
        ORDER BY seq DESC LIMIT ?`,
       limit,
     ).map(toJob);
