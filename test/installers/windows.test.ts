@@ -39,6 +39,7 @@ describe('the Windows installer under wine', () => {
     for (const f of ['printrelay.exe', 'nssm.exe', 'uninstall.exe', 'LICENSE-node.txt']) {
       expect(existsSync(join(programDir(), f)), f).toBe(true);
     }
+    expect(existsSync(join(programDir(), 'store-page', 'index.html'))).toBe(true);
     const serialBinding =
       'node_modules/@serialport/bindings-cpp/prebuilds/win32-x64/@serialport+bindings-cpp.node';
     expect(existsSync(join(programDir(), serialBinding))).toBe(true);
