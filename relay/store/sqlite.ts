@@ -9,6 +9,8 @@ import { canTransition, type JobState } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
 import { openDatabase, type Row, SqliteDatabase } from '../../shared/sqlite.js';
+import { ChangeFeed, type StoreChange } from './changes.js';
+import { SqliteDashboardStore } from './dashboard-sqlite.js';
 import { jobStateEventData, printerStatusChanged, printerStatusEventData } from './event-data.js';
 import {
   type AgentCredentialRecord,
@@ -107,8 +109,15 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
     return new SqliteStore(openDatabase(join(dataDir, 'relay.db'), migrations, 'relay database'));
   }
 
+  /** Users, sessions, audit log, printer history and fleet queries of the HQ dashboard. */
+  readonly dashboard: SqliteDashboardStore;
+  /** Committed changes a person watching wants at once (the dashboard's live feed). */
+  readonly changes = new ChangeFeed();
+  #noted: StoreChange[] = [];
+
   private constructor(db: Database.Database) {
     super(db);
+    this.dashboard = new SqliteDashboardStore(db);
   }
 
   // Group commit: the writes that arrive in one turn of the event loop share one transaction,
@@ -162,10 +171,12 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
         .transaction(() => {
           for (const w of batch) {
             this.run('SAVEPOINT write');
+            const noted = this.#noted.length;
             try {
               outcomes.push({ ok: true, value: w.fn() });
             } catch (error) {
               this.run('ROLLBACK TO write');
+              this.#noted.length = noted;
               outcomes.push({ ok: false, error });
             }
             this.run('RELEASE write');
@@ -173,12 +184,16 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
         })
         .immediate();
     } catch (error) {
+      this.#noted = [];
       for (const w of batch) w.reject(error);
       return;
     } finally {
       // Writes outside the group commit (the CLI's, pruning) keep synchronous=FULL.
       this.run('PRAGMA synchronous = FULL');
     }
+    const noted = this.#noted;
+    this.#noted = [];
+    for (const c of noted) this.changes.emit(c);
     const synced = batch.some((w, i) => w.durable && outcomes[i]?.ok) ? this.#walSynced() : null;
     batch.forEach((w, i) => {
       const o = outcomes[i];
@@ -427,6 +442,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
           storeId,
           p.connectionId,
         );
+    if (r.changes === 1) this.#noted.push({ type: 'presence', storeId, online: p.online, at: p.at });
     return r.changes === 1;
   }
 
@@ -458,6 +474,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
         hello.at,
         storeId,
       );
+      this.#noted.push({ type: 'presence', storeId, online: true, at: hello.at });
       const ids = hello.printers.map((p) => p.id);
       this.run(
         `DELETE FROM printers WHERE store_id = ? AND printer_id NOT IN (SELECT value FROM json_each(?))`,
@@ -496,6 +513,8 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
       at,
     );
     if (!printerStatusChanged(before, status)) return false;
+    const condition = this.dashboard.notePrinterStatus(storeId, printerId, status, at);
+    if (condition) this.#noted.push({ type: 'printer', storeId, printerId, condition, at });
     this.addEvent('printer.status', storeId, at, printerStatusEventData(storeId, printerId, status));
     return true;
   }
@@ -595,6 +614,13 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
         job.createdAt,
         jobStateEventData(created, 'accepted', job.createdAt, detail),
       );
+      this.#noted.push({
+        type: 'job',
+        storeId: job.storeId,
+        jobId: job.id,
+        state: 'accepted',
+        at: job.createdAt,
+      });
       return { outcome: 'created', job: created };
     });
   }
@@ -697,6 +723,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
       detail,
     );
     this.addEvent('job.state', job.storeId, change.at, jobStateEventData(job, from, change.at, detail));
+    this.#noted.push({ type: 'job', storeId: job.storeId, jobId, state: to, at: change.at });
     return job;
   }
 
