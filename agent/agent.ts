@@ -201,6 +201,15 @@ export class Agent {
 
   #onControl(msg: ControlMessage): void {
     if (this.#closing) throw new Error('the agent is stopping');
+    if (msg.type === 'decide-held') {
+      try {
+        this.decideHeld(msg.jobId, msg.decision);
+      } catch (err) {
+        if (!(err instanceof AgentRequestError)) throw err;
+        this.#log.info(`job ${msg.jobId}: decision from HQ ignored: ${err.message}`);
+      }
+      return;
+    }
     const outcome = this.#store.cancel(msg.jobId);
     const said = {
       cancelled: 'cancelled',
