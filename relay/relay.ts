@@ -104,7 +104,16 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const service = new JobService(store, store, dispatcher, {
       defaultTtlSeconds: options.defaultTtlSeconds ?? 24 * 3600,
     });
-    const api = await buildApi({ directory: store, jobs: store, service, bodyLimit, log });
+    const api = await buildApi({
+      directory: store,
+      jobs: store,
+      service,
+      dispatcher,
+      dashboard: store.dashboard,
+      changes: store.changes,
+      bodyLimit,
+      log,
+    });
     await api.listen({ port: options.httpPort ?? 8080, host });
     cleanups.push(() => api.close());
     const { port } = api.server.address() as AddressInfo;

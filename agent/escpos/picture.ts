@@ -15,7 +15,10 @@ const MARGIN = 16;
 const FONT = "'Noto Sans Mono CJK SC','Noto Sans CJK SC','Source Han Sans SC','Microsoft YaHei',monospace";
 
 const escapeXml = (s: string) =>
-  s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
+  s.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c,
+  );
 
 export interface TicketPicture {
   svg: string;
@@ -100,7 +103,8 @@ function drawOp(op: LayoutOp, profile: PrinterProfile, codec: TextCodec, out: st
       let path = '';
       for (let r = 0; r < n; r++) {
         for (let c = 0; c < n; c++) {
-          if (qr.modules.get(r, c)) path += `M${x + c * op.moduleDots} ${y + r * op.moduleDots}h${op.moduleDots}v${op.moduleDots}h-${op.moduleDots}z`;
+          if (qr.modules.get(r, c))
+            path += `M${x + c * op.moduleDots} ${y + r * op.moduleDots}h${op.moduleDots}v${op.moduleDots}h-${op.moduleDots}z`;
         }
       }
       out.push(`<path d="${path}" fill="#111"/>`);

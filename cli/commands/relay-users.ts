@@ -15,10 +15,7 @@ async function withStore<T>(dataDir: string, fn: (store: SqliteStore) => Promise
 }
 
 /** Adds `users` under the `relay` command; `dataDirOption` is the relay's --data-dir option. */
-export function registerRelayUsers(
-  relay: Command,
-  dataDirOption: readonly [string, string, string],
-): void {
+export function registerRelayUsers(relay: Command, dataDirOption: readonly [string, string, string]): void {
   const users = relay.command('users').description('Who may sign in to the HQ dashboard.');
   users
     .command('add <name>')

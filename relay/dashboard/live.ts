@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ChangeFeed, StoreChange } from '../store/changes.js';
-import { scopeIncludes, type StoreScope } from '../store/job-store.js';
+import { type StoreScope, scopeIncludes } from '../store/job-store.js';
 
 const BUFFER = 5000;
 const HEARTBEAT_MS = 20_000;

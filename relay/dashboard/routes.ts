@@ -2,8 +2,8 @@
 // user only (see plugin.ts), shows only the user's stores, and checks the user's role before
 // acting; every action is written to the audit log.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { getProfile } from '../../agent/profiles/index.js';
 import { ticketPicture } from '../../agent/escpos/picture.js';
+import { getProfile } from '../../agent/profiles/index.js';
 import { type JobView, parseJobRequest } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { Ticket } from '../../protocol/ticket.js';
@@ -13,7 +13,13 @@ import { HttpError } from '../api/errors.js';
 import type { Dispatcher } from '../dispatcher.js';
 import type { JobService } from '../jobs.js';
 import type { DashboardStore, Role, UserRecord } from '../store/dashboard-store.js';
-import { type Directory, type JobRecord, type JobStore, scopeIncludes, type StoreScope } from '../store/job-store.js';
+import {
+  type Directory,
+  type JobRecord,
+  type JobStore,
+  type StoreScope,
+  scopeIncludes,
+} from '../store/job-store.js';
 import { addUser, parseRole } from './users.js';
 
 export interface DashboardDeps {
@@ -57,7 +63,9 @@ function text(b: Body, field: string, required = true): string | undefined {
   const v = b[field];
   if (v === undefined && !required) return undefined;
   if (typeof v !== 'string' || v.trim() === '') {
-    throw new HttpError(400, `${field} is required and must be text`, [{ path: `/${field}`, message: 'required text' }]);
+    throw new HttpError(400, `${field} is required and must be text`, [
+      { path: `/${field}`, message: 'required text' },
+    ]);
   }
   return v.trim();
 }
@@ -66,7 +74,9 @@ function parseScope(b: Body): StoreScope {
   const v = b.stores ?? 'all';
   if (v === 'all') return 'all';
   if (Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string')) return v as string[];
-  throw new HttpError(400, 'stores must be "all" or a list of store ids', [{ path: '/stores', message: 'invalid' }]);
+  throw new HttpError(400, 'stores must be "all" or a list of store ids', [
+    { path: '/stores', message: 'invalid' },
+  ]);
 }
 
 function int(value: unknown, fallback: number, max: number): number {
@@ -77,8 +87,13 @@ function int(value: unknown, fallback: number, max: number): number {
 export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void {
   const { directory, jobs, service, dashboard } = deps;
 
-  const audit = (request: FastifyRequest, action: string, storeId: string | null, target: string | null, detail: string | null = null) =>
-    dashboard.addAudit({ at: Date.now(), user: request.hqUser.name, action, storeId, target, detail });
+  const audit = (
+    request: FastifyRequest,
+    action: string,
+    storeId: string | null,
+    target: string | null,
+    detail: string | null = null,
+  ) => dashboard.addAudit({ at: Date.now(), user: request.hqUser.name, action, storeId, target, detail });
 
   /** The store if the user may see it; 404 otherwise (a scoped user never learns other stores exist). */
   async function visibleStore(request: FastifyRequest, id: string) {
@@ -89,19 +104,25 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
 
   async function visibleJob(request: FastifyRequest, id: string): Promise<JobRecord> {
     const job = await jobs.getJob(id);
-    if (!job || !scopeIncludes(request.hqUser.stores, job.storeId)) throw new HttpError(404, `no job ${JSON.stringify(id)}`);
+    if (!job || !scopeIncludes(request.hqUser.stores, job.storeId))
+      throw new HttpError(404, `no job ${JSON.stringify(id)}`);
     return job;
   }
 
   const views = async (list: JobRecord[]): Promise<JobView[]> => service.views(list);
-  const caller = (request: FastifyRequest) => ({ apiKeyId: `hq:${request.hqUser.name}`, idempotencyKey: null });
+  const caller = (request: FastifyRequest) => ({
+    apiKeyId: `hq:${request.hqUser.name}`,
+    idempotencyKey: null,
+  });
 
   app.get('/hq/api/me', async (request) => {
     const { name, role, stores } = request.hqUser;
     return { name, role, stores };
   });
 
-  app.get('/hq/api/overview', async (request) => dashboard.fleetTotals(request.hqUser.stores, Date.now() - DAY_MS));
+  app.get('/hq/api/overview', async (request) =>
+    dashboard.fleetTotals(request.hqUser.stores, Date.now() - DAY_MS),
+  );
 
   app.get('/hq/api/stores', async (request) => {
     const q = request.query as Record<string, string | undefined>;
@@ -124,7 +145,11 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
       dashboard.printerHistory(id, 200),
     ]);
     const openViews = await views(open);
-    const health = store.health as { uptimeSeconds?: number; heldJobs?: number; memoryRssBytes?: number } | null;
+    const health = store.health as {
+      uptimeSeconds?: number;
+      heldJobs?: number;
+      memoryRssBytes?: number;
+    } | null;
     return {
       store: {
         id: store.id,
@@ -148,11 +173,15 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
         health: p.health as PrinterHealth | null,
         history: history.filter((h) => h.printerId === p.printerId),
         queue: openViews.filter(
-          (j) => j.printerId === p.printerId || (j.printerId === null && (p.info?.roles ?? []).includes(j.printer)),
+          (j) =>
+            j.printerId === p.printerId ||
+            (j.printerId === null && (p.info?.roles ?? []).includes(j.printer)),
         ),
       })),
       unassigned: openViews.filter(
-        (j) => j.printerId === null && !printers.some((p) => (p.info?.roles ?? []).includes(j.printer) || p.printerId === j.printer),
+        (j) =>
+          j.printerId === null &&
+          !printers.some((p) => (p.info?.roles ?? []).includes(j.printer) || p.printerId === j.printer),
       ),
       recentJobs: await views(recent),
     };
@@ -178,7 +207,8 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
 
   app.get('/hq/api/jobs/:id/picture.svg', async (request, reply) => {
     const job = await visibleJob(request, (request.params as { id: string }).id);
-    if (job.kind !== 'ticket') throw new HttpError(404, 'this job was sent as raw bytes: there is no ticket to draw');
+    if (job.kind !== 'ticket')
+      throw new HttpError(404, 'this job was sent as raw bytes: there is no ticket to draw');
     const printers = await directory.listPrinters(job.storeId);
     const printer =
       printers.find((p) => p.printerId === job.printerId) ??
@@ -243,7 +273,8 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     requireRole(request, 'operator');
     const job = await visibleJob(request, (request.params as { id: string }).id);
     const decision = text(body(request), 'decision');
-    if (decision !== 'print' && decision !== 'discard') throw new HttpError(400, 'decision must be print or discard');
+    if (decision !== 'print' && decision !== 'discard')
+      throw new HttpError(400, 'decision must be print or discard');
     if (job.state !== 'held') throw new HttpError(409, `job ${job.id} is not held (it is ${job.state})`);
     if (!(await directory.storeOnline(job.storeId))) {
       throw new HttpError(409, 'the store is offline: the decision can be sent once its agent is back');
@@ -267,7 +298,11 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     }
     await audit(request, 'store.add', id, id, created.store.name);
     void reply.code(201);
-    return { store: { id, name: created.store.name }, credentials: created.credentials, enrolment: created.enrolment };
+    return {
+      store: { id, name: created.store.name },
+      credentials: created.credentials,
+      enrolment: created.enrolment,
+    };
   });
 
   app.get('/hq/api/keys', async (request) => {
@@ -305,7 +340,12 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     const url = text(b, 'url') as string;
     let created: { id: string; secret: string };
     try {
-      created = await addWebhook(directory, url, parseWebhookEvents(String(b.events ?? 'job.state,printer.status')), parseScope(b));
+      created = await addWebhook(
+        directory,
+        url,
+        parseWebhookEvents(String(b.events ?? 'job.state,printer.status')),
+        parseScope(b),
+      );
     } catch (err) {
       throw new HttpError(400, (err as Error).message);
     }
@@ -334,7 +374,8 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     try {
       const stores = parseScope(b);
       if (stores !== 'all') {
-        for (const s of stores) if (!(await directory.getStore(s))) throw new Error(`unknown store ${JSON.stringify(s)}`);
+        for (const s of stores)
+          if (!(await directory.getStore(s))) throw new Error(`unknown store ${JSON.stringify(s)}`);
       }
       created = await addUser(dashboard, {
         name: text(b, 'name') as string,
@@ -348,7 +389,12 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     }
     await audit(request, 'user.add', null, created.user.name, created.user.role);
     void reply.code(201);
-    return { name: created.user.name, role: created.user.role, stores: created.user.stores, password: created.password };
+    return {
+      name: created.user.name,
+      role: created.user.role,
+      stores: created.user.stores,
+      password: created.password,
+    };
   });
 
   app.delete('/hq/api/users/:name', async (request) => {
@@ -363,6 +409,11 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
   app.get('/hq/api/audit', async (request) => {
     requireRole(request, 'admin');
     const q = request.query as Record<string, string | undefined>;
-    return { entries: await dashboard.listAudit(100, q.before ? int(q.before, 0, Number.MAX_SAFE_INTEGER) : undefined) };
+    return {
+      entries: await dashboard.listAudit(
+        100,
+        q.before ? int(q.before, 0, Number.MAX_SAFE_INTEGER) : undefined,
+      ),
+    };
   });
 }

@@ -35,7 +35,12 @@ export class Sessions {
   async start(user: UserRecord, request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const token = randomSecret();
     const now = Date.now();
-    await this.store.addSession({ tokenHash: hashToken(token), userName: user.name, createdAt: now, lastSeenAt: now });
+    await this.store.addSession({
+      tokenHash: hashToken(token),
+      userName: user.name,
+      createdAt: now,
+      lastSeenAt: now,
+    });
     void reply.header(
       'set-cookie',
       `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_MAX_MS / 1000}${secure(request)}`,

@@ -2,7 +2,7 @@
 // own user admin: add (password hashed with scrypt, off the event loop), list, remove, and the
 // password check at sign-in.
 import { hashSlow, randomSecret, slowHashMatches } from '../credentials.js';
-import { ROLES, type DashboardStore, type Role, type UserRecord } from '../store/dashboard-store.js';
+import { type DashboardStore, ROLES, type Role, type UserRecord } from '../store/dashboard-store.js';
 import type { StoreScope } from '../store/job-store.js';
 
 const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
