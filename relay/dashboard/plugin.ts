@@ -121,7 +121,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardPlu
       if (typeof b.name !== 'string' || typeof b.password !== 'string' || b.password.length > 1000) {
         throw new HttpError(400, 'send {"name": ..., "password": ...}');
       }
-      const keys = [`user:${b.name.toLowerCase()}`, `ip:${request.ip}`];
+      const keys = SignInThrottle.keys(b.name, request.ip);
       const wait = throttle.waitMs(keys);
       if (wait > 0) {
         void reply.header('retry-after', String(Math.ceil(wait / 1000)));

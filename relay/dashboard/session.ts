@@ -108,17 +108,23 @@ interface Failures {
 }
 
 /**
- * Slows down guessing: after 5 wrong passwords for a user name or from an address, each
- * further try waits 2, 4, 8... seconds (at most 5 minutes). A correct password clears the
- * user's count. Memory is bounded: the oldest entries go first.
+ * Slows down guessing: after 5 wrong passwords for a user name, or 20 from one address (an
+ * office behind one NAT address shares it), each further try waits 2, 4, 8... seconds (at
+ * most 5 minutes). A correct password clears the counts. Memory is bounded: the oldest
+ * entries go first.
  */
 export class SignInThrottle {
   readonly #failures = new Map<string, Failures>();
 
   constructor(
-    private readonly freeTries = 5,
+    private readonly freeTries = { user: 5, address: 20 },
     private readonly maxEntries = 10_000,
   ) {}
+
+  /** The keys a sign-in attempt counts against. */
+  static keys(name: string, address: string): string[] {
+    return [`user:${name.toLowerCase()}`, `address:${address}`];
+  }
 
   /** Milliseconds to wait before another try for any of `keys`; 0 when allowed now. */
   waitMs(keys: string[], now = Date.now()): number {
@@ -130,7 +136,7 @@ export class SignInThrottle {
       const f = this.#failures.get(k) ?? { count: 0, until: 0 };
       this.#failures.delete(k);
       f.count++;
-      const over = f.count - this.freeTries;
+      const over = f.count - (k.startsWith('user:') ? this.freeTries.user : this.freeTries.address);
       f.until = over > 0 ? now + Math.min(300_000, 1000 * 2 ** over) : 0;
       this.#failures.set(k, f);
     }

@@ -28,7 +28,7 @@ const OPEN_STATES = "('accepted', 'sent', 'delivered', 'held', 'printing')";
 
 /** `?` parameter for "in scope": null for all stores, else a JSON array for json_each. */
 const scopeParam = (scope: StoreScope) => (scope === 'all' ? null : JSON.stringify(scope));
-const IN_SCOPE = '(?1 IS NULL OR id IN (SELECT value FROM json_each(?1)))';
+const IN_SCOPE = '(@scope IS NULL OR id IN (SELECT value FROM json_each(@scope)))';
 
 function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -190,25 +190,24 @@ export class SqliteDashboardStore extends SqliteDatabase implements DashboardSto
     const s = scopeParam(scope);
     const stores = this.get(
       `SELECT coalesce(sum(online), 0) AS online, count(*) AS n FROM stores WHERE ${IN_SCOPE}`,
-      s,
+      { scope: s },
     ) as Row;
     const printers = this.all(
       `SELECT CASE WHEN s.online = 1 THEN p.severity_rank ELSE ${SEVERITY_RANK.unknown} END AS rank, count(*) AS n
        FROM printers p JOIN stores s ON s.id = p.store_id
-       WHERE (?1 IS NULL OR s.id IN (SELECT value FROM json_each(?1))) GROUP BY rank`,
-      s,
+       WHERE (@scope IS NULL OR s.id IN (SELECT value FROM json_each(@scope))) GROUP BY rank`,
+      { scope: s },
     );
     const byRank = (rank: number) => (printers.find((r) => r.rank === rank)?.n as number | undefined) ?? 0;
-    const scopedJobs = '(?1 IS NULL OR store_id IN (SELECT value FROM json_each(?1)))';
+    const scopedJobs = '(@scope IS NULL OR store_id IN (SELECT value FROM json_each(@scope)))';
     const open = this.all(
       `SELECT state, count(*) AS n FROM jobs WHERE state IN ${OPEN_STATES} AND ${scopedJobs} GROUP BY state`,
-      s,
+      { scope: s },
     );
     const finals = this.all(
-      `SELECT state, count(*) AS n FROM jobs WHERE state IN ('failed', 'uncertain') AND updated_at >= ?2
+      `SELECT state, count(*) AS n FROM jobs WHERE state IN ('failed', 'uncertain') AND updated_at >= @since
          AND ${scopedJobs} GROUP BY state`,
-      s,
-      since,
+      { scope: s, since },
     );
     const count = (rows: Row[], states: string[]) =>
       rows.filter((r) => states.includes(r.state as string)).reduce((n, r) => n + (r.n as number), 0);
@@ -236,15 +235,17 @@ export class SqliteDashboardStore extends SqliteDatabase implements DashboardSto
              ELSE coalesce((SELECT min(p.severity_rank) FROM printers p WHERE p.store_id = stores.id), ${SEVERITY_RANK.unknown})
            END AS rank
          FROM stores
-         WHERE ${IN_SCOPE} AND (?2 IS NULL OR id LIKE ?2 ESCAPE '\\' OR name LIKE ?2 ESCAPE '\\'))
+         WHERE ${IN_SCOPE} AND (@search IS NULL OR id LIKE @search ESCAPE '\\' OR name LIKE @search ESCAPE '\\'))
        SELECT *, count(*) OVER () AS total FROM ranked
-       WHERE ?3 = 0 OR rank < ${SEVERITY_RANK.ok}
-       ORDER BY rank, id LIMIT ?4 OFFSET ?5`,
-      scopeParam(q.scope),
-      search,
-      q.problemsOnly ? 1 : 0,
-      q.limit,
-      q.offset,
+       WHERE @problems = 0 OR rank < ${SEVERITY_RANK.ok}
+       ORDER BY rank, id LIMIT @limit OFFSET @offset`,
+      {
+        scope: scopeParam(q.scope),
+        search,
+        problems: q.problemsOnly ? 1 : 0,
+        limit: q.limit,
+        offset: q.offset,
+      },
     );
     const ids = JSON.stringify(rows.map((r) => r.id));
     const printers = new Map<string, FleetPrinter[]>();
@@ -294,11 +295,9 @@ export class SqliteDashboardStore extends SqliteDatabase implements DashboardSto
   private countMatching(q: FleetQuery, search: string | null): number {
     const page = this.get(
       `SELECT count(*) AS n FROM stores
-       WHERE ${IN_SCOPE} AND (?2 IS NULL OR id LIKE ?2 ESCAPE '\\' OR name LIKE ?2 ESCAPE '\\')
-         AND (?3 = 0 OR online = 0 OR coalesce((SELECT min(p.severity_rank) FROM printers p WHERE p.store_id = stores.id), ${SEVERITY_RANK.unknown}) < ${SEVERITY_RANK.ok})`,
-      scopeParam(q.scope),
-      search,
-      q.problemsOnly ? 1 : 0,
+       WHERE ${IN_SCOPE} AND (@search IS NULL OR id LIKE @search ESCAPE '\\' OR name LIKE @search ESCAPE '\\')
+         AND (@problems = 0 OR online = 0 OR coalesce((SELECT min(p.severity_rank) FROM printers p WHERE p.store_id = stores.id), ${SEVERITY_RANK.unknown}) < ${SEVERITY_RANK.ok})`,
+      { scope: scopeParam(q.scope), search, problems: q.problemsOnly ? 1 : 0 },
     );
     return page?.n as number;
   }

@@ -1,0 +1,297 @@
+// The HQ dashboard in real headless Chromium against a real `printrelay start` (relay, agent
+// and two virtual printers as a child process): sign-in, sessions and what is refused without
+// one, roles and store scope (pages, JSON and the live feed), a paper-out shown live, an
+// order's trace with its ticket picture, and screenshots in zh-CN and English.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot } from './support/browser.js';
+import { CliProcess, E2e } from './support/e2e.js';
+
+const e2e = new E2e();
+const FREE_PORTS = [
+  ...['--http-port', '--mqtt-port', '--receipt-port', '--kitchen-port'],
+  ...['--receipt-control-port', '--kitchen-control-port', '--local-api-port'],
+].flatMap((option) => [option, '0']);
+
+let base: string;
+let password: string;
+let kitchenControl: string;
+let apiKey: string;
+let cwd: string;
+let browser: Browser;
+
+/** A signed-in cookie jar for raw HTTP requests, as a browser would send them. */
+async function signIn(name: string, pw: string): Promise<string> {
+  const res = await fetch(`${base}/hq/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: base, 'x-printrelay-hq': '1' },
+    body: JSON.stringify({ name, password: pw }),
+  });
+  expect(res.status).toBe(200);
+  const cookie = res.headers.get('set-cookie') ?? '';
+  expect(cookie).toMatch(/HttpOnly/);
+  expect(cookie).toMatch(/SameSite=Strict/);
+  return cookie.split(';')[0] as string;
+}
+
+function hq(cookie: string, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${base}${path}`, {
+    method,
+    redirect: 'manual',
+    headers: {
+      cookie,
+      origin: base,
+      'x-printrelay-hq': '1',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+async function openDashboard(lang: 'zh-CN' | 'en'): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ locale: lang, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/hq/`);
+  await page.waitForURL(/\/hq\/login/);
+  await page.fill('input[name=name]', 'demo');
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-testid=stores] tr[data-store=demo]');
+  return { context, page };
+}
+
+async function kitchen(body: unknown, path = 'fault'): Promise<void> {
+  const res = await fetch(`${kitchenControl}/${path}`, { method: 'POST', body: JSON.stringify(body) });
+  expect(res.ok).toBe(true);
+}
+
+beforeAll(async () => {
+  cwd = e2e.tempDir();
+  const proc = new CliProcess('start', ['start', '--no-ws', ...FREE_PORTS], { cwd });
+  e2e.onClose(() => proc.kill('SIGKILL').then(() => undefined));
+  await proc.waitForOutput('Press Ctrl+C to stop.', 30_000);
+  const m = /HQ dashboard\s+(http:\/\/\S+)\/hq\/\s+sign in as demo \/ (\S+)/.exec(proc.output);
+  if (!m) throw new Error(`no dashboard line in:\n${proc.output}`);
+  base = m[1] as string;
+  password = m[2] as string;
+  kitchenControl = /Paper out in the kitchen: curl -X POST (\S+)\/fault/.exec(proc.output)?.[1] as string;
+  apiKey = JSON.parse(readFileSync(join(cwd, '.data', 'demo.json'), 'utf8')).apiKey.key;
+  browser = await launchBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await e2e.close();
+});
+
+describe('HQ dashboard', { timeout: 60_000 }, () => {
+  it('refuses every page, data endpoint and the live feed without a session', async () => {
+    for (const path of ['/hq/', '/hq/stores/demo', '/hq/trace', '/hq/admin']) {
+      const res = await fetch(`${base}${path}`, { redirect: 'manual' });
+      expect(res.status, path).toBe(302);
+      expect(res.headers.get('location')).toMatch(/^\/hq\/login\?next=/);
+    }
+    for (const path of [
+      '/hq/api/me',
+      '/hq/api/stores',
+      '/hq/api/overview',
+      '/hq/api/live',
+      '/hq/api/stores/demo',
+      '/hq/api/audit',
+    ]) {
+      expect((await fetch(`${base}${path}`)).status, path).toBe(401);
+    }
+    // A forged or ended session is no session.
+    const cookie = await signIn('demo', password);
+    expect((await hq('printrelay_hq=forged', 'GET', '/hq/api/me')).status).toBe(401);
+    expect((await hq(cookie, 'POST', '/hq/api/logout', {})).status).toBe(200);
+    expect((await hq(cookie, 'GET', '/hq/api/me')).status).toBe(401);
+    // Pages carry a CSP without inline scripts.
+    const page = await fetch(`${base}/hq/login`);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+  });
+
+  it('refuses cross-site requests and slows down wrong passwords', async () => {
+    const cookie = await signIn('demo', password);
+    const evil = await fetch(`${base}/hq/api/stores/demo/test-print`, {
+      method: 'POST',
+      headers: {
+        cookie,
+        origin: 'https://evil.example',
+        'x-printrelay-hq': '1',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ printer: 'kitchen' }),
+    });
+    expect(evil.status).toBe(403);
+    const noHeader = await fetch(`${base}/hq/api/stores/demo/test-print`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ printer: 'kitchen' }),
+    });
+    expect(noHeader.status).toBe(403);
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const res = await fetch(`${base}/hq/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-printrelay-hq': '1' },
+        body: JSON.stringify({ name: 'guesser-target', password: `wrong-${i}` }),
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses).toContain(429);
+  });
+
+  it('lets a viewer read but not act, and shows a user scoped to one store no other', async () => {
+    const admin = await signIn('demo', password);
+    const made = await hq(admin, 'POST', '/hq/api/stores', { id: 'other', name: '别的门店 Other' });
+    expect(made.status).toBe(201);
+    expect((await made.json()).enrolment.code).toMatch(/^\w{4}-\w{4}-\w{4}$/);
+    for (const [name, role, stores] of [
+      ['viewer1', 'viewer', 'all'],
+      ['scoped1', 'operator', ['other']],
+    ] as const) {
+      const res = await hq(admin, 'POST', '/hq/api/users', {
+        name,
+        role,
+        stores,
+        password: 'a-long-password-1',
+      });
+      expect(res.status).toBe(201);
+    }
+    const viewer = await signIn('viewer1', 'a-long-password-1');
+    expect((await hq(viewer, 'GET', '/hq/api/stores/demo')).status).toBe(200);
+    expect((await hq(viewer, 'POST', '/hq/api/stores/demo/test-print', { printer: 'kitchen' })).status).toBe(
+      403,
+    );
+    expect((await hq(viewer, 'GET', '/hq/api/audit')).status).toBe(403);
+
+    const scoped = await signIn('scoped1', 'a-long-password-1');
+    const page = (await (await hq(scoped, 'GET', '/hq/api/stores')).json()) as {
+      stores: { id: string }[];
+      total: number;
+    };
+    expect(page.stores.map((s) => s.id)).toEqual(['other']);
+    expect((await hq(scoped, 'GET', '/hq/api/stores/demo')).status).toBe(404);
+    expect((await hq(scoped, 'POST', '/hq/api/stores/demo/test-print', { printer: 'kitchen' })).status).toBe(
+      404,
+    );
+
+    // The live feed: the admin's stream sees the demo store's test print, the scoped user's does not.
+    const read = async (cookie: string, ms: number) => {
+      const res = await hq(cookie, 'GET', '/hq/api/live');
+      expect(res.status).toBe(200);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let text = '';
+      const until = Date.now() + ms;
+      const timer = setTimeout(() => void reader.cancel(), ms);
+      while (Date.now() < until) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString('utf8');
+      }
+      clearTimeout(timer);
+      return text;
+    };
+    const adminFeed = read(admin, 2500);
+    const scopedFeed = read(scoped, 2500);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await hq(admin, 'POST', '/hq/api/stores/demo/test-print', { printer: 'kitchen' })).status).toBe(
+      201,
+    );
+    expect(await adminFeed).toContain('"storeId":"demo"');
+    expect(await scopedFeed).not.toContain('"storeId":"demo"');
+
+    // The admin reads who did what.
+    const audit = (await (await hq(admin, 'GET', '/hq/api/audit')).json()) as {
+      entries: { user: string; action: string }[];
+    };
+    expect(audit.entries).toContainEqual(
+      expect.objectContaining({ user: 'demo', action: 'printer.test-print' }),
+    );
+    expect(audit.entries).toContainEqual(expect.objectContaining({ user: 'demo', action: 'store.add' }));
+  });
+
+  it('shows the demo store live: paper out appears within 1 s of the relay knowing it, and clears', async () => {
+    const { context, page } = await openDashboard('zh-CN');
+    const admin = await signIn('demo', password);
+    const kitchenBadge = page.locator('tr[data-store=demo] [data-condition]').nth(1);
+    await expect.poll(() => kitchenBadge.getAttribute('data-condition'), { timeout: 10_000 }).toBe('ready');
+    await screenshot(page, 'dashboard-overview-zh-CN');
+
+    const relayKnows = async (condition: string) => {
+      for (;;) {
+        const detail = (await (await hq(admin, 'GET', '/hq/api/stores/demo')).json()) as {
+          printers: { printerId: string; condition: string }[];
+        };
+        if (detail.printers.find((p) => p.printerId === 'kitchen')?.condition === condition) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await kitchen({ fault: 'paper-out', on: true });
+    await relayKnows('paper-out');
+    await page
+      .locator('tr[data-store=demo] [data-condition=paper-out]', { hasText: '缺纸' })
+      .waitFor({ timeout: 1000 });
+    await screenshot(page, 'dashboard-overview-paper-out-zh-CN');
+    await kitchen({}, 'refill');
+    await relayKnows('ready');
+    await page
+      .locator('tr[data-store=demo] [data-condition=paper-out]')
+      .waitFor({ state: 'detached', timeout: 1000 });
+
+    // The store page in both languages, with its status history.
+    await page.click('tr[data-store=demo] a');
+    await page.waitForSelector('[data-printer=kitchen] .history li');
+    expect(await page.locator('[data-printer=kitchen] .history').innerText()).toContain('缺纸');
+    await screenshot(page, 'dashboard-store-zh-CN');
+    await page.click('[data-testid=lang]');
+    await page.waitForSelector('text=Status changes');
+    await screenshot(page, 'dashboard-store-en');
+    await page.click('header a[href="/hq/"]');
+    await page.waitForSelector('[data-testid=stores] tr[data-store=demo]');
+    await screenshot(page, 'dashboard-overview-en');
+    await context.close();
+  });
+
+  it('finds an order by its number and shows its printed timeline and ticket picture', async () => {
+    const order = JSON.parse(readFileSync(join(cwd, '.data', 'orders', 'receipt.json'), 'utf8'));
+    const res = await fetch(`${base}/v1/jobs`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'trace-test',
+      },
+      body: JSON.stringify(order),
+    });
+    expect(res.status).toBeLessThan(300);
+    const orderNo = order.orderRef.orderNo as string;
+
+    for (const lang of ['zh-CN', 'en'] as const) {
+      const { context, page } = await openDashboard(lang);
+      await page.goto(`${base}/hq/trace`);
+      await page.fill('[data-testid=order-no]', orderNo);
+      await page.click('button[type=submit]');
+      const printed = lang === 'zh-CN' ? '已打印' : 'Printed';
+      await page.locator('.ticket .timeline', { hasText: printed }).first().waitFor({ timeout: 15_000 });
+      const img = page.locator('[data-testid=ticket-picture]').first();
+      await expect
+        .poll(() => img.evaluate((i) => (i as HTMLImageElement).naturalWidth), { timeout: 5000 })
+        .toBeGreaterThan(300);
+      await screenshot(page, `dashboard-trace-${lang}`);
+      await context.close();
+    }
+    const admin = await signIn('demo', password);
+    const jobs = (await (await hq(admin, 'GET', `/hq/api/jobs?orderNo=${orderNo}`)).json()) as {
+      jobs: { jobId: string }[];
+    };
+    const svg = await (await hq(admin, 'GET', `/hq/api/jobs/${jobs.jobs[0]?.jobId}/picture.svg`)).text();
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('<path d="M'); // the QR code's modules
+  });
+});
