@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unknownPrinterStatus } from '../protocol/status.js';
-import { SqliteStore } from '../relay/store/sqlite.js';
+import type { RelayStore } from '../relay/store/job-store.js';
+import { openRelayStore } from '../relay/store/open.js';
 
 const STORES = 1200;
 let dir: string;
-let store: SqliteStore;
+let store: RelayStore;
 
 const ready = {
   ...unknownPrinterStatus(),
@@ -21,7 +22,7 @@ const ready = {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'printrelay-fleet-'));
-  store = SqliteStore.open(dir);
+  store = openRelayStore(dir);
   for (let i = 0; i < STORES; i++) {
     const id = `s${String(i).padStart(5, '0')}`;
     await store.createStore({ id, name: i === 777 ? '徐汇天钥桥路店' : `门店 ${i}`, createdAt: 0 });

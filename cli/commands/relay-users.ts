@@ -3,10 +3,11 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseStoreScope } from '../../relay/admin.js';
 import { addUser, parseRole } from '../../relay/dashboard/users.js';
-import { SqliteStore } from '../../relay/store/sqlite.js';
+import type { RelayStore } from '../../relay/store/job-store.js';
+import { openRelayStore } from '../../relay/store/open.js';
 
-async function withStore<T>(dataDir: string, fn: (store: SqliteStore) => Promise<T>): Promise<T> {
-  const store = SqliteStore.open(resolve(dataDir));
+async function withStore<T>(dataDir: string, fn: (store: RelayStore) => Promise<T>): Promise<T> {
+  const store = openRelayStore(resolve(dataDir));
   try {
     return await fn(store);
   } finally {

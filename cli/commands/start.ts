@@ -12,6 +12,7 @@ import { addApiKey, addStore } from '../../relay/admin.js';
 import { addUser } from '../../relay/dashboard/users.js';
 import { type Relay, startRelay } from '../../relay/relay.js';
 import { consoleLog, type Log } from '../../shared/log.js';
+import { version } from '../../shared/version.js';
 import { type ControlServer, startControlServer } from '../../virtual-printer/control.js';
 import {
   formatPrintedItem,
@@ -19,7 +20,6 @@ import {
   type VirtualPrinter,
 } from '../../virtual-printer/virtual-printer.js';
 import { port } from '../options.js';
-import { version } from '../version.js';
 import {
   DEMO_DATA_DIR,
   DEMO_STORE_ID,

@@ -2,10 +2,14 @@
 // can replace SQLite without touching the rest: Directory (stores, their agents and
 // printers, credentials, API keys, webhook subscriptions) and JobStore (jobs, their
 // timelines, agent event de-duplication, and the outbox of events for webhooks).
-// Every method is atomic; times are milliseconds since the epoch.
+// Every method is atomic; times are milliseconds since the epoch. test/support/store-contract.ts
+// is what every implementation must pass; relay/store/open.ts opens the SQLite one.
+
 import type { JobState, OnExpiry, OrderRef } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
+import type { ChangeFeed } from './changes.js';
+import type { DashboardStore } from './dashboard-store.js';
 
 /** Which stores a key or webhook covers. */
 export type StoreScope = 'all' | string[];
@@ -287,4 +291,12 @@ export interface JobStore {
   prune(before: { agentEvents: number; webhookEvents: number; jobs: number }): Promise<void>;
 
   close(): Promise<void>;
+}
+
+/** What the relay keeps, as one object: what startRelay, the CLI, bench and chaos open. */
+export interface RelayStore extends Directory, JobStore {
+  /** The HQ dashboard's users, sessions, audit log, printer history and fleet queries. */
+  dashboard: DashboardStore;
+  /** Committed changes, for the dashboard's live feed. */
+  changes: ChangeFeed;
 }
