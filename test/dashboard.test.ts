@@ -247,7 +247,7 @@ describe('HQ dashboard', { timeout: 60_000 }, () => {
     // The store page in both languages, with its status history.
     await page.click('tr[data-store=demo] a');
     await page.waitForSelector('[data-printer=kitchen] .history li');
-    expect(await page.locator('[data-printer=kitchen] .history').innerText()).toContain('缺纸');
+    expect(await page.locator('[data-printer=kitchen] .history').textContent()).toContain('缺纸');
     await screenshot(page, 'dashboard-store-zh-CN');
     await page.click('[data-testid=lang]');
     await page.waitForSelector('text=Status changes');

@@ -28,6 +28,8 @@ const PAGE_HEADERS = {
   'cache-control': 'no-store',
 };
 
+const HISTORY_DAYS = 90;
+
 const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
@@ -69,7 +71,11 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardPlu
   const live = new LiveFeed(deps.changes);
   const bundle = findBundle();
   const html = pageHtml();
-  const sweep = setInterval(() => void sessions.sweep().catch(() => {}), 3600_000);
+  // Hourly: expired sessions go, and printer status history older than 90 days.
+  const sweep = setInterval(() => {
+    void sessions.sweep().catch(() => {});
+    void deps.dashboard.pruneHistory(Date.now() - HISTORY_DAYS * 24 * 3600_000).catch(() => {});
+  }, 3600_000);
   sweep.unref();
   app.addHook('preClose', async () => {
     clearInterval(sweep);

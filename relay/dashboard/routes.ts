@@ -175,14 +175,10 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
         queue: openViews.filter(
           (j) =>
             j.printerId === p.printerId ||
-            (j.printerId === null && (p.info?.roles ?? []).includes(j.printer)),
+            (j.printerId === null &&
+              (j.printer === p.printerId || (p.info?.roles ?? []).includes(j.printer))),
         ),
       })),
-      unassigned: openViews.filter(
-        (j) =>
-          j.printerId === null &&
-          !printers.some((p) => (p.info?.roles ?? []).includes(j.printer) || p.printerId === j.printer),
-      ),
       recentJobs: await views(recent),
     };
   });

@@ -1,5 +1,8 @@
-// DashboardStore on the relay's SQLite file, sharing the relay store's connection (so that a
-// printer's condition and its history are written in the same transaction as its status).
+// DashboardStore on the relay's SQLite file, sharing the relay store's connection and group
+// commit (so that a printer's condition and its history are written in the same transaction
+// as its status, and a sign-in never blocks the event loop on an fsync). Users, sign-outs and
+// the audit log are durable writes; session bookkeeping is soft (a lost one means signing in
+// again).
 import type { PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
 import {
@@ -8,7 +11,7 @@ import {
   SEVERITY_RANK,
   severity,
 } from '../../shared/printer-state.js';
-import { type Row, SqliteDatabase } from '../../shared/sqlite.js';
+import type { Row } from '../../shared/sqlite.js';
 import type {
   AuditEntry,
   AuditRecord,
@@ -23,6 +26,7 @@ import type {
   UserRecord,
 } from './dashboard-store.js';
 import { DuplicateError, type StoreScope } from './job-store.js';
+import { SqliteRelayTables } from './sqlite-tables.js';
 
 const OPEN_STATES = "('accepted', 'sent', 'delivered', 'held', 'printing')";
 
@@ -44,7 +48,7 @@ function toUser(r: Row): UserRecord {
   };
 }
 
-export class SqliteDashboardStore extends SqliteDatabase implements DashboardStore {
+export class SqliteDashboardStore extends SqliteRelayTables implements DashboardStore {
   /**
    * Inside the relay store's write that applied a changed printer status: keeps the
    * printer's condition for the fleet queries and, when the condition changed, a history
@@ -89,13 +93,15 @@ export class SqliteDashboardStore extends SqliteDatabase implements DashboardSto
   // ---- users and sessions ----
 
   async addUser(u: UserRecord): Promise<void> {
-    const r = this.run(
-      'INSERT OR IGNORE INTO dashboard_users (name, password_hash, role, stores, created_at) VALUES (?, ?, ?, ?, ?)',
-      u.name,
-      u.passwordHash,
-      u.role,
-      u.stores === 'all' ? 'all' : JSON.stringify(u.stores),
-      u.createdAt,
+    const r = await this.write('durable', () =>
+      this.run(
+        'INSERT OR IGNORE INTO dashboard_users (name, password_hash, role, stores, created_at) VALUES (?, ?, ?, ?, ?)',
+        u.name,
+        u.passwordHash,
+        u.role,
+        u.stores === 'all' ? 'all' : JSON.stringify(u.stores),
+        u.createdAt,
+      ),
     );
     if (r.changes === 0) throw new DuplicateError(`user ${u.name}`);
   }
@@ -110,19 +116,21 @@ export class SqliteDashboardStore extends SqliteDatabase implements DashboardSto
   }
 
   async removeUser(name: string): Promise<boolean> {
-    return this.db.transaction(() => {
+    return this.write('durable', () => {
       this.run('DELETE FROM dashboard_sessions WHERE user_name = ?', name);
       return this.run('DELETE FROM dashboard_users WHERE name = ?', name).changes === 1;
-    })();
+    });
   }
 
   async addSession(s: SessionRecord): Promise<void> {
-    this.run(
-      'INSERT INTO dashboard_sessions (token_hash, user_name, created_at, last_seen_at) VALUES (?, ?, ?, ?)',
-      s.tokenHash,
-      s.userName,
-      s.createdAt,
-      s.lastSeenAt,
+    await this.write('soft', () =>
+      this.run(
+        'INSERT INTO dashboard_sessions (token_hash, user_name, created_at, last_seen_at) VALUES (?, ?, ?, ?)',
+        s.tokenHash,
+        s.userName,
+        s.createdAt,
+        s.lastSeenAt,
+      ),
     );
   }
 
@@ -139,32 +147,44 @@ export class SqliteDashboardStore extends SqliteDatabase implements DashboardSto
   }
 
   async touchSession(tokenHash: string, at: number): Promise<void> {
-    this.run('UPDATE dashboard_sessions SET last_seen_at = ? WHERE token_hash = ?', at, tokenHash);
+    await this.write('soft', () =>
+      this.run('UPDATE dashboard_sessions SET last_seen_at = ? WHERE token_hash = ?', at, tokenHash),
+    );
   }
 
   async removeSession(tokenHash: string): Promise<void> {
-    this.run('DELETE FROM dashboard_sessions WHERE token_hash = ?', tokenHash);
+    await this.write('durable', () =>
+      this.run('DELETE FROM dashboard_sessions WHERE token_hash = ?', tokenHash),
+    );
+  }
+
+  async pruneHistory(before: number): Promise<void> {
+    await this.write('soft', () => this.run('DELETE FROM printer_status_history WHERE at < ?', before));
   }
 
   async removeExpiredSessions(idleBefore: number, createdBefore: number): Promise<void> {
-    this.run(
-      'DELETE FROM dashboard_sessions WHERE last_seen_at < ? OR created_at < ?',
-      idleBefore,
-      createdBefore,
+    await this.write('soft', () =>
+      this.run(
+        'DELETE FROM dashboard_sessions WHERE last_seen_at < ? OR created_at < ?',
+        idleBefore,
+        createdBefore,
+      ),
     );
   }
 
   // ---- audit log ----
 
   async addAudit(e: AuditEntry): Promise<void> {
-    this.run(
-      'INSERT INTO audit_log (at, user_name, action, store_id, target, detail) VALUES (?, ?, ?, ?, ?, ?)',
-      e.at,
-      e.user,
-      e.action,
-      e.storeId,
-      e.target,
-      e.detail,
+    await this.write('durable', () =>
+      this.run(
+        'INSERT INTO audit_log (at, user_name, action, store_id, target, detail) VALUES (?, ?, ?, ?, ?, ?)',
+        e.at,
+        e.user,
+        e.action,
+        e.storeId,
+        e.target,
+        e.detail,
+      ),
     );
   }
 

@@ -112,6 +112,8 @@ export interface DashboardStore {
   removeExpiredSessions(idleBefore: number, createdBefore: number): Promise<void>;
 
   addAudit(entry: AuditEntry): Promise<void>;
+  /** Deletes printer status history older than `before`. */
+  pruneHistory(before: number): Promise<void>;
   /** Newest first; `beforeSeq` pages back. */
   listAudit(limit: number, beforeSeq?: number): Promise<AuditRecord[]>;
 

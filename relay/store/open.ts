@@ -18,7 +18,7 @@ export function openRelayStore(dataDir: string): RelayStore {
   return {
     ...methodsOf<Directory>(new SqliteDirectory(db, commit)),
     ...methodsOf<Omit<JobStore, 'close'>>(new SqliteJobStore(db, commit)),
-    dashboard: new SqliteDashboardStore(db),
+    dashboard: new SqliteDashboardStore(db, commit),
     changes: commit.changes,
     async close() {
       await commit.close();

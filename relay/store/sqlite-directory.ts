@@ -32,7 +32,7 @@ import { SqliteRelayTables } from './sqlite-tables.js';
 
 export class SqliteDirectory extends SqliteRelayTables implements Directory {
   /** Keeps each printer's condition and its history beside its status (the HQ dashboard's). */
-  readonly #dashboard = new SqliteDashboardStore(this.db);
+  readonly #dashboard = new SqliteDashboardStore(this.db, this.commit);
   async createStore(store: { id: string; name: string; createdAt: number }): Promise<StoreRecord> {
     const r = this.run(
       'INSERT OR IGNORE INTO stores (id, name, created_at) VALUES (?, ?, ?)',

@@ -10,7 +10,7 @@ import type { WebhookEventType } from './job-store.js';
 export abstract class SqliteRelayTables extends SqliteDatabase {
   constructor(
     db: Database.Database,
-    private readonly commit: GroupCommit,
+    protected readonly commit: GroupCommit,
   ) {
     super(db);
   }

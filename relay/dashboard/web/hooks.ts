@@ -53,7 +53,7 @@ export function useLiveData<T>(
       });
   };
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller lists what the load depends on
+  // The caller lists what its load depends on.
   useEffect(run, deps);
   useEffect(
     () =>

@@ -16,6 +16,8 @@ const scopeOf = (text: string) =>
         .map((s) => s.trim())
         .filter(Boolean);
 
+const scopeText = (stores: 'all' | string[]) => (stores === 'all' ? t('admin.allStores') : stores.join(', '));
+
 function useForm<T>(submit: (values: Record<string, string>) => Promise<T>) {
   const [result, setResult] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -90,9 +92,7 @@ function Keys() {
     ${f.error ? html`<p class="error">${f.error}</p>` : null}
     ${f.result ? html`<div class="secret"><p>${t('admin.shownOnce')}</p><code>${f.result.key}</code></div>` : null}
     <ul>${list.data?.keys.map(
-      (
-        k,
-      ) => html`<li><code>${k.id}</code> ${k.name} <small>${k.stores === 'all' ? 'all' : k.stores.join(', ')}</small>
+      (k) => html`<li><code>${k.id}</code> ${k.name} <small>${scopeText(k.stores)}</small>
         ${k.revokedAt ? html` <small>${t('admin.revoked')}</small>` : html` <button onClick=${() => revoke(k.id)}>${t('admin.revoke')}</button>`}</li>`,
     )}</ul>
   </section>`;
@@ -164,9 +164,7 @@ function Users(props: { me: Me }) {
     ${f.error ? html`<p class="error">${f.error}</p>` : null}
     ${f.result ? html`<div class="secret"><p>${t('admin.shownOnce')}</p>${f.result.name}: <code>${f.result.password}</code></div>` : null}
     <ul>${list.data?.users.map(
-      (
-        u,
-      ) => html`<li><b>${u.name}</b> ${t(`role.${u.role}`)} <small>${u.stores === 'all' ? 'all' : u.stores.join(', ')}</small>
+      (u) => html`<li><b>${u.name}</b> ${t(`role.${u.role}`)} <small>${scopeText(u.stores)}</small>
         ${u.name === props.me.name ? null : html` <button onClick=${() => remove(u.name)}>${t('admin.remove')}</button>`}</li>`,
     )}</ul>
   </section>`;

@@ -34,9 +34,7 @@ interface StoreDetail {
 }
 
 function duration(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  return h > 0 ? `${h} h ${m} min` : `${m} min`;
+  return t('store.uptimeValue', { h: Math.floor(seconds / 3600), m: Math.floor((seconds % 3600) / 60) });
 }
 
 function TestPrint(props: { storeId: string; printerId: string; done: () => void }) {
@@ -85,7 +83,7 @@ export function StoreView(props: { id: string; me: Me }) {
         <h2>${p.name ?? p.printerId} <small class="id">${p.printerId}${p.profile ? ` · ${p.profile}` : ''}</small></h2>
         <p><${PrinterBadge} condition=${p.condition} /> <small>${conditionAction(p.condition)}</small></p>
         <dl>
-          <dt>${t('store.paper')}</dt><dd>${p.health ? `${(p.health.paperUsedMm / 1000).toFixed(2)} m` : '—'}</dd>
+          <dt>${t('store.paper')}</dt><dd>${p.health ? t('store.paperValue', { m: (p.health.paperUsedMm / 1000).toFixed(2) }) : '—'}</dd>
           <dt>${t('store.printed')}</dt><dd>${p.health?.printedJobs ?? '—'}</dd>
         </dl>
         ${mayAct && store.online ? html`<p><${TestPrint} storeId=${store.id} printerId=${p.printerId} done=${reload} /></p>` : null}
