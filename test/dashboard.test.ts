@@ -294,4 +294,83 @@ describe('HQ dashboard', { timeout: 60_000 }, () => {
     expect(svg).toMatch(/^<svg/);
     expect(svg).toContain('<path d="M'); // the QR code's modules
   });
+
+  it('decides a held ticket from HQ (through the agent), reprints it, and writes both to the audit log', async () => {
+    const admin = await signIn('demo', password);
+    const jobOf = async () => {
+      const res = await hq(admin, 'GET', '/hq/api/jobs?orderNo=HELD-1');
+      return ((await res.json()) as { jobs: { jobId: string; state: string }[] }).jobs[0];
+    };
+    await kitchen({ fault: 'paper-out', on: true });
+    // The first ticket waits at the printer for paper; the second waits in the queue behind
+    // it until its expiry passes, and is then held for a person to decide.
+    const send = (body: unknown, key: string) =>
+      fetch(`${base}/v1/jobs`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify(body),
+      });
+    const ticket = { blocks: [{ type: 'text', text: '后厨单 暂留测试' }, { type: 'cut' }] };
+    expect((await send({ storeId: 'demo', printer: 'kitchen', ticket }, 'blocker-1')).status).toBe(201);
+    const res = await fetch(`${base}/v1/jobs`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'held-1',
+      },
+      body: JSON.stringify({
+        storeId: 'demo',
+        printer: 'kitchen',
+        ticket,
+        ttlSeconds: 1,
+        onExpiry: 'hold',
+        orderRef: { source: 'test', orderNo: 'HELD-1' },
+      }),
+    });
+    expect(res.status).toBe(201);
+    await expect.poll(async () => (await jobOf())?.state, { timeout: 15_000 }).toBe('held');
+    const job = (await jobOf()) as { jobId: string };
+
+    const viewer = await signIn('viewer1', 'a-long-password-1');
+    expect((await hq(viewer, 'POST', `/hq/api/jobs/${job.jobId}/decide`, { decision: 'print' })).status).toBe(
+      403,
+    );
+
+    // An operator decides on the store page; printing waits for paper, then goes ahead.
+    const { context, page } = await openDashboard('zh-CN');
+    await page.goto(`${base}/hq/stores/demo`);
+    const printButton = page.locator('[data-printer=kitchen] .queue button', { hasText: '打印' });
+    await printButton.waitFor();
+    await screenshot(page, 'dashboard-store-held-zh-CN');
+    await printButton.click();
+    await page.locator('[data-printer=kitchen] .queue .msg', { hasText: '已完成' }).waitFor();
+    await kitchen({}, 'refill');
+    await expect.poll(async () => (await jobOf())?.state, { timeout: 15_000 }).toBe('printed');
+    await context.close();
+
+    const reprint = await hq(admin, 'POST', `/hq/api/jobs/${job.jobId}/reprint`, {});
+    expect(reprint.status).toBe(201);
+    expect(await reprint.json()).toMatchObject({ reprintOf: job.jobId, reprintCount: 1 });
+    expect((await hq(admin, 'POST', `/hq/api/jobs/${job.jobId}/cancel`, {})).status).toBe(409);
+    const audit = (await (await hq(admin, 'GET', '/hq/api/audit')).json()) as {
+      entries: { user: string; action: string; target: string }[];
+    };
+    expect(audit.entries).toContainEqual(
+      expect.objectContaining({ action: 'job.held-print', target: job.jobId }),
+    );
+    expect(audit.entries).toContainEqual(
+      expect.objectContaining({ action: 'job.reprint', target: job.jobId }),
+    );
+
+    const en = await openDashboard('en');
+    await en.page.goto(`${base}/hq/admin`);
+    await en.page.locator('[data-testid=audit] td', { hasText: 'Held ticket: print' }).first().waitFor();
+    await screenshot(en.page, 'dashboard-admin-en');
+    await en.context.close();
+  });
 });

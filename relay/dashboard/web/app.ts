@@ -17,6 +17,8 @@ export interface Me {
   stores: 'all' | string[];
 }
 
+const LOADING_USER: Me = { name: '', role: 'viewer', stores: [] };
+
 /** Moves to another view without reloading the page. */
 export function navigate(href: string): void {
   history.pushState(null, '', href);
@@ -69,7 +71,10 @@ export function App() {
 
   if (onLogin)
     return html`<div class="login-page">${langButton}<${LoginView} next=${url.searchParams.get('next')} /></div>`;
-  if (!me) return html`<div class="loading"></div>`;
+  // The view loads its data at once, beside who the user is (one round trip, not two); until
+  // the answer comes it offers no action.
+  if (!me && path === '/hq/admin') return html`<div class="loading"></div>`;
+  const user = me ?? LOADING_USER;
 
   const signOut = async () => {
     await post('/hq/api/logout');
@@ -77,10 +82,10 @@ export function App() {
   };
   const store = /^\/hq\/stores\/([^/]+)$/.exec(path);
   let view: unknown;
-  if (store) view = html`<${StoreView} id=${decodeURIComponent(store[1] as string)} me=${me} />`;
-  else if (path === '/hq/trace') view = html`<${TraceView} me=${me} url=${url} />`;
-  else if (path === '/hq/admin' && me.role === 'admin') view = html`<${AdminView} me=${me} />`;
-  else view = html`<${OverviewView} me=${me} url=${url} />`;
+  if (store) view = html`<${StoreView} id=${decodeURIComponent(store[1] as string)} me=${user} />`;
+  else if (path === '/hq/trace') view = html`<${TraceView} me=${user} url=${url} />`;
+  else if (path === '/hq/admin' && user.role === 'admin') view = html`<${AdminView} me=${user} />`;
+  else view = html`<${OverviewView} me=${user} url=${url} />`;
   const tab = (href: string, label: string, active: boolean) =>
     html`<${Link} href=${href} class=${active ? 'active' : ''}>${label}<//>`;
 
@@ -90,12 +95,12 @@ export function App() {
       <nav>
         ${tab('/hq/', t('nav.overview'), path === '/hq' || !!store)}
         ${tab('/hq/trace', t('nav.trace'), path === '/hq/trace')}
-        ${me.role === 'admin' ? tab('/hq/admin', t('nav.admin'), path === '/hq/admin') : null}
+        ${user.role === 'admin' ? tab('/hq/admin', t('nav.admin'), path === '/hq/admin') : null}
       </nav>
       <span class="spacer"></span>
       <${LiveBadge} />
       ${langButton}
-      <span class="who">${me.name} · ${t(`role.${me.role}`)}</span>
+      <span class="who">${me ? `${me.name} · ${t(`role.${me.role}`)}` : ''}</span>
       <button onClick=${signOut} data-testid="sign-out">${t('nav.signOut')}</button>
     </header>
     <main>${view}</main>`;

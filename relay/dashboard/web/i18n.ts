@@ -99,6 +99,19 @@ const zh = {
   'admin.role': '角色',
   'admin.audit': '操作记录',
   'admin.allStores': '全部门店',
+  'audit.user.sign-in': '登录',
+  'audit.printer.test-print': '测试打印',
+  'audit.job.reprint': '补打',
+  'audit.job.cancel': '取消任务',
+  'audit.job.held-print': '暂留单：打印',
+  'audit.job.held-discard': '暂留单：丢弃',
+  'audit.store.add': '新建门店',
+  'audit.key.add': '新建 API 密钥',
+  'audit.key.revoke': '作废 API 密钥',
+  'audit.webhook.add': '新建 Webhook',
+  'audit.webhook.remove': '删除 Webhook',
+  'audit.user.add': '新建用户',
+  'audit.user.remove': '删除用户',
   'admin.when': '时间',
   'admin.who': '谁',
   'admin.what': '做了什么',
@@ -218,6 +231,19 @@ const en: Record<Key, string> = {
   'admin.role': 'Role',
   'admin.audit': 'Audit log',
   'admin.allStores': 'all stores',
+  'audit.user.sign-in': 'Signed in',
+  'audit.printer.test-print': 'Test print',
+  'audit.job.reprint': 'Reprint',
+  'audit.job.cancel': 'Cancelled a job',
+  'audit.job.held-print': 'Held ticket: print',
+  'audit.job.held-discard': 'Held ticket: discard',
+  'audit.store.add': 'New store',
+  'audit.key.add': 'New API key',
+  'audit.key.revoke': 'Revoked an API key',
+  'audit.webhook.add': 'New webhook',
+  'audit.webhook.remove': 'Removed a webhook',
+  'audit.user.add': 'New user',
+  'audit.user.remove': 'Removed a user',
   'admin.when': 'When',
   'admin.who': 'Who',
   'admin.what': 'What',
@@ -275,6 +301,12 @@ export function conditionAction(c: PrinterCondition): string {
 export function stateLabel(state: string): string {
   const key = `state.${state}` as Key;
   return key in zh ? t(key) : state;
+}
+
+/** An audit log action in words, or as recorded when the catalogue has none. */
+export function auditAction(action: string): string {
+  const key = `audit.${action}` as Key;
+  return key in zh ? t(key) : action;
 }
 
 export function formatTime(ms: number | string | null): string {

@@ -6,7 +6,7 @@ import type { AuditRecord } from '../../../store/dashboard-store.js';
 import { api, get, post } from '../api.js';
 import type { Me } from '../app.js';
 import { useLiveData } from '../hooks.js';
-import { formatTime, t } from '../i18n.js';
+import { auditAction, formatTime, t } from '../i18n.js';
 
 const scopeOf = (text: string) =>
   text.trim() === '' || text.trim() === 'all'
@@ -183,7 +183,7 @@ function Audit() {
       <tbody>${data?.entries.map(
         (
           e,
-        ) => html`<tr><td><small>${formatTime(e.at)}</small></td><td>${e.user}</td><td><code>${e.action}</code></td>
+        ) => html`<tr><td><small>${formatTime(e.at)}</small></td><td>${e.user}</td><td title=${e.action}>${auditAction(e.action)}</td>
           <td><small>${[e.storeId, e.target, e.detail].filter(Boolean).join(' · ')}</small></td></tr>`,
       )}</tbody>
     </table>
