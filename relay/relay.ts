@@ -113,6 +113,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       dashboard: store.dashboard,
       changes: store.changes,
       bodyLimit,
+      listeners: () => broker.urls,
       log,
     });
     await api.listen({ port: options.httpPort ?? 8080, host });
