@@ -373,4 +373,55 @@ describe('HQ dashboard', { timeout: 60_000 }, () => {
     await screenshot(en.page, 'dashboard-admin-en');
     await en.context.close();
   });
+
+  it('catches a reconnecting live feed up from Last-Event-ID, and tells one it cannot to reload', async () => {
+    const admin = await signIn('demo', password);
+    const readUntil = async (headers: Record<string, string>, want: RegExp) => {
+      const res = await fetch(`${base}/hq/api/live`, { headers: { cookie: admin, ...headers } });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let text = '';
+      const timer = setTimeout(() => void reader.cancel(), 5000);
+      while (!want.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString('utf8');
+      }
+      clearTimeout(timer);
+      await reader.cancel();
+      return text;
+    };
+    // A first connection is told to load everything, with the id to resume from.
+    const first = await readUntil({}, /event: reset/);
+    const lastId = /id: (\S+)\nevent: reset/.exec(first)?.[1] as string;
+    expect(lastId).toMatch(/^[0-9a-f]+-\d+$/);
+    // While it is away, a test print changes a job; coming back with Last-Event-ID replays it.
+    expect((await hq(admin, 'POST', '/hq/api/stores/demo/test-print', { printer: 'receipt' })).status).toBe(
+      201,
+    );
+    const resumed = await readUntil({ 'last-event-id': lastId }, /"type":"job"/);
+    expect(resumed).toMatch(/event: change\ndata: \{"type":"job","storeId":"demo"/);
+    expect(resumed).not.toContain('event: reset');
+    // An id from another run of the relay cannot be caught up: reload.
+    expect(await readUntil({ 'last-event-id': 'deadbeef-1' }, /event: reset/)).toContain('event: reset');
+  });
+
+  it('`printrelay relay users` adds (scrypt, password shown once), lists and removes dashboard users', async () => {
+    const dataDir = e2e.tempDir();
+    const run = async (...args: string[]) => {
+      const proc = new CliProcess('relay users', ['relay', ...args, '--data-dir', dataDir]);
+      return { code: await proc.exited, output: proc.output };
+    };
+    expect((await run('stores', 'add', 's1', '--name', '一号店')).code).toBe(0);
+    const added = await run('users', 'add', 'ops', '--role', 'operator', '--stores', 's1');
+    expect(added.code).toBe(0);
+    expect(added.output).toMatch(/User ops \(operator, s1\) created\.\s+password\s+\S{16}/);
+    const bad = await run('users', 'add', 'x', '--role', 'boss');
+    expect(bad.code).not.toBe(0);
+    expect(bad.output).toContain('unknown role "boss": use admin, operator, viewer');
+    const unknownStore = await run('users', 'add', 'y', '--role', 'viewer', '--stores', 'nope');
+    expect(unknownStore.output).toContain('unknown store "nope"');
+    expect((await run('users', 'list')).output).toMatch(/ops\s+operator\s+s1/);
+    expect((await run('users', 'remove', 'ops')).code).toBe(0);
+    expect((await run('users', 'list')).output).toContain('No dashboard users.');
+  });
 });

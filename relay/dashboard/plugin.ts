@@ -70,6 +70,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardPlu
   const throttle = new SignInThrottle();
   const live = new LiveFeed(deps.changes);
   const bundle = findBundle();
+  const assets = new Map<string, Buffer>();
   const html = pageHtml();
   // Hourly: expired sessions go, and printer status history older than 90 days.
   const sweep = setInterval(() => {
@@ -113,7 +114,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardPlu
           .type(type)
           .header('cache-control', 'no-cache')
           .header('x-content-type-options', 'nosniff')
-          .send(readFileSync(join(bundle, name)));
+          .send(assets.get(name) ?? assets.set(name, readFileSync(join(bundle, name))).get(name));
       }
       if (!(await sessions.of(request))) {
         return reply.redirect(`/hq/login?next=${encodeURIComponent(request.url)}`);

@@ -79,6 +79,14 @@ export class Sessions {
   }
 }
 
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
+}
+
 /** The header the dashboard's pages send on every request that changes something. */
 export const CSRF_HEADER = 'x-printrelay-hq';
 
@@ -93,8 +101,9 @@ export function assertSameOrigin(request: FastifyRequest): void {
   if (site !== undefined && site !== 'same-origin') {
     throw new HttpError(403, 'refused: this request came from another site');
   }
+  // Host only, not scheme: behind a proxy that ends TLS the relay sees http while the page is https.
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== `${request.protocol}://${request.headers.host}`) {
+  if (origin !== undefined && originHost(origin) !== request.headers.host) {
     throw new HttpError(403, `refused: this request came from ${origin}`);
   }
   if (request.headers[CSRF_HEADER] !== '1') {
