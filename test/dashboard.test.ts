@@ -21,6 +21,9 @@ let kitchenControl: string;
 let apiKey: string;
 let cwd: string;
 let browser: Browser;
+let startOutput: string;
+/** The agent password of the store 'other', made from the dashboard. */
+let otherPassword: string;
 
 /** A signed-in cookie jar for raw HTTP requests, as a browser would send them. */
 async function signIn(name: string, pw: string): Promise<string> {
@@ -74,6 +77,7 @@ beforeAll(async () => {
   await proc.waitForOutput('Press Ctrl+C to stop.', 30_000);
   const m = /HQ dashboard\s+(http:\/\/\S+)\/hq\/\s+sign in as demo \/ (\S+)/.exec(proc.output);
   if (!m) throw new Error(`no dashboard line in:\n${proc.output}`);
+  startOutput = proc.output;
   base = m[1] as string;
   password = m[2] as string;
   kitchenControl = /Paper out in the kitchen: curl -X POST (\S+)\/fault/.exec(proc.output)?.[1] as string;
@@ -150,7 +154,9 @@ describe('HQ dashboard', { timeout: 60_000 }, () => {
     const admin = await signIn('demo', password);
     const made = await hq(admin, 'POST', '/hq/api/stores', { id: 'other', name: '别的门店 Other' });
     expect(made.status).toBe(201);
-    expect((await made.json()).enrolment.code).toMatch(/^\w{4}-\w{4}-\w{4}$/);
+    const created = (await made.json()) as { enrolment: { code: string }; credentials: { password: string } };
+    expect(created.enrolment.code).toMatch(/^\w{4}-\w{4}-\w{4}$/);
+    otherPassword = created.credentials.password;
     for (const [name, role, stores] of [
       ['viewer1', 'viewer', 'all'],
       ['scoped1', 'operator', ['other']],
@@ -214,6 +220,39 @@ describe('HQ dashboard', { timeout: 60_000 }, () => {
       expect.objectContaining({ user: 'demo', action: 'printer.test-print' }),
     );
     expect(audit.entries).toContainEqual(expect.objectContaining({ user: 'demo', action: 'store.add' }));
+  });
+
+  it('shows a store coming online and going offline on the open page within 1 s of the relay knowing it', async () => {
+    const admin = await signIn('demo', password);
+    const dir = e2e.tempDir();
+    const mqtt = /MQTT\s+(mqtt:\/\/\S+)/.exec(startOutput)?.[1] as string;
+    const init = new CliProcess('agent init', [
+      ...['agent', 'init', '--store', 'other', '--relay', mqtt, '--password', otherPassword],
+      ...['--printer', 'counter=tcp://127.0.0.1:1,xprinter-80,receipt', '--local-api-port', 'off'],
+      ...['-o', join(dir, 'agent.json')],
+    ]);
+    expect(await init.exited).toBe(0);
+    const relayKnows = async (online: boolean) => {
+      for (;;) {
+        const detail = (await (await hq(admin, 'GET', '/hq/api/stores/other')).json()) as {
+          store: { online: boolean };
+        };
+        if (detail.store.online === online) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const { context, page } = await openDashboard('en');
+    const offline = page.locator('tr[data-store=other] [data-testid=store-offline]');
+    await offline.waitFor();
+
+    const agent = new CliProcess('agent', ['agent', '--config', join(dir, 'agent.json')]);
+    e2e.onClose(() => agent.kill('SIGKILL').then(() => undefined));
+    await relayKnows(true);
+    await offline.waitFor({ state: 'detached', timeout: 1000 });
+    await agent.kill('SIGTERM');
+    await relayKnows(false);
+    await offline.waitFor({ timeout: 1000 });
+    await context.close();
   });
 
   it('shows the demo store live: paper out appears within 1 s of the relay knowing it, and clears', async () => {

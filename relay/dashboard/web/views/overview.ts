@@ -69,7 +69,7 @@ export function OverviewView(props: { me: Me; url: URL }) {
               ${data.stores.map(
                 (s) => html`<tr data-store=${s.id}>
                   <td><${Link} href=${`/hq/stores/${encodeURIComponent(s.id)}`}><b>${s.name}</b><//> <small class="id">${s.id}</small>
-                    ${s.online ? null : html` <span class="badge sev-error">${t('store.offline')}</span>`}</td>
+                    ${s.online ? null : html` <span class="badge sev-error" data-testid="store-offline">${t('store.offline')}</span>`}</td>
                   <td class="printers">${s.printers.length === 0 ? html`<small>${t('store.noPrinters')}</small>` : s.printers.map((p) => html`<${PrinterBadge} name=${p.name ?? p.printerId} condition=${s.online ? p.condition : 'unknown'} />`)}</td>
                   <td>${s.waiting ? html`<span>${t('fleet.waiting', { n: s.waiting })}</span> ` : null}${s.held ? html`<span class="state st-warning">${t('fleet.held', { n: s.held })}</span>` : null}</td>
                   <td><small>${formatTime(s.lastSeenAt)}</small></td>
