@@ -2,6 +2,7 @@
 // user only (see plugin.ts), shows only the user's stores, and checks the user's role before
 // acting; every action is written to the audit log.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { RenderError } from '../../agent/escpos/layout.js';
 import { ticketPicture } from '../../agent/escpos/picture.js';
 import { getProfile } from '../../agent/profiles/index.js';
 import { type JobView, parseJobRequest } from '../../protocol/job.js';
@@ -215,7 +216,13 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     } catch {
       // A profile of the store's own (a file on the store PC): drawn on the fallback's paper.
     }
-    const picture = ticketPicture(JSON.parse(job.payload) as Ticket, profile);
+    let picture: ReturnType<typeof ticketPicture>;
+    try {
+      picture = ticketPicture(JSON.parse(job.payload) as Ticket, profile);
+    } catch (err) {
+      if (!(err instanceof RenderError)) throw err;
+      throw new HttpError(422, `this ticket cannot be drawn for ${profile.name}: ${err.message}`);
+    }
     void reply
       .type('image/svg+xml; charset=utf-8')
       .header('content-security-policy', "default-src 'none'; img-src data:; style-src 'unsafe-inline'");
