@@ -1,22 +1,18 @@
 // `printrelay relay users add|list|remove`: who may sign in to the HQ dashboard.
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseStoreScope } from '../../relay/admin.js';
 import { addUser, parseRole } from '../../relay/dashboard/users.js';
 import type { RelayStore } from '../../relay/store/job-store.js';
-import { openRelayStore } from '../../relay/store/open.js';
 
-async function withStore<T>(dataDir: string, fn: (store: RelayStore) => Promise<T>): Promise<T> {
-  const store = openRelayStore(resolve(dataDir));
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
+/** The relay command's way to open its database for one operation (cli/commands/relay.ts). */
+type WithStore = <T>(dataDir: string, fn: (store: RelayStore) => Promise<T>) => Promise<T>;
 
 /** Adds `users` under the `relay` command; `dataDirOption` is the relay's --data-dir option. */
-export function registerRelayUsers(relay: Command, dataDirOption: readonly [string, string, string]): void {
+export function registerRelayUsers(
+  relay: Command,
+  dataDirOption: readonly [string, string, string],
+  withStore: WithStore,
+): void {
   const users = relay.command('users').description('Who may sign in to the HQ dashboard.');
   users
     .command('add <name>')

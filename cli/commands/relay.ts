@@ -133,7 +133,7 @@ export function registerRelay(program: Command): void {
     .option('--mqtts-port <port>', 'MQTT over TLS port', port, 8883)
     .action((opts: StartOptions) => start(opts));
 
-  registerRelayUsers(relay, dataDirOption);
+  registerRelayUsers(relay, dataDirOption, withStore);
 
   const stores = relay.command('stores').description('Stores and their agent credentials.');
   stores
