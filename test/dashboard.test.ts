@@ -2,8 +2,10 @@
 // and two virtual printers as a child process): sign-in, sessions and what is refused without
 // one, roles and store scope (pages, JSON and the live feed), a paper-out shown live, an
 // order's trace with its ticket picture, and screenshots in zh-CN and English.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from './support/browser.js';
@@ -112,6 +114,19 @@ describe('HQ dashboard', { timeout: 60_000 }, () => {
     expect((await hq('printrelay_hq=forged', 'GET', '/hq/api/me')).status).toBe(401);
     expect((await hq(cookie, 'POST', '/hq/api/logout', {})).status).toBe(200);
     expect((await hq(cookie, 'GET', '/hq/api/me')).status).toBe(401);
+    // A session unused for 12 hours has expired (its last use moved back in the database).
+    const idle = await signIn('demo', password);
+    expect((await hq(idle, 'GET', '/hq/api/me')).status).toBe(200);
+    const db = new Database(join(cwd, '.data', 'relay', 'relay.db'));
+    const tokenHash = createHash('sha256')
+      .update(idle.slice(idle.indexOf('=') + 1))
+      .digest('hex');
+    const moved = db
+      .prepare('UPDATE dashboard_sessions SET last_seen_at = ? WHERE token_hash = ?')
+      .run(Date.now() - 12 * 3600_000 - 1000, tokenHash);
+    db.close();
+    expect(moved.changes).toBe(1);
+    expect((await hq(idle, 'GET', '/hq/api/me')).status).toBe(401);
     // Pages carry a CSP without inline scripts.
     const page = await fetch(`${base}/hq/login`);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
