@@ -92,6 +92,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
 export class RelayLink {
   lastConnectedAt: Date | null = null;
   lastError: string | null = null;
+  /** When the link last came up or went down (before the first connection: when it started). */
+  connectedChangedAt: Date = new Date();
 
   private readonly log: Log;
   private readonly resendMs: number;
@@ -126,6 +128,7 @@ export class RelayLink {
   start(): void {
     if (this.started || this.closed) return;
     this.started = true;
+    this.connectedChangedAt = new Date();
     this.connect();
   }
 
@@ -236,6 +239,7 @@ export class RelayLink {
     this.up = true;
     this.upSince = Date.now();
     this.lastConnectedAt = new Date();
+    this.connectedChangedAt = this.lastConnectedAt;
     this.lastError = null;
     this.log.info(`relay: connected to ${this.opts.url} as ${this.opts.clientId}`);
     this.opts.onConnected();
@@ -248,6 +252,7 @@ export class RelayLink {
     this.client = null;
     const wasUp = this.up;
     this.up = false;
+    if (wasUp) this.connectedChangedAt = new Date();
     this.inFlight = null;
     this.stopResendTimer();
     // A connection that outlived the longest wait was not part of a crash loop either.

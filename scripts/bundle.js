@@ -5,14 +5,17 @@
 // and saves about ten MB of its memory; it is also what a single executable is built from.
 // Packages with native bindings stay outside and are loaded from node_modules.
 // It also bundles the HQ dashboard's front-end (relay/dashboard/web, Preact + htm) into
-// DIST/hq/app.js and app.css, which the relay serves: minified, no CDN at run time.
+// DIST/hq/app.js and app.css, which the relay serves: minified, no CDN at run time; and it
+// builds the store page (agent/store-page: Preact + htm, from the TypeScript sources) into
+// DIST/store-page/, which the agent serves from beside its bundle: no CDN, works offline.
 // Usage: node scripts/bundle.js [DIST]   (default: dist)
-import { dirname, resolve } from 'node:path';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const dist = resolve(process.argv[2] ?? 'dist');
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 await build({
   entryPoints: {
@@ -60,3 +63,18 @@ await build({
   },
   logLevel: 'warning',
 });
+
+const pageSource = join(root, 'agent', 'store-page');
+const pageOut = join(dist, 'store-page');
+mkdirSync(pageOut, { recursive: true });
+await build({
+  entryPoints: [join(pageSource, 'app.ts')],
+  outfile: join(pageOut, 'app.js'),
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'chrome100',
+  minify: true,
+  logLevel: 'warning',
+});
+for (const file of ['index.html', 'style.css']) copyFileSync(join(pageSource, file), join(pageOut, file));
