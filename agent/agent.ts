@@ -207,6 +207,13 @@ export class Agent {
 
   #onControl(msg: ControlMessage): void {
     if (this.#closing) throw new Error('the agent is stopping');
+    if (msg.type === 'decide-held') {
+      // Only a held job: a failed or uncertain one is reprinted from HQ through the relay.
+      const state = this.#store.getJob(msg.jobId)?.state ?? 'unknown';
+      if (state === 'held') this.decide(msg.jobId, msg.decision);
+      else this.#log.info(`job ${msg.jobId}: decision from HQ ignored: the job is ${state}, not held`);
+      return;
+    }
     const outcome = this.#store.cancel(msg.jobId);
     const said = {
       cancelled: 'cancelled',

@@ -65,12 +65,21 @@ export const CancelCommand = Type.Object({
   jobId: JobId,
 });
 
+export const HeldDecisionCommand = Type.Object({
+  v: V,
+  type: Type.Literal('decide-held'),
+  jobId: JobId,
+  decision: StringEnum(['print', 'discard']),
+});
+
 /**
  * down/control, QoS 1. cancel: do not print this job if it has not started; report
  * job-state cancelled. For a job id it does not know yet, the agent remembers the cancel so
- * the job is never printed if it arrives later.
+ * the job is never printed if it arrives later. decide-held: a person at HQ decided a held
+ * job (as the store can through the agent's local API): print it anyway, or discard it
+ * (reported cancelled); ignored unless the job is still held.
  */
-export const ControlMessage = TaggedUnion([CancelCommand], { $id: 'ControlMessage' });
+export const ControlMessage = TaggedUnion([CancelCommand, HeldDecisionCommand], { $id: 'ControlMessage' });
 export type ControlMessage = Static<typeof ControlMessage>;
 
 // ---- uplink: agent -> relay ----

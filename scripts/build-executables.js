@@ -12,7 +12,7 @@
 //
 // Usage: node scripts/build-executables.js [OUT [TARGET...]]   (default dist/executables, all
 // targets; run `npm run build` first)
-// Writes OUT/linux-x64/{printrelay,node_modules/,store-page/} and OUT/win-x64/{printrelay.exe,...}.
+// Writes OUT/linux-x64/{printrelay,node_modules/,store-page/,hq/} and OUT/win-x64/{printrelay.exe,...}.
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
@@ -203,8 +203,10 @@ export async function buildExecutable(target, script, out) {
   rmSync(seaConfig);
   copyFileSync(join(dirname(nodeBinary('linux-x64')), '..', 'LICENSE'), join(dir, 'LICENSE-node.txt'));
   copyPackages(BESIDE, dir, t.prebuilds);
-  // The store page, which the agent serves from beside its code (agent/store-page/serve.ts).
-  cpSync(join(ROOT, 'dist', 'store-page'), join(dir, 'store-page'), { recursive: true });
+  // The pages, which the agent (store-page/) and the relay (hq/) serve from beside their code.
+  for (const pages of ['store-page', 'hq']) {
+    cpSync(join(ROOT, 'dist', pages), join(dir, pages), { recursive: true });
+  }
   return exe;
 }
 

@@ -10,6 +10,7 @@ import type { RelayStore, StoreScope } from '../../relay/store/job-store.js';
 import { openRelayStore } from '../../relay/store/open.js';
 import { version } from '../../shared/version.js';
 import { port } from '../options.js';
+import { registerRelayUsers } from './relay-users.js';
 
 const DEFAULT_DATA_DIR = process.env.PRINTRELAY_RELAY_DATA ?? 'relay-data';
 
@@ -131,6 +132,8 @@ export function registerRelay(program: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--mqtts-port <port>', 'MQTT over TLS port', port, 8883)
     .action((opts: StartOptions) => start(opts));
+
+  registerRelayUsers(relay, dataDirOption, withStore);
 
   const stores = relay.command('stores').description('Stores and their agent credentials.');
   stores

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs (or removes) PrintRelay from this folder on a Linux machine with systemd:
-#   /opt/printrelay/printrelay            the single executable (agent and relay); node_modules/ and
-#                                         store-page/ beside it
+#   /opt/printrelay/printrelay            the single executable (agent and relay); node_modules/,
+#                                         store-page/ and hq/ (the pages) beside it
 #   /etc/systemd/system/printrelay-*.service
 #   /var/lib/printrelay-agent|relay       data, 0700, owned by the service's own system user
 #
@@ -89,7 +89,7 @@ rm -rf "$opt.new"
 mkdir -m 0755 "$opt.new"
 cp "$here/printrelay" "$opt.new/printrelay"
 cp -R "$here/node_modules" "$opt.new/node_modules"
-cp -R "$here/store-page" "$opt.new/store-page"
+cp -R "$here/store-page" "$here/hq" "$opt.new/"
 cp "$here"/LICENSE-*.txt "$opt.new/"
 chmod -R u=rwX,go=rX "$opt.new"
 chmod 0755 "$opt.new/printrelay"

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Log } from '../../shared/log.js';
 import { version } from '../../shared/version.js';
+import { type DashboardPluginDeps, registerDashboard } from '../dashboard/plugin.js';
 import type { JobService } from '../jobs.js';
 import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
@@ -12,7 +13,7 @@ import { installErrorHandling } from './errors.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { type ListenerUrls, registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
 
-export interface ApiDeps {
+export interface ApiDeps extends DashboardPluginDeps {
   directory: Directory;
   jobs: JobStore;
   service: JobService;
@@ -61,6 +62,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   registerEnrolRoute(app, deps);
+  await registerDashboard(app, deps);
 
   await app.register(async (secured) => {
     secured.addHook('onRequest', requireApiKey(deps.directory));

@@ -2,13 +2,14 @@
 // (group-commit.ts) and the outbox of events for webhooks (relay_events), which both fill.
 import { randomUUID } from 'node:crypto';
 import { type Connection, SqliteDatabase } from '../../shared/sqlite.js';
+import type { StoreChange } from './changes.js';
 import type { Durability, GroupCommit } from './group-commit.js';
 import type { WebhookEventType } from './job-store.js';
 
 export abstract class SqliteRelayTables extends SqliteDatabase {
   constructor(
     db: Connection,
-    private readonly commit: GroupCommit,
+    protected readonly commit: GroupCommit,
   ) {
     super(db);
   }
@@ -16,6 +17,11 @@ export abstract class SqliteRelayTables extends SqliteDatabase {
   /** Runs `fn` in the next group commit; see group-commit.ts for `durable` and `soft`. */
   protected write<T>(durability: Durability, fn: () => T): Promise<T> {
     return this.commit.write(durability, fn);
+  }
+
+  /** Inside a write: a change the dashboard's live feed tells once it is committed. */
+  protected note(change: StoreChange): void {
+    this.commit.note(change);
   }
 
   protected addEvent(type: WebhookEventType, storeId: string, at: number, data: unknown): void {
