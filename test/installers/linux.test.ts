@@ -24,6 +24,8 @@ describe('the Linux executable', () => {
     // Nothing but the executable and serialport beside it: SQLite is the embedded node:sqlite.
     expect(existsSync(join(built.linuxDir, 'node_modules', 'serialport'))).toBe(true);
     expect(existsSync(join(built.linuxDir, 'node_modules', 'better-sqlite3'))).toBe(false);
+    // The pages the agent and the relay serve come from beside the executable.
+    expect(existsSync(join(built.linuxDir, 'hq', 'app.js'))).toBe(true);
     const { relay, api } = await e2e.relay();
     const { printer, agent } = await e2e.store(relay, api, 's1');
     const jobId = await api.submit(markedJob('s1', 'LINUX-EXE-1'), 'linux-exe-1');
