@@ -6,7 +6,7 @@
 // prints it when its turn comes and the printer is ready; every state worth telling the relay
 // goes through the outbox, which the link sends until the relay acknowledges it.
 import { version } from '../cli/version.js';
-import type { ControlMessage, JobMessage, PrinterInfo } from '../protocol/messages.js';
+import type { CancelCommand, JobMessage, PrinterInfo } from '../protocol/messages.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import { notReadyReasons } from '../protocol/status.js';
 import type { Ticket } from '../protocol/ticket.js';
@@ -103,6 +103,7 @@ export class Agent {
       storeId: this.storeId,
       password: this.#config.relay.password,
       clientId: this.#config.relay.clientId,
+      ...(this.#config.relay.caFile === undefined ? {} : { caFile: this.#config.relay.caFile }),
       agentVersion: version,
       outbox: this.#store,
       onJob: (msg) => this.#onJob(msg),
@@ -199,7 +200,7 @@ export class Agent {
     this.#changed();
   }
 
-  #onControl(msg: ControlMessage): void {
+  #onControl(msg: CancelCommand): void {
     if (this.#closing) throw new Error('the agent is stopping');
     const outcome = this.#store.cancel(msg.jobId);
     const said = {
@@ -354,6 +355,7 @@ export class Agent {
         connected: this.#link.connected,
         lastConnectedAt: this.#link.lastConnectedAt?.toISOString() ?? null,
         lastError: this.#link.lastError,
+        identityConflictAt: this.#link.identityConflictAt?.toISOString() ?? null,
       },
       outboxDepth: this.#store.outboxDepth(),
       heldJobs: this.#store.heldCount(),

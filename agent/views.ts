@@ -84,6 +84,11 @@ export const AgentView = Type.Object(
         connected: Type.Boolean(),
         lastConnectedAt: Nullable(DateTime),
         lastError: Nullable(Type.String()),
+        identityConflictAt: Nullable({
+          ...DateTime,
+          description:
+            "When the relay last gave this store's connection to another agent using the same identity (null: not lately).",
+        }),
       },
       { additionalProperties: false },
     ),

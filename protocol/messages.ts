@@ -64,13 +64,30 @@ export const CancelCommand = Type.Object({
   type: Type.Literal('cancel'),
   jobId: JobId,
 });
+export type CancelCommand = Static<typeof CancelCommand>;
+
+/**
+ * Sent by the relay only to the connection being replaced, just before closing it: another
+ * connection proved this store's identity. An agent that gets it is not the only one using the
+ * identity; it retries slowly instead of pushing the other off again at once.
+ */
+export const TakeoverNotice = Type.Object({
+  v: V,
+  type: Type.Literal('takeover'),
+  clientId: Type.String({ maxLength: 256, description: "The new connection's MQTT client id." }),
+  address: Type.Optional(
+    Type.String({ maxLength: 100, description: 'Its network address, as the relay sees it.' }),
+  ),
+  at: At,
+});
+export type TakeoverNotice = Static<typeof TakeoverNotice>;
 
 /**
  * down/control, QoS 1. cancel: do not print this job if it has not started; report
  * job-state cancelled. For a job id it does not know yet, the agent remembers the cancel so
- * the job is never printed if it arrives later.
+ * the job is never printed if it arrives later. takeover: see TakeoverNotice.
  */
-export const ControlMessage = TaggedUnion([CancelCommand], { $id: 'ControlMessage' });
+export const ControlMessage = TaggedUnion([CancelCommand, TakeoverNotice], { $id: 'ControlMessage' });
 export type ControlMessage = Static<typeof ControlMessage>;
 
 // ---- uplink: agent -> relay ----

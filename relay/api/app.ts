@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { version } from '../../cli/version.js';
 import type { Log } from '../../shared/log.js';
 import type { JobService } from '../jobs.js';
+import type { ListenerInfo } from '../listeners.js';
 import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
 import { installErrorHandling } from './errors.js';
@@ -18,6 +19,8 @@ export interface ApiDeps {
   service: JobService;
   /** Largest accepted request body; bigger ones get a 413. */
   bodyLimit: number;
+  /** The relay's listeners, for /healthz. */
+  listeners: () => ListenerInfo[];
   log: Log;
 }
 
@@ -57,7 +60,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   installErrorHandling(app, { bodyLimit: deps.bodyLimit, log: deps.log });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  // Which listeners are plain, so that a monitor can alert on credentials sent in clear.
+  app.get('/healthz', { schema: { hide: true } }, async () => {
+    const listeners = deps.listeners();
+    return { ok: true, listeners, plain: listeners.filter((l) => !l.tls).map((l) => l.kind) };
+  });
   registerEnrolRoute(app, deps);
 
   await app.register(async (secured) => {
