@@ -47,6 +47,8 @@ export interface RelayLinkOptions {
   outboxResendMs?: number;
   /** Reconnect backoff bounds (default RECONNECT_DEFAULTS: 1 s .. 10 s). */
   reconnect?: { minMs?: number; maxMs?: number };
+  /** The wait after another agent took this store's connection (default IDENTITY_CONFLICT_RETRY: 60 .. 120 s). */
+  conflictRetry?: { minMs: number; maxMs: number };
   /** PEM file of the CA that signed the relay's certificate (mqtts://, wss://), read at each connect. */
   caFile?: string;
   log?: Log;
@@ -151,7 +153,8 @@ export class RelayLink {
    * connection longer than the other one's retry wait (it is gone), or if it never happened.
    */
   get identityConflictAt(): Date | null {
-    if (this.conflictAt && this.up && Date.now() - this.upSince > 2 * IDENTITY_CONFLICT_RETRY.maxMs) {
+    const wait = this.opts.conflictRetry ?? IDENTITY_CONFLICT_RETRY;
+    if (this.conflictAt && this.up && Date.now() - this.upSince > 2 * wait.maxMs) {
       this.conflictAt = null;
     }
     return this.conflictAt;
@@ -303,7 +306,8 @@ export class RelayLink {
     const takenOverBy = this.takenOverBy;
     let delay: number;
     if (takenOverBy) {
-      delay = backoffDelay(0, IDENTITY_CONFLICT_RETRY.minMs, IDENTITY_CONFLICT_RETRY.maxMs);
+      const wait = this.opts.conflictRetry ?? IDENTITY_CONFLICT_RETRY;
+      delay = backoffDelay(0, wait.minMs, wait.maxMs);
       this.lastError = identityConflictMessage(takenOverBy);
     } else if (refusal) {
       // Retrying fast cannot help; an operator has to fix the config (or the relay its records):

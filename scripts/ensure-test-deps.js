@@ -3,7 +3,10 @@
 // pairs for the serial tests). Run by `npm test`, so nobody installs anything by hand.
 import { execFileSync } from 'node:child_process';
 
-const needed = [{ bin: 'socat', pkg: 'socat' }];
+const needed = [
+  { bin: 'socat', pkg: 'socat' },
+  { bin: 'openssl', pkg: 'openssl' },
+];
 
 function has(bin) {
   try {

@@ -163,7 +163,7 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     listeners.push({
       kind,
       url: `${kind}://${host}:${await listen(server, port, opts.host)}`,
-      tls: kind.endsWith('s'),
+      tls: kind === 'mqtts' || kind === 'wss',
     });
   };
   try {
