@@ -321,6 +321,7 @@ export class RelayLink {
     this.failures++;
     const retry = `retrying in ${(delay / 1000).toFixed(1)} s`;
     if (takenOverBy) {
+      // One line per takeover, with the wait, not a line per reconnect attempt.
       this.log.error(`relay: ${this.lastError}; ${retry}`);
       if (wasUp) this.opts.onDisconnected?.(error);
     } else if (wasUp) {
@@ -354,7 +355,7 @@ export class RelayLink {
     if (this.client !== client) return;
     this.takenOverBy = notice;
     this.conflictAt = new Date();
-    this.log.error(`relay: ${identityConflictMessage(notice)}`);
+    this.lastError = identityConflictMessage(notice);
   }
 
   /** mqtt.js calls this for each PUBLISH and sends the PUBACK when `done` is called without error. */
