@@ -88,6 +88,27 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number): num
   return Math.round(minMs + Math.random() * Math.max(0, ceiling - minMs));
 }
 
+// Node's codes for a relay certificate the agent cannot trust.
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** What went wrong with a connection, in words that say what to do where we know it. */
+function describeError(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
+    return `the relay's TLS certificate is not trusted (${err.message}); if the relay uses a private CA, set relay.caFile to its PEM file`;
+  }
+  return err.message || String(err);
+}
+
 function refusalOf(err: Error | null): string | null {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? (REFUSALS[code] ?? null) : null;
@@ -316,7 +337,7 @@ export class RelayLink {
       this.lastError = `the relay refused the credentials of store ${this.opts.storeId} (${refusal}); check the agent's storeId and password`;
     } else {
       delay = backoffDelay(this.failures, this.minMs, this.maxMs);
-      this.lastError = error ? error.message || String(error) : 'connection closed';
+      this.lastError = error ? describeError(error) : 'connection closed';
     }
     this.failures++;
     const retry = `retrying in ${(delay / 1000).toFixed(1)} s`;
