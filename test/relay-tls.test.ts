@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addStore } from '../relay/admin.js';
 import { SqliteStore } from '../relay/store/sqlite.js';
 import { connectMqtt, FakeAgent, jobBody, startTestRelay, type TestRelay, tempDir } from './relay-helpers.js';
-import { CliProcess, freePort, waitFor } from './support/e2e.js';
+import { CliProcess, freePort } from './support/e2e.js';
 import { issueServerCert, makeTestCa, type ServerCert, type TestCa } from './support/tls.js';
 
 let dir: string;
