@@ -17,7 +17,8 @@ import {
   TlsCertificate,
   type TlsFiles,
 } from './listeners.js';
-import { SqliteStore } from './store/sqlite.js';
+import type { RelayStore } from './store/job-store.js';
+import { openRelayStore } from './store/open.js';
 import { Uplink } from './uplink.js';
 import { defaultWebhookOptions, type WebhookOptions, WebhookSender } from './webhooks.js';
 
@@ -68,7 +69,7 @@ export interface Relay {
    * connections (agents) stay up. Throws, changing nothing, if the pair is unusable or TLS is off.
    */
   reloadTls(files: TlsFiles): void;
-  store: SqliteStore;
+  store: RelayStore;
   dispatcher: Dispatcher;
   webhooks: WebhookSender;
   /** Resolves when every agent message received so far has been handled. */
@@ -96,7 +97,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     throw new Error('the relay needs an HTTP or HTTPS listener');
   if (ports.mqtt === null && ports.mqtts === null)
     throw new Error('the relay needs an MQTT or MQTTS listener');
-  const store = SqliteStore.open(options.dataDir);
+  const store = openRelayStore(options.dataDir);
   const cleanups: (() => Promise<void>)[] = [() => store.close()];
   let closing: Promise<void> | null = null;
   const closeAll = () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addStore } from '../relay/admin.js';
-import { SqliteStore } from '../relay/store/sqlite.js';
+import { openRelayStore } from '../relay/store/open.js';
 import { connectMqtt, FakeAgent, jobBody, startTestRelay, type TestRelay, tempDir } from './relay-helpers.js';
 import { CliProcess, freePort } from './support/e2e.js';
 import { issueServerCert, makeTestCa, type ServerCert, type TestCa } from './support/tls.js';
@@ -210,7 +210,7 @@ describe('printrelay relay start with TLS', () => {
       }
       expect(relay.output).not.toMatch(/plain/);
 
-      const store = SqliteStore.open(dataDir);
+      const store = openRelayStore(dataDir);
       const creds = (await addStore(store, 'sighup', 'Store sighup')).credentials;
       await store.close();
       const agent = await FakeAgent.connect(`mqtts://localhost:${mqtts}`, creds, { ca: ca.ca });
