@@ -1,7 +1,7 @@
 // The store agent's configuration: one JSON file (see docs and examples/), a few environment
 // overrides for installers and containers, validated with errors that name the file and the
 // JSON path of what is wrong.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { PrinterRef } from '../protocol/job.js';
@@ -231,8 +231,12 @@ export function loadAgentConfig(file: string, env: NodeJS.ProcessEnv = process.e
   const c = data as Record<string, unknown>;
   if (typeof c.dataDir === 'string' && !isAbsolute(c.dataDir)) c.dataDir = resolve(base, c.dataDir);
   const relay = c.relay as Record<string, unknown> | undefined;
-  if (typeof relay?.caFile === 'string' && !isAbsolute(relay.caFile))
-    relay.caFile = resolve(base, relay.caFile);
+  if (relay && typeof relay.caFile === 'string') {
+    const caFile = resolve(base, relay.caFile);
+    // Checked now, so that a wrong path is a start-up error rather than a link that never connects.
+    if (!existsSync(caFile)) throw new Error(`${file}: relay.caFile ${caFile} does not exist`);
+    relay.caFile = caFile;
+  }
   if (Array.isArray(c.printers)) {
     for (const p of c.printers as Record<string, unknown>[]) {
       if (

@@ -78,6 +78,8 @@ interface InitOptions {
   dataDir: string;
   out: string;
   force: boolean;
+  caFile?: string;
+  allowPlaintext: boolean;
 }
 
 function init(opts: InitOptions): void {
@@ -85,7 +87,12 @@ function init(opts: InitOptions): void {
   if (existsSync(file) && !opts.force) throw new Error(`${file} exists; add --force to replace it`);
   const config: AgentConfig = {
     storeId: opts.store,
-    relay: { url: opts.relay, password: opts.password },
+    relay: {
+      url: opts.relay,
+      password: opts.password,
+      ...(opts.caFile ? { caFile: opts.caFile } : {}),
+      ...(opts.allowPlaintext ? { allowPlaintext: true } : {}),
+    },
     dataDir: opts.dataDir,
     printers: opts.printer,
   };
@@ -116,6 +123,15 @@ export function registerAgent(program: Command): void {
     .requiredOption('--relay <url>', 'relay MQTT URL, e.g. mqtts://relay.example.com:8883')
     .requiredOption('--password <password>', 'the agent password from `printrelay relay stores add`')
     .option('--printer <spec>', 'id=uri,profile[,role...]; repeat for each printer', collectPrinter, [])
+    .option(
+      '--ca-file <file>',
+      "PEM of the private CA that signed the relay's certificate, relative to the config file",
+    )
+    .option(
+      '--allow-plaintext',
+      'allow mqtt:// or ws:// to a relay on another machine (password in clear)',
+      false,
+    )
     .option('--data-dir <dir>', 'agent data directory, relative to the config file', 'agent-data')
     .option('-o, --out <file>', 'where to write the config', 'agent.json')
     .option('--force', 'replace an existing file', false)
