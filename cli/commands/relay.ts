@@ -100,7 +100,7 @@ async function start(opts: StartOptions): Promise<void> {
   if (relay.listeners.some((l) => !l.tls) && !/^(127\.|::1$|localhost$)/.test(opts.host)) {
     console.log(
       'WARNING: plain listeners are open to the network: agent passwords and API keys cross it in clear.\n' +
-        '  Serve TLS with --tls-cert/--tls-key and close the plain ones with --no-plain.',
+        `  ${tls ? 'Close them' : 'Serve TLS with --tls-cert/--tls-key and close them'} with --no-plain (docs/security.md).`,
     );
   }
   if ((await relay.store.listStores()).length === 0) {
