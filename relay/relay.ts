@@ -120,7 +120,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       tls: certificate && { certificate, mqttsPort: ports.mqtts, wssPort: ports.wss },
       maxPacketBytes: options.maxPacketBytes ?? 2 * 1024 * 1024,
       onIdentityConflict: (c) => {
-        store.recordIdentityConflict(c.storeId, c.at, c).catch((err: unknown) => {
+        const data = { ...c, at: new Date(c.at).toISOString() };
+        store.recordIdentityConflict(c.storeId, c.at, data).catch((err: unknown) => {
           log.error(`store ${c.storeId}: could not record the identity conflict: ${String(err)}`);
         });
       },
