@@ -12,7 +12,7 @@ import type { AgentEvent, ControlMessage, JobMessage } from '../protocol/message
 import { type PrinterStatus, unknownPrinterStatus } from '../protocol/status.js';
 import { type AgentCredentials, addWebhook } from '../relay/admin.js';
 import { type Log, silentLog } from '../shared/log.js';
-import { jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
+import { connectMqtt, jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
 
 /** The agent's durable outbox, in memory: enough to watch what the link does with it. */
 class MemoryOutbox implements Outbox {
@@ -451,7 +451,24 @@ describe('store identity', () => {
     expect(relayLog.filter((l) => l.includes('another agent'))).toEqual([]);
   });
 
-  it('keeps one connection per store even under another client id', async () => {
+  it('leaves the agent alone when the store logs in under another client id without subscribing', async () => {
+    const side = agentSide();
+    side.link.start();
+    await connected(side);
+    // What `printrelay doctor` does to check the credentials.
+    const check = await connectMqtt(t.relay.urls.mqtt, {
+      clientId: `${creds.storeId}:doctor`,
+      username: creds.username,
+      password: creds.password,
+    });
+    await check.endAsync();
+    const jobId = await t.createJob(jobBody(creds.storeId));
+    await waitFor(() => side.stored.has(jobId), 'the job at the agent');
+    expect(side.disconnects).toEqual([]);
+    expect(side.link.identityConflictAt).toBeNull();
+  });
+
+  it("gives the store's jobs to one connection only, whatever its client id", async () => {
     const first = agentSide();
     first.link.start();
     await connected(first);

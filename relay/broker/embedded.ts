@@ -56,7 +56,7 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
         (r) => {
           if (r.ok) {
             storeOf.set(client, r.storeId);
-            // The store's previous connection is told and closed before this one is registered.
+            // A connection with the same client id is told and closed before this one is registered.
             (connections as StoreConnections).admit(client, r.storeId).then(
               () => done(null, true),
               (err: unknown) => {
@@ -98,7 +98,17 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     },
     authorizeSubscribe: (client, sub, done) => {
       const storeId = storeOf.get(client);
-      if (storeId && maySubscribe(storeId, sub.topic)) return done(null, sub);
+      if (storeId && maySubscribe(storeId, sub.topic)) {
+        // The store's jobs go to this connection from now on; one that had them is told and closed.
+        (connections as StoreConnections).claimDownlink(client, storeId).then(
+          () => done(null, sub),
+          (err: unknown) => {
+            log.error(`mqtt: taking over store ${storeId}'s downlink failed: ${String(err)}`);
+            done(null, sub);
+          },
+        );
+        return;
+      }
       log.warn(`mqtt: client ${client.id}: may not subscribe to ${sub.topic}`);
       // null: a SUBACK failure (0x80) for this filter; the client stays connected.
       done(null, null);

@@ -1,9 +1,9 @@
 // One agent connection per store. MQTT lets a new connection with the same client id take
 // the old one's place; two agents sharing a store's identity would then push each other off
-// every second, and the store would flap online/offline. So before a new connection of a store
-// is accepted, the relay tells the old one who took over (a `takeover` control message, see
-// docs/protocol.md), drops its last will (the store is not offline: its successor is there),
-// and closes it. An agent that acknowledges the message was alive: two agents really share the
+// every second, and the store would flap online/offline. So before a new connection replaces
+// an old one (same client id, or another client id subscribing to the store's jobs), the relay
+// tells the old one who took over (a `takeover` control message, see docs/protocol.md), drops
+// its last will (the store is not offline: its successor is there), and closes it. An agent that acknowledges the message was alive: two agents really share the
 // identity, which is logged and recorded once per episode. One that stays silent was a dead
 // connection the agent itself replaced after a network cut: nothing to report.
 import type { Aedes, Client } from 'aedes';
@@ -25,8 +25,10 @@ export interface IdentityConflict {
 }
 
 export class StoreConnections {
-  private readonly current = new Map<string, Client>();
-  private readonly storeOf = new WeakMap<Client, string>();
+  /** Registered connections by client id. */
+  private readonly byId = new Map<string, Client>();
+  /** Per store, the connection subscribed to its downlink: the one that gets its jobs. */
+  private readonly receiving = new Map<string, Client>();
   private readonly lastConflictAt = new Map<string, number>();
 
   constructor(
@@ -36,24 +38,36 @@ export class StoreConnections {
     private readonly log: Log,
   ) {
     broker.on('client', (client) => {
-      const storeId = this.storeOf.get(client);
-      if (storeId) this.current.set(storeId, client);
+      this.byId.set(client.id, client);
     });
     broker.on('clientDisconnect', (client) => {
-      const storeId = this.storeOf.get(client);
-      if (storeId && this.current.get(storeId) === client) this.current.delete(storeId);
+      if (this.byId.get(client.id) === client) this.byId.delete(client.id);
+      for (const [storeId, c] of this.receiving) if (c === client) this.receiving.delete(storeId);
     });
   }
 
   /**
-   * Called once `client` has proved it is the store's agent, before it is registered: resolves
-   * when the store's previous connection, if any, is gone.
+   * Called once `client` has proved it is one of the store's, before it is registered: a
+   * connection with the same client id is taken over (MQTT's rule), after being told. Resolves
+   * when it is gone.
    */
   async admit(client: Client, storeId: string): Promise<void> {
-    this.storeOf.set(client, storeId);
-    const previous = this.current.get(storeId);
-    if (!previous || previous === client || previous.closed) return;
-    this.current.delete(storeId);
+    const previous = this.byId.get(client.id);
+    if (previous && previous !== client && !previous.closed) await this.takeOver(previous, client, storeId);
+  }
+
+  /**
+   * Called when `client` may subscribe to its store's downlink: the store's jobs go to one
+   * connection only, so one that already receives them under another client id is taken over.
+   * A connection that never subscribes (a login check by `printrelay doctor`) disturbs nobody.
+   */
+  async claimDownlink(client: Client, storeId: string): Promise<void> {
+    const previous = this.receiving.get(storeId);
+    this.receiving.set(storeId, client);
+    if (previous && previous !== client && !previous.closed) await this.takeOver(previous, client, storeId);
+  }
+
+  private async takeOver(previous: Client, client: Client, storeId: string): Promise<void> {
     const at = Date.now();
     const next = { clientId: client.id, address: this.addressOf(client) };
     const notice: TakeoverNotice = {
