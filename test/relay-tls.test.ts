@@ -223,7 +223,7 @@ describe('printrelay relay start with TLS', () => {
 
       writeFileSync(certFile, second.cert);
       writeFileSync(keyFile, second.key);
-      relay.child.kill('SIGHUP');
+      process.kill(relay.pid, 'SIGHUP');
       await relay.waitForOutput('SIGHUP: TLS certificate reloaded');
       for (const port of [https, mqtts, wss]) {
         expect(await servedName(`tls://127.0.0.1:${port}`)).toBe('relay-second');

@@ -19,7 +19,7 @@ export interface ApiDeps {
   service: JobService;
   /** Largest accepted request body; bigger ones get a 413. */
   bodyLimit: number;
-  /** The relay's listeners, for /healthz. */
+  /** The relay's listeners, for /healthz and for telling an enrolling agent where to connect. */
   listeners: () => ListenerInfo[];
   log: Log;
 }
@@ -65,7 +65,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const listeners = deps.listeners();
     return { ok: true, listeners, plain: listeners.filter((l) => !l.tls).map((l) => l.kind) };
   });
-  registerEnrolRoute(app, deps);
+  registerEnrolRoute(app, {
+    directory: deps.directory,
+    listeners: () => Object.fromEntries(deps.listeners().map((l) => [l.kind, l.url])),
+  });
 
   await app.register(async (secured) => {
     secured.addHook('onRequest', requireApiKey(deps.directory));
