@@ -94,6 +94,19 @@ describe('agent over TLS', { timeout: 60_000 }, () => {
     expect(await storeOnline(creds.storeId)).toBe(false);
   });
 
+  it('printrelay doctor trusts the relay through relay.caFile too', async () => {
+    const creds = await t.store('tls4');
+    const mqtts = (t.relay.urls.mqtts as string).replace('127.0.0.1', 'localhost');
+    const { dir, file } = await agentConfig(creds, 'tcp://127.0.0.1:9', { url: mqtts, caFile: 'ca.pem' });
+    copyFileSync(ca.caFile, join(dir, 'ca.pem'));
+    const doctor = new CliProcess('doctor', ['doctor', '--config', file, '--json', '--lang', 'en']);
+    await doctor.exited;
+    const report = JSON.parse(doctor.output) as { checks: { id: string; status: string; found: string }[] };
+    const status = (id: string) => report.checks.find((c) => c.id === id);
+    expect(status('tls')).toMatchObject({ status: 'ok' });
+    expect(status('login')).toMatchObject({ status: 'ok' });
+  });
+
   it('refuses mqtt:// to a relay on another machine unless relay.allowPlaintext is true', async () => {
     const creds = await t.store('tls3');
     const { file } = await agentConfig(creds, 'tcp://127.0.0.1:9', { url: 'mqtt://relay.example.com:1883' });

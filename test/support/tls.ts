@@ -25,6 +25,7 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 }
 
+// Certificates last 30 days: past `printrelay doctor`'s 14-day expiry warning.
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 export function makeTestCa(dir: string): TestCa {
@@ -38,7 +39,7 @@ export function makeTestCa(dir: string): TestCa {
       '-out',
       'ca.pem',
       '-days',
-      '2',
+      '30',
       '-subj',
       '/CN=printrelay test CA',
       '-addext',
@@ -68,7 +69,7 @@ export function issueServerCert(ca: TestCa, name: string): ServerCert {
       '-out',
       `${name}.pem`,
       '-days',
-      '2',
+      '30',
       '-CA',
       ca.caFile,
       '-CAkey',
