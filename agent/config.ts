@@ -1,7 +1,7 @@
 // The store agent's configuration: one JSON file (see docs and examples/), a few environment
 // overrides for installers and containers, validated with errors that name the file and the
 // JSON path of what is wrong.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { PrinterRef } from '../protocol/job.js';
@@ -266,12 +266,9 @@ export function loadAgentConfig(file: string, env: NodeJS.ProcessEnv = process.e
   const c = data as Record<string, unknown>;
   if (typeof c.dataDir === 'string' && !isAbsolute(c.dataDir)) c.dataDir = resolve(base, c.dataDir);
   const relay = c.relay as Record<string, unknown> | undefined;
-  if (relay && typeof relay.caFile === 'string') {
-    const caFile = resolve(base, relay.caFile);
-    // Checked now, so that a wrong path is a start-up error rather than a link that never connects.
-    if (!existsSync(caFile)) throw new Error(`${file}: relay.caFile ${caFile} does not exist`);
-    relay.caFile = caFile;
-  }
+  // Read at each connection attempt, so that a renewed CA needs no restart; a missing one shows
+  // in the agent's status and log ("cannot read relay.caFile ...").
+  if (relay && typeof relay.caFile === 'string') relay.caFile = resolve(base, relay.caFile);
   if (Array.isArray(c.printers)) {
     for (const p of c.printers as Record<string, unknown>[]) {
       if (

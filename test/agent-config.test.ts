@@ -53,9 +53,6 @@ describe('agent config', () => {
 
   it('resolves relay.caFile against the config file folder', () => {
     const file = configFile({ ...minimal, relay: { ...minimal.relay, caFile: 'certs/ca.pem' } });
-    expect(() => loadAgentConfig(file, {})).toThrow(/relay\.caFile .*certs\/ca\.pem does not exist/);
-    mkdirSync(join(file, '..', 'certs'));
-    writeFileSync(join(file, '..', 'certs', 'ca.pem'), '-----BEGIN CERTIFICATE-----\n');
     expect(loadAgentConfig(file, {}).relay.caFile).toBe(join(file, '..', 'certs', 'ca.pem'));
     expect(loadAgentConfig(configFile(minimal), {}).relay.caFile).toBeUndefined();
   });

@@ -358,6 +358,17 @@ async function webhookReceiver() {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies };
 }
 
+describe('relay CA file', () => {
+  it('says relay.caFile cannot be read, and tries again', async () => {
+    const lines: string[] = [];
+    const side = agentSide({ caFile: '/nonexistent/relay-ca.pem', log: captureLog(lines) });
+    side.link.start();
+    await waitFor(() => lines.length >= 2, 'two attempts');
+    expect(side.link.lastError).toBe('cannot read relay.caFile /nonexistent/relay-ca.pem: ENOENT');
+    expect(side.link.connected).toBe(false);
+  });
+});
+
 describe('store identity', () => {
   it('two agents with one identity: each taken over says so and backs off slowly, the store never flaps, HQ gets one event', async () => {
     const hq = await webhookReceiver();
