@@ -5,7 +5,7 @@
 // job-received event) before returning, so the PUBACK means "on disk". The printer's queue
 // prints it when its turn comes and the printer is ready; every state worth telling the relay
 // goes through the outbox, which the link sends until the relay acknowledges it.
-import type { CancelCommand, JobMessage, PrinterInfo } from '../protocol/messages.js';
+import type { AgentCommand, JobMessage, PrinterInfo } from '../protocol/messages.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import { notReadyReasons } from '../protocol/status.js';
 import { consoleLog, type Log } from '../shared/log.js';
@@ -13,6 +13,7 @@ import { version } from '../shared/version.js';
 import { type AgentConfig, parseAgentConfig, type ResolvedAgentConfig } from './config.js';
 import { healthEvent } from './health.js';
 import { type LocalApi, startLocalApi } from './local-api.js';
+import { writeLocalApiFile } from './local-api-file.js';
 import { Printer, type StatusChange } from './printer/printer.js';
 import { resolveProfile } from './profiles/index.js';
 import { PrinterQueue } from './queue/printer-queue.js';
@@ -76,6 +77,8 @@ export class Agent {
   readonly #startedAt = Date.now();
   readonly #timers = new Map<'health' | 'prune' | 'expiry' | 'failover', NodeJS.Timeout>();
   #localApi: LocalApi | null = null;
+  /** Printing paused by a person (local API). Not persisted: see pausePrinting(). */
+  #paused = false;
   #closing: Promise<void> | null = null;
 
   /** Use startAgent(). */
@@ -133,6 +136,7 @@ export class Agent {
         store: this.#store,
         log: this.#log,
         changed: () => this.#changed(),
+        paused: () => this.#paused,
       });
       printers.set(config.id, { config, profile, printer, queue });
     }
@@ -150,6 +154,7 @@ export class Agent {
     if (port !== null) {
       this.#localApi = await startLocalApi(this, { port, log: this.#log });
       this.localApiUrl = this.#localApi.url;
+      writeLocalApiFile(this.#config.dataDir, this.localApiUrl);
     }
     // Jobs waiting for a printer that is no longer configured go where their ref points now.
     // (Selected in SQL: reading every waiting job would cost seconds after a long outage.)
@@ -200,8 +205,15 @@ export class Agent {
     this.#changed();
   }
 
-  #onControl(msg: CancelCommand): void {
+  #onControl(msg: AgentCommand): void {
     if (this.#closing) throw new Error('the agent is stopping');
+    if (msg.type === 'decide-held') {
+      // Only a held job: a failed or uncertain one is reprinted from HQ through the relay.
+      const state = this.#store.getJob(msg.jobId)?.state ?? 'unknown';
+      if (state === 'held') this.decide(msg.jobId, msg.decision);
+      else this.#log.info(`job ${msg.jobId}: decision from HQ ignored: the job is ${state}, not held`);
+      return;
+    }
     const outcome = this.#store.cancel(msg.jobId);
     const said = {
       cancelled: 'cancelled',
@@ -345,6 +357,7 @@ export class Agent {
   // ---- what the local API offers -----------------------------------------------------------
 
   view(): AgentView {
+    const lastTicket = this.#store.lastPrinted();
     return {
       storeId: this.storeId,
       agentVersion: version,
@@ -354,11 +367,14 @@ export class Agent {
         url: this.#config.relay.url,
         connected: this.#link.connected,
         lastConnectedAt: this.#link.lastConnectedAt?.toISOString() ?? null,
+        since: this.#link.connectedChangedAt.toISOString(),
         lastError: this.#link.lastError,
         identityConflictAt: this.#link.identityConflictAt?.toISOString() ?? null,
       },
       outboxDepth: this.#store.outboxDepth(),
       heldJobs: this.#store.heldCount(),
+      printingPaused: this.#paused,
+      lastTicket: lastTicket ? jobView(lastTicket) : null,
       printers: [...this.#printers.values()].map(({ config, profile, printer }) => ({
         id: config.id,
         name: config.name ?? null,
@@ -445,14 +461,30 @@ export class Agent {
     return jobView(copy);
   }
 
-  decideHeld(jobId: string, decision: 'print' | 'discard'): LocalJobView {
+  /** Jobs a person at the store has to decide on (print or discard), newest first. */
+  needingDecision(): LocalJobView[] {
+    return this.#store.needingDecision(MAX_LIST_LIMIT).map(jobView);
+  }
+
+  /**
+   * A person's decision on a job that needs one. Held: print it as it is, or discard it
+   * (reported cancelled). Failed or uncertain: print it again with the REPRINT mark (it may
+   * have printed), or set it aside; either way the store page stops asking about it.
+   */
+  decide(jobId: string, decision: 'print' | 'discard'): LocalJobView {
     this.#open();
     if (decision !== 'print' && decision !== 'discard') {
       throw new AgentRequestError(400, 'decision must be print or discard');
     }
     const job = this.#job(jobId);
+    if (job.state === 'failed' || job.state === 'uncertain') return this.#settle(job, decision);
     const decided = this.#store.decideHeld(jobId, decision);
-    if (!decided) throw new AgentRequestError(409, `job ${jobId} is not held (it is ${job.state})`);
+    if (!decided) {
+      throw new AgentRequestError(
+        409,
+        `job ${jobId} is not held, failed or uncertain (it is ${job.state}); nothing to decide`,
+      );
+    }
     this.#log.info(
       `job ${jobId}: held job ${decision === 'print' ? 'to be printed' : 'discarded'} by a person`,
     );
@@ -460,6 +492,35 @@ export class Agent {
     this.#checkFailover();
     this.#changed();
     return jobView(decided);
+  }
+
+  #settle(job: JobRecord, decision: 'print' | 'discard'): LocalJobView {
+    const reprint = decision === 'print' ? this.reprint(job.jobId) : null;
+    if (!this.#store.settle(job.jobId) && reprint === null) {
+      throw new AgentRequestError(409, `job ${job.jobId} was already dealt with`);
+    }
+    if (reprint === null) this.#log.info(`job ${job.jobId}: ${job.state} job set aside by a person`);
+    return reprint ?? jobView(this.#job(job.jobId));
+  }
+
+  /** Reprints the order ticket printed last (relay jobs: not a test print or a reprint). */
+  reprintLast(): LocalJobView {
+    const last = this.#store.lastPrinted();
+    if (!last)
+      throw new AgentRequestError(404, 'no order ticket has been printed at this store in the last 7 days');
+    return this.reprint(last.jobId);
+  }
+
+  /**
+   * Pauses or resumes printing at the store: jobs keep arriving and wait in the queue (their
+   * expiry still applies). Not persisted: a pause is for a moment (a roll to change, the lunch
+   * rush over), and a forgotten one must not stop a day's orders after the PC restarts.
+   */
+  setPrintingPaused(paused: boolean): void {
+    if (this.#paused === paused) return;
+    this.#paused = paused;
+    this.#log.info(paused ? 'printing paused by a person' : 'printing resumed by a person');
+    for (const p of this.#printers.values()) p.queue.wake();
   }
 
   /** Stops taking jobs, closes the link (presence offline), the printers, then the database. */

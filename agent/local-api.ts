@@ -1,7 +1,9 @@
-// The agent's local HTTP API for the store (tray app, POS, a person with curl): status, jobs,
-// test print, reprint, held jobs. Loopback only, and only for requests that name loopback in
-// Host (a web page cannot reach it through DNS rebinding) and come from no foreign Origin (a
-// web page cannot make the store print through a cross-site POST). OpenAPI at /openapi.json.
+// The agent's local HTTP API for the store (store page, tray app, POS, a person with curl):
+// status, jobs, test print, reprint, decisions on held/failed/uncertain jobs, pause; and the
+// store page itself at /. Loopback only, and only for requests that name loopback in Host (a
+// web page cannot reach it through DNS rebinding) and come from no other site (a web page
+// cannot make the store print through a cross-site POST: Origin, when sent, must be this API's
+// own, and Sec-Fetch-Site must not say another site). OpenAPI at /openapi.json.
 import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
 import { type Static, Type } from '@sinclair/typebox';
@@ -10,6 +12,7 @@ import { ValidationError, validator } from '../protocol/validate.js';
 import { consoleLog, type Log } from '../shared/log.js';
 import { version } from '../shared/version.js';
 import { AgentRequestError } from './request-error.js';
+import { registerStorePage, STORE_PAGE_DIR } from './store-page/serve.js';
 import { AgentView, type LocalJobState, LocalJobStateSchema, LocalJobView } from './views.js';
 
 /** What the local API needs of the agent (agent/agent.ts Agent implements it). */
@@ -19,13 +22,18 @@ export interface LocalApiTarget {
   getJob(jobId: string): LocalJobView | undefined;
   testPrint(printerId: string): LocalJobView;
   reprint(jobId: string): LocalJobView;
-  decideHeld(jobId: string, decision: 'print' | 'discard'): LocalJobView;
+  reprintLast(): LocalJobView;
+  needingDecision(): LocalJobView[];
+  decide(jobId: string, decision: 'print' | 'discard'): LocalJobView;
+  setPrintingPaused(paused: boolean): void;
 }
 
 export interface LocalApiOptions {
   /** On 127.0.0.1; 0 picks a free port. */
   port: number;
   log?: Log;
+  /** The built store page (index.html and its assets); default STORE_PAGE_DIR. */
+  pageDir?: string;
 }
 
 export interface LocalApi {
@@ -55,6 +63,16 @@ const ERROR_CODES: Record<number, string> = {
 };
 
 const HOST = '127.0.0.1';
+/** What an HTML form can send: a web page can post these to any site without asking it first. */
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
 const LOOPBACK_NAMES = new Set([HOST, 'localhost']);
 
 const JobsQuery = Type.Object(
@@ -73,6 +91,7 @@ const parseJobsQuery = validator(JobsQuery, 'query');
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const parseIdParams = validator(IdParams, 'path');
 const JobList = Type.Object({ jobs: Type.Array(LocalJobView) });
+const PrintingState = Type.Object({ printingPaused: Type.Boolean() });
 
 class HttpError extends Error {
   constructor(
@@ -88,24 +107,36 @@ function hostName(host: string): string {
   return host.replace(/:\d+$/, '').toLowerCase();
 }
 
-function isLoopbackOrigin(origin: string): boolean {
+/** This API's own origin (the store page's): loopback by name or address, on our port. */
+function isOwnOrigin(origin: string, port: number): boolean {
   try {
     const u = new URL(origin);
-    return u.protocol === 'http:' && LOOPBACK_NAMES.has(u.hostname.toLowerCase());
+    return u.protocol === 'http:' && LOOPBACK_NAMES.has(u.hostname.toLowerCase()) && Number(u.port) === port;
   } catch {
     return false;
   }
 }
 
-/** The guard against web pages: see the top of this file. */
-function refusal(request: FastifyRequest): string | null {
+/** The guard against web pages: see the top of this file. `port`: the one we listen on. */
+function refusal(request: FastifyRequest, port: number): string | null {
   const host = request.headers.host;
   if (!host || !LOOPBACK_NAMES.has(hostName(host))) {
     return `Host ${JSON.stringify(host ?? '')} is not allowed: use http://${HOST}:PORT or http://localhost:PORT`;
   }
   const origin = request.headers.origin;
-  if (origin !== undefined && !isLoopbackOrigin(origin)) {
+  if (origin !== undefined && !isOwnOrigin(origin, port)) {
     return `requests from web pages of other sites are not allowed (Origin ${JSON.stringify(origin)})`;
+  }
+  // Browsers say where a request comes from even when they send no Origin (a GET, a form).
+  const site = request.headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') {
+    return `requests from web pages of other sites are not allowed (Sec-Fetch-Site: ${site})`;
+  }
+  // A browser old enough to send neither still sends a form's own content type; no endpoint
+  // takes a form (or any body but JSON), so a POST that looks like one is not taken.
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (request.method === 'POST' && type !== undefined && FORM_TYPES.has(type)) {
+    return `form posts are not accepted (Content-Type ${type}): send no body, or JSON`;
   }
   return null;
 }
@@ -138,7 +169,9 @@ export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOption
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, _body, done) => done(null));
 
   app.addHook('onRequest', async (request, reply) => {
-    const why = refusal(request);
+    // Nothing here may be framed by another page or run another site's script.
+    void reply.headers(SECURITY_HEADERS);
+    const why = refusal(request, (app.server.address() as AddressInfo).port);
     if (why) {
       sendError(reply, 403, why);
       return reply;
@@ -164,6 +197,7 @@ export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOption
   const idOf = (request: FastifyRequest) => parseIdParams(request.params).id;
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerStorePage(app, opts.pageDir ?? STORE_PAGE_DIR);
 
   app.get(
     '/v1/status',
@@ -226,6 +260,28 @@ export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOption
     async (request, reply) => reply.code(201).send(target.reprint(idOf(request))),
   );
 
+  app.post(
+    '/v1/last-ticket/reprint',
+    {
+      schema: {
+        summary: 'Print the order ticket printed last again, marked REPRINT',
+        response: { 201: LocalJobView, ...errors(404, 409) },
+      },
+    },
+    async (_request, reply) => reply.code(201).send(target.reprintLast()),
+  );
+
+  app.get(
+    '/v1/attention',
+    {
+      schema: {
+        summary: 'Jobs waiting for a decision (print or discard): held, and failed or uncertain ones',
+        response: { 200: JobList },
+      },
+    },
+    async () => ({ jobs: target.needingDecision() }),
+  );
+
   for (const decision of ['print', 'discard'] as const) {
     app.post(
       `/v1/jobs/:id/${decision}`,
@@ -233,13 +289,34 @@ export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOption
         schema: {
           summary:
             decision === 'print'
-              ? 'Print a held job (its expiry passed while it waited)'
-              : 'Discard a held job: it is reported cancelled',
+              ? 'Print a held job as it is (its expiry passed while it waited), or a failed or uncertain one again, marked REPRINT'
+              : 'Discard a held job (it is reported cancelled), or set a failed or uncertain one aside',
           params: IdParams,
           response: { 200: LocalJobView, ...errors(404, 409) },
         },
       },
-      async (request) => target.decideHeld(idOf(request), decision),
+      async (request) => target.decide(idOf(request), decision),
+    );
+  }
+
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    app.post(
+      `/v1/printing/${action}`,
+      {
+        schema: {
+          summary: paused
+            ? 'Pause printing: jobs wait in the queue (until resumed or the agent restarts)'
+            : 'Resume printing',
+          response: { 200: PrintingState },
+        },
+      },
+      async () => {
+        target.setPrintingPaused(paused);
+        return { printingPaused: paused };
+      },
     );
   }
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type DoneCallback, type IPublishPacket, type MqttClient } from 'mqtt';
 import {
   type AgentEvent,
-  type CancelCommand,
+  type AgentCommand,
   compileDownlinkValidators,
   decodeJson,
   type JobMessage,
@@ -38,7 +38,7 @@ export interface RelayLinkOptions {
    *  the link sends the MQTT PUBACK only after it returns. Throwing = no PUBACK (the relay resends). */
   onJob(msg: JobMessage): void;
   /** Same contract as onJob. (Takeover notices are the link's own business.) */
-  onControl(msg: CancelCommand): void;
+  onControl(msg: AgentCommand): void;
   /** After each (re)connect, once subscribed and presence published: the agent queues `hello`. */
   onConnected(): void;
   /** The link that was up went down (error: why, or null when it just closed). */
@@ -134,6 +134,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
 export class RelayLink {
   lastConnectedAt: Date | null = null;
   lastError: string | null = null;
+  /** When the link last came up or went down (before the first connection: when it started). */
+  connectedChangedAt: Date = new Date();
   /** When the relay last handed this store's connection to another agent (see identityConflictAt). */
   private conflictAt: Date | null = null;
   /** The takeover notice received on the current connection, if any. */
@@ -184,6 +186,7 @@ export class RelayLink {
   start(): void {
     if (this.started || this.closed) return;
     this.started = true;
+    this.connectedChangedAt = new Date();
     this.connect();
   }
 
@@ -307,6 +310,7 @@ export class RelayLink {
     this.up = true;
     this.upSince = Date.now();
     this.lastConnectedAt = new Date();
+    this.connectedChangedAt = this.lastConnectedAt;
     this.lastError = null;
     this.log.info(`relay: connected to ${this.opts.url} as ${this.opts.clientId}`);
     this.opts.onConnected();
@@ -319,6 +323,7 @@ export class RelayLink {
     this.client = null;
     const wasUp = this.up;
     this.up = false;
+    if (wasUp) this.connectedChangedAt = new Date();
     this.inFlight = null;
     this.stopResendTimer();
     // A connection that outlived the longest wait was not part of a crash loop either.

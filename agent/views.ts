@@ -83,6 +83,10 @@ export const AgentView = Type.Object(
         url: Type.String(),
         connected: Type.Boolean(),
         lastConnectedAt: Nullable(DateTime),
+        since: {
+          ...DateTime,
+          description: 'When the link last came up or went down (or the agent started).',
+        },
         lastError: Nullable(Type.String()),
         identityConflictAt: Nullable({
           ...DateTime,
@@ -94,6 +98,15 @@ export const AgentView = Type.Object(
     ),
     outboxDepth: Type.Integer({ minimum: 0, description: 'Events not yet acknowledged by the relay.' }),
     heldJobs: Type.Integer({ minimum: 0 }),
+    printingPaused: Type.Boolean({
+      description: 'A person paused printing: jobs wait in the queue. A restart of the agent resumes.',
+    }),
+    lastTicket: Nullable(
+      Type.Object(LocalJobView.properties, {
+        additionalProperties: false,
+        description: 'The order ticket printed last (what "reprint last ticket" prints again).',
+      }),
+    ),
     printers: Type.Array(AgentPrinterView),
   },
   { $id: 'AgentView', additionalProperties: false },

@@ -1,8 +1,9 @@
-// `npm run bench [-- --quick] [-- --only render|fanout|agent] [-- --out FILE]`: runs the benchmarks
+// `npm run bench [-- --quick] [-- --only render|fanout|agent|dashboard] [-- --out FILE]`: runs the benchmarks
 // and prints their figures as Markdown (the body of bench/RESULTS.md); --out also writes it.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runAgentFootprint } from './agent-footprint.js';
+import { runDashboardBench } from './dashboard.js';
 import { runFanoutBench } from './fanout.js';
 import { runRenderBench } from './render.js';
 import { machine } from './stats.js';
@@ -15,8 +16,8 @@ const { values } = parseArgs({
   },
 });
 const only = values.only;
-if (only !== undefined && only !== 'render' && only !== 'fanout' && only !== 'agent') {
-  console.error(`--only takes render, fanout or agent, not ${JSON.stringify(only)}`);
+if (only !== undefined && !['render', 'fanout', 'agent', 'dashboard'].includes(only)) {
+  console.error(`--only takes render, fanout, agent or dashboard, not ${JSON.stringify(only)}`);
   process.exit(2);
 }
 const quick = values.quick ?? false;
@@ -60,6 +61,10 @@ if (only === undefined || only === 'fanout') {
 if (only === undefined || only === 'agent') {
   log('store agent footprint ...');
   sections.push((await runAgentFootprint({ quick, log })).markdown, '');
+}
+if (only === undefined || only === 'dashboard') {
+  log('HQ dashboard with 10,000 stores ...');
+  sections.push((await runDashboardBench({ stores: 10_000, rounds: quick ? 3 : 10, log })).markdown, '');
 }
 const markdown = sections.join('\n');
 console.log(markdown);

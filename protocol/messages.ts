@@ -82,13 +82,26 @@ export const TakeoverNotice = Type.Object({
 });
 export type TakeoverNotice = Static<typeof TakeoverNotice>;
 
+export const HeldDecisionCommand = Type.Object({
+  v: V,
+  type: Type.Literal('decide-held'),
+  jobId: JobId,
+  decision: StringEnum(['print', 'discard']),
+});
+
 /**
  * down/control, QoS 1. cancel: do not print this job if it has not started; report
  * job-state cancelled. For a job id it does not know yet, the agent remembers the cancel so
- * the job is never printed if it arrives later. takeover: see TakeoverNotice.
+ * the job is never printed if it arrives later. decide-held: a person at HQ decided a held
+ * job (as the store can through the agent's local API): print it anyway, or discard it
+ * (reported cancelled); ignored unless the job is still held. takeover: see TakeoverNotice.
  */
-export const ControlMessage = TaggedUnion([CancelCommand, TakeoverNotice], { $id: 'ControlMessage' });
+export const ControlMessage = TaggedUnion([CancelCommand, HeldDecisionCommand, TakeoverNotice], {
+  $id: 'ControlMessage',
+});
 export type ControlMessage = Static<typeof ControlMessage>;
+/** The control messages the agent acts on; a takeover notice concerns only its link. */
+export type AgentCommand = Exclude<ControlMessage, TakeoverNotice>;
 
 // ---- uplink: agent -> relay ----
 

@@ -109,6 +109,12 @@ export class Dispatcher {
     }
   }
 
+  /** A person at HQ decided a held job. Not retried: the decision is made again if it is lost. */
+  async sendHeldDecision(job: JobRecord, decision: 'print' | 'discard'): Promise<void> {
+    const msg: ControlMessage = { v: PROTOCOL_VERSION, type: 'decide-held', jobId: job.id, decision };
+    await this.bus.publish(topics.control(job.storeId), JSON.stringify(msg));
+  }
+
   /**
    * An agent said hello: send what it is missing and settle what it can no longer have. Jobs
    * published since `connectedAt` (the current connection's start) are on their way already.

@@ -245,6 +245,112 @@ describe('agent local API', () => {
     expect(agent.listJobs()).toHaveLength(before);
   });
 
+  it('refuses POSTs that other pages make however they come, and takes those of its own page and of curl', async () => {
+    const { port } = new URL(apiUrl);
+    const post = (headers: Record<string, string>) =>
+      fetch(`${apiUrl}/v1/printing/pause`, { method: 'POST', headers });
+    const refused = async (headers: Record<string, string>, why: string) => {
+      const res = await post(headers);
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect(((await res.json()) as { message: string }).message).toContain(why);
+    };
+    // Another program's page on this PC (another port) is another site too.
+    await refused({ origin: 'http://127.0.0.1:1' }, 'other sites');
+    await refused({ origin: `http://localhost:${Number(port) + 1}` }, 'other sites');
+    // A form on a page that sends no referrer posts with Origin: null.
+    await refused({ origin: 'null' }, 'other sites');
+    // No Origin, but the browser says the request comes from another site.
+    await refused({ 'sec-fetch-site': 'cross-site' }, 'Sec-Fetch-Site');
+    await refused({ 'sec-fetch-site': 'same-site' }, 'Sec-Fetch-Site');
+    // Neither (a browser too old for both): a form's content type gives it away.
+    await refused({ 'content-type': 'application/x-www-form-urlencoded' }, 'form posts');
+    await refused({ 'content-type': 'text/plain;charset=UTF-8' }, 'form posts');
+    await refused({ 'content-type': 'multipart/form-data; boundary=x' }, 'form posts');
+    expect(agent.view().printingPaused).toBe(false);
+    // The store page itself (same origin), a person typing the URL, curl: accepted.
+    expect((await post({ origin: apiUrl, 'sec-fetch-site': 'same-origin' })).status).toBe(200);
+    expect((await post({ origin: `http://localhost:${port}` })).status).toBe(200);
+    expect((await post({ 'sec-fetch-site': 'none' })).status).toBe(200);
+    expect((await post({})).status).toBe(200);
+    expect((await post({ 'content-type': 'application/json' })).status).toBe(200);
+    expect(agent.view().printingPaused).toBe(true);
+  });
+
+  it('serves the store page with a content security policy, and only the files it built', async () => {
+    const res = await fetch(`${apiUrl}/`);
+    // This agent runs from the sources, so the built page is not beside it: it says how to build it.
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain('npm run build');
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect((await fetch(`${apiUrl}/assets/..%2Fagent.db`)).status).toBe(404);
+  });
+
+  it('documents its endpoints in OpenAPI, those of the store page among them', async () => {
+    const { status, body } = await call('GET', '/openapi.json');
+    expect(status).toBe(200);
+    const paths = Object.keys((body as { paths: Record<string, unknown> }).paths);
+    for (const path of ['/v1/status', '/v1/attention', '/v1/last-ticket/reprint', '/v1/printing/pause']) {
+      expect(paths).toContain(path);
+    }
+    // The page is not an API endpoint.
+    expect(paths).not.toContain('/');
+  });
+
+  it('pauses and resumes printing: jobs wait in the queue meanwhile', async () => {
+    expect((await call('POST', '/v1/printing/pause')).body).toEqual({ printingPaused: true });
+    const { body } = await call('POST', '/v1/printers/counter/test-print');
+    const job = body as LocalJobView;
+    // Long enough for a ready printer to have printed it.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await call('GET', `/v1/jobs/${job.jobId}`)).body).toMatchObject({ state: 'queued' });
+    expect(((await call('GET', '/v1/status')).body as AgentView).printingPaused).toBe(true);
+    expect((await call('POST', '/v1/printing/resume')).body).toEqual({ printingPaused: false });
+    await waitForState(job.jobId, 'printed');
+  });
+
+  it('reprints the last order ticket, and says so when there is none', async () => {
+    expect(await call('POST', '/v1/last-ticket/reprint')).toMatchObject({
+      status: 404,
+      body: { message: expect.stringContaining('no order ticket') },
+    });
+    const first = await relayJob();
+    await waitForState(first, 'printed');
+    const second = await relayJob();
+    await waitForState(second, 'printed');
+    // A test print is not an order ticket.
+    await waitForState(
+      ((await call('POST', '/v1/printers/counter/test-print')).body as LocalJobView).jobId,
+      'printed',
+    );
+    expect(((await call('GET', '/v1/status')).body as AgentView).lastTicket?.jobId).toBe(second);
+    const { status, body } = await call('POST', '/v1/last-ticket/reprint');
+    expect(status).toBe(201);
+    expect(body).toMatchObject({ reprintOf: second, source: 'local' });
+    await waitForState((body as LocalJobView).jobId, 'printed');
+    expect(printer.printedText()).toContain('REPRINT #1');
+  });
+
+  it('asks about a failed job until a person prints it again or sets it aside', async () => {
+    const failed = await relayJob({ printer: 'nowhere' });
+    await waitForState(failed, 'failed');
+    const attention = async () =>
+      ((await call('GET', '/v1/attention')).body as { jobs: LocalJobView[] }).jobs;
+    expect((await attention()).map((j) => j.jobId)).toEqual([failed]);
+    // Printing it again needs a printer with that role: none, so it stays on the list.
+    expect((await call('POST', `/v1/jobs/${failed}/print`)).status).toBe(409);
+    expect((await attention()).map((j) => j.jobId)).toEqual([failed]);
+    expect(await call('POST', `/v1/jobs/${failed}/discard`)).toMatchObject({
+      status: 200,
+      body: { state: 'failed' },
+    });
+    expect(await attention()).toEqual([]);
+    expect(await call('POST', `/v1/jobs/${failed}/discard`)).toMatchObject({
+      status: 409,
+      body: { message: expect.stringContaining('already') },
+    });
+  });
+
   it('listens on 127.0.0.1 only', async () => {
     const { hostname, port } = new URL(apiUrl);
     expect(hostname).toBe('127.0.0.1');

@@ -248,18 +248,18 @@ describe('store agent printing', () => {
     const other = await postJob(relay, 'OTHER');
     await relayState(relay, other, 'printed');
     expect(printed(vps.get('k1'), 'HELD')).toBe(0);
-    expect(agent.decideHeld(jobId, 'print').state).toBe('queued');
+    expect(agent.decide(jobId, 'print').state).toBe('queued');
     await relayState(relay, jobId, 'printed');
     expect(printed(vps.get('k1'), 'HELD')).toBe(1);
-    expect(() => agent.decideHeld(jobId, 'discard')).toThrow(AgentRequestError);
-    expect(() => agent.decideHeld('no-such-job', 'print')).toThrow(/no job no-such-job/);
+    expect(() => agent.decide(jobId, 'discard')).toThrow(AgentRequestError);
+    expect(() => agent.decide('no-such-job', 'print')).toThrow(/no job no-such-job/);
   });
 
   it('discards a held job as cancelled', async () => {
     const { relay, agent } = await setup([{ id: 'k1', roles: ['kitchen'], vp: { faults: ['cover-open'] } }]);
     const jobId = await postJob(relay, 'DISCARD', { ttlSeconds: 1, onExpiry: 'hold' });
     await relayState(relay, jobId, 'held');
-    agent.decideHeld(jobId, 'discard');
+    agent.decide(jobId, 'discard');
     const cancelled = await relayState(relay, jobId, 'cancelled');
     expect(cancelled.timeline.at(-1)?.detail).toBe('discarded by a person at the store');
   });

@@ -25,6 +25,8 @@ export interface PrinterQueueOptions {
   log: Log;
   /** The store changed (events may have been queued): send them, refresh timers. */
   changed(): void;
+  /** A person paused printing: no job starts (the one under way finishes). */
+  paused(): boolean;
 }
 
 /** Why the driver gave up on a copy, in words for the job's detail. */
@@ -156,11 +158,11 @@ export class PrinterQueue {
    * crash from then on makes it uncertain). Call inside a store transaction. A job that cannot
    * be started fails and the next one is tried, so that what the caller committed with it (a
    * job's receipt, the last copy's confirmation) stands. Null when there is none, the printer
-   * is not ready or the queue is stopping.
+   * is not ready, printing is paused or the queue is stopping.
    */
   #takeNext(): Started | null {
-    const { store, printer, printerId } = this.#o;
-    while (!this.#stopping && printer.notReadyReasons.length === 0) {
+    const { store, printer, printerId, paused } = this.#o;
+    while (!this.#stopping && !paused() && printer.notReadyReasons.length === 0) {
       const queued = store.nextQueued(printerId);
       if (!queued) return null;
       let rendered: { bytes: Uint8Array; paperMm: number };

@@ -235,6 +235,38 @@ export class AgentStore extends SqliteDatabase implements Outbox {
     )?.n as number;
   }
 
+  /**
+   * What a person at the store has to decide on, newest first: held jobs, and failed or
+   * uncertain ones nobody has dealt with yet (settle()).
+   */
+  needingDecision(limit: number): JobRecord[] {
+    return this.all(
+      // IN first, so that SQLite reads these states through the jobs_state index, not every job.
+      `SELECT * FROM jobs WHERE state IN ('held', 'failed', 'uncertain') AND (state = 'held' OR settled_at IS NULL)
+       ORDER BY seq DESC LIMIT ?`,
+      limit,
+    ).map(toJob);
+  }
+
+  /** A person dealt with this failed or uncertain job; false when it is not one or was dealt with. */
+  settle(jobId: string): boolean {
+    return (
+      this.run(
+        `UPDATE jobs SET settled_at = ? WHERE job_id = ? AND state IN ('failed', 'uncertain') AND settled_at IS NULL`,
+        this.now(),
+        jobId,
+      ).changes === 1
+    );
+  }
+
+  /** The order ticket printed last (relay jobs only: not a test print or a reprint). */
+  lastPrinted(): JobRecord | undefined {
+    const r = this.get(
+      "SELECT * FROM jobs WHERE state = 'printed' AND source = 'relay' ORDER BY updated_at DESC, seq DESC LIMIT 1",
+    );
+    return r ? toJob(r) : undefined;
+  }
+
   heldCount(): number {
     return this.get("SELECT count(*) AS n FROM jobs WHERE state = 'held'")?.n as number;
   }
@@ -592,6 +624,8 @@ export class AgentStore extends SqliteDatabase implements Outbox {
             detail: `reprint of ${job.jobId}, which the agent stopped in the middle of`,
           });
           reprints.push(copy);
+          // Its reprint deals with it: the store page does not ask a person about it.
+          this.run('UPDATE jobs SET settled_at = ? WHERE job_id = ?', this.now(), job.jobId);
           detail += `; reprinting ${left === 1 ? '1 copy' : `${left} copies`} with a REPRINT mark as job ${copy.jobId}`;
         }
         const done = this.update(job, { state: 'uncertain', detail });

@@ -53,4 +53,9 @@ export const migrations: string[] = [
     paper_used_mm REAL NOT NULL DEFAULT 0
   );
   `,
+  `
+  -- When a person at the store dealt with a failed or uncertain job (printed it again or set it
+  -- aside): the store page stops asking about it. NULL: nobody has yet.
+  ALTER TABLE jobs ADD COLUMN settled_at INTEGER;
+  `,
 ];

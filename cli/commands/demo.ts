@@ -26,6 +26,8 @@ const DemoState = Type.Object({
   storeId: Type.String(),
   agent: Type.Object({ username: Type.String(), password: Type.String(), clientId: Type.String() }),
   apiKey: Type.Object({ id: Type.String(), key: Type.String() }),
+  /** The demo's HQ dashboard sign-in (an admin). */
+  dashboard: Type.Optional(Type.Object({ user: Type.String(), password: Type.String() })),
   relayUrl: Type.String({ description: 'HTTP API of the last `printrelay start`.' }),
 });
 export type DemoState = Static<typeof DemoState>;

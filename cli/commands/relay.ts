@@ -11,6 +11,7 @@ import type { RelayStore, StoreScope } from '../../relay/store/job-store.js';
 import { openRelayStore } from '../../relay/store/open.js';
 import { version } from '../../shared/version.js';
 import { portOrOff } from '../options.js';
+import { registerRelayUsers } from './relay-users.js';
 
 const DEFAULT_DATA_DIR = process.env.PRINTRELAY_RELAY_DATA ?? 'relay-data';
 
@@ -167,6 +168,8 @@ export function registerRelay(program: Command): void {
     .option('--wss-port <port|off>', 'MQTT over secure WebSocket port', portOrOff, 8884)
     .option('--no-plain', 'no plain HTTP, MQTT or WebSocket listener (needs --tls-cert/--tls-key)')
     .action((opts: StartOptions) => start(opts));
+
+  registerRelayUsers(relay, dataDirOption, withStore);
 
   const stores = relay.command('stores').description('Stores and their agent credentials.');
   stores

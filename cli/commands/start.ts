@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { type Agent, startAgent } from '../../agent/agent.js';
 import { parseAgentConfig } from '../../agent/config.js';
 import { addApiKey, addStore } from '../../relay/admin.js';
+import { addUser } from '../../relay/dashboard/users.js';
 import { type Relay, startRelay } from '../../relay/relay.js';
 import { consoleLog, type Log } from '../../shared/log.js';
 import { version } from '../../shared/version.js';
@@ -157,6 +158,12 @@ async function demoStore(relay: Relay, dataDir: string): Promise<DemoState> {
         `${dataDir} to start afresh`,
     );
   }
+  // The dashboard's demo admin, made once like the store (its password is kept in demo.json).
+  if (!state.dashboard || !(await store.dashboard.getUser(state.dashboard.user))) {
+    await store.dashboard.removeUser('demo'); // made by an earlier run whose demo.json is gone
+    const { password } = await addUser(store.dashboard, { name: 'demo', role: 'admin', stores: 'all' });
+    state.dashboard = { user: 'demo', password };
+  }
   writeDemoState(dataDir, state);
   return state;
 }
@@ -269,6 +276,7 @@ async function start(opts: StartOptions): Promise<void> {
     const lines = [
       '',
       `printrelay ${version} is running a local system (data in ${shellPath(dataDir)})`,
+      `  HQ dashboard     ${http}/hq/   sign in as ${state.dashboard?.user} / ${state.dashboard?.password}`,
       `  HTTP API         ${http}   (OpenAPI: ${http}/openapi.json)`,
       `  MQTT             ${relay.urls.mqtt}${relay.urls.ws ? `   (WebSocket: ${relay.urls.ws})` : ''}`,
       `  store            ${state.storeId}, its agent's local API: ${agent.localApiUrl ? `${agent.localApiUrl}/v1/status` : 'off'}`,

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Log } from '../../shared/log.js';
 import { version } from '../../shared/version.js';
+import { type DashboardPluginDeps, registerDashboard } from '../dashboard/plugin.js';
 import type { JobService } from '../jobs.js';
 import type { ListenerInfo } from '../listeners.js';
 import type { Directory, JobStore } from '../store/job-store.js';
@@ -13,7 +14,7 @@ import { installErrorHandling } from './errors.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
 
-export interface ApiDeps {
+export interface ApiDeps extends DashboardPluginDeps {
   directory: Directory;
   jobs: JobStore;
   service: JobService;
@@ -69,6 +70,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     directory: deps.directory,
     listeners: () => Object.fromEntries(deps.listeners().map((l) => [l.kind, l.url])),
   });
+  await registerDashboard(app, deps);
 
   await app.register(async (secured) => {
     secured.addHook('onRequest', requireApiKey(deps.directory));

@@ -17,8 +17,10 @@
 // states). `soft` writes settle at commit: they survive a kill -9 (the WAL is in the page
 // cache); a power cut may lose the last of them, so they must be writes that a loss only makes
 // happen again (state agents resend on reconnect, bookkeeping).
+
 import { closeSync, fsync, openSync } from 'node:fs';
 import type Database from 'better-sqlite3';
+import { ChangeFeed, type StoreChange } from './changes.js';
 
 export type Durability = 'durable' | 'soft';
 
@@ -31,6 +33,9 @@ interface PendingWrite {
 
 export class GroupCommit {
   #pending: PendingWrite[] = [];
+  /** Committed changes a person watching wants at once (the HQ dashboard's live feed). */
+  readonly changes = new ChangeFeed();
+  #noted: StoreChange[] = [];
   readonly #batch: Database.Transaction<(batch: PendingWrite[]) => unknown[]>;
   readonly #statements: Record<'normal' | 'full' | 'savepoint' | 'rollback' | 'release', Database.Statement>;
 
@@ -50,10 +55,12 @@ export class GroupCommit {
     this.#batch = db.transaction((batch: PendingWrite[]) =>
       batch.map((w): Outcome => {
         s.savepoint.run();
+        const noted = this.#noted.length;
         try {
           return { ok: true, value: w.fn() };
         } catch (error) {
           s.rollback.run();
+          this.#noted.length = noted;
           return { ok: false, error };
         } finally {
           s.release.run();
@@ -79,6 +86,11 @@ export class GroupCommit {
     });
   }
 
+  /** Inside a write: tells `change` to the change feed once the write is committed. */
+  note(change: StoreChange): void {
+    this.#noted.push(change);
+  }
+
   /** Commits what is pending and waits for its fsyncs; the connection stays open (its owner closes it). */
   async close(): Promise<void> {
     // Writes already accepted are committed and on disk, not dropped.
@@ -101,12 +113,16 @@ export class GroupCommit {
       this.#statements.normal.run();
       outcomes = this.#batch.immediate(batch) as Outcome[];
     } catch (error) {
+      this.#noted = [];
       for (const w of batch) w.reject(error);
       return;
     } finally {
       // Writes outside the group commit (a CLI's, pruning) keep synchronous=FULL.
       this.#statements.full.run();
     }
+    const noted = this.#noted;
+    this.#noted = [];
+    for (const c of noted) this.changes.emit(c);
     const synced = batch.some((w, i) => w.durable && outcomes[i]?.ok) ? this.#walSynced() : null;
     batch.forEach((w, i) => {
       const o = outcomes[i];

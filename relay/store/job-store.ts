@@ -4,9 +4,12 @@
 // timelines, agent event de-duplication, and the outbox of events for webhooks).
 // Every method is atomic; times are milliseconds since the epoch. test/support/store-contract.ts
 // is what every implementation must pass; relay/store/open.ts opens the SQLite one.
+
 import type { JobState, OnExpiry, OrderRef } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
+import type { ChangeFeed } from './changes.js';
+import type { DashboardStore } from './dashboard-store.js';
 
 /** Which stores a key or webhook covers. */
 export type StoreScope = 'all' | string[];
@@ -293,4 +296,9 @@ export interface JobStore {
 }
 
 /** What the relay keeps, as one object: what startRelay, the CLI, bench and chaos open. */
-export interface RelayStore extends Directory, JobStore {}
+export interface RelayStore extends Directory, JobStore {
+  /** The HQ dashboard's users, sessions, audit log, printer history and fleet queries. */
+  dashboard: DashboardStore;
+  /** Committed changes, for the dashboard's live feed. */
+  changes: ChangeFeed;
+}

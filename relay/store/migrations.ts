@@ -136,4 +136,48 @@ export const migrations: string[] = [
     value TEXT NOT NULL
   );
   `,
+  // HQ dashboard: each printer's condition kept beside its status (so that fleet pages filter
+  // and sort worst-first in SQL), its transitions, users, sessions and the audit log.
+  `
+  ALTER TABLE printers ADD COLUMN condition TEXT NOT NULL DEFAULT 'unknown';
+  ALTER TABLE printers ADD COLUMN severity_rank INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX printers_severity ON printers (store_id, severity_rank);
+  CREATE INDEX stores_name ON stores (name);
+  CREATE INDEX jobs_state_updated ON jobs (state, updated_at) WHERE state IN ('failed', 'uncertain');
+
+  CREATE TABLE printer_status_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    store_id TEXT NOT NULL,
+    printer_id TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX printer_status_history_printer ON printer_status_history (store_id, printer_id, seq);
+
+  CREATE TABLE dashboard_users (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    stores TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE dashboard_sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+  );
+  CREATE INDEX dashboard_sessions_user ON dashboard_sessions (user_name);
+
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    user_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    store_id TEXT,
+    target TEXT,
+    detail TEXT
+  );
+  `,
 ];

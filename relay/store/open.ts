@@ -3,6 +3,7 @@
 // got its 201 survives a kill -9 of the relay and a power cut.
 import { join } from 'node:path';
 import { openDatabase } from '../../shared/sqlite.js';
+import { SqliteDashboardStore } from './dashboard-sqlite.js';
 import { GroupCommit } from './group-commit.js';
 import type { Directory, JobStore, RelayStore } from './job-store.js';
 import { migrations } from './migrations.js';
@@ -17,6 +18,8 @@ export function openRelayStore(dataDir: string): RelayStore {
   return {
     ...methodsOf<Directory>(new SqliteDirectory(db, commit)),
     ...methodsOf<Omit<JobStore, 'close'>>(new SqliteJobStore(db, commit)),
+    dashboard: new SqliteDashboardStore(db, commit),
+    changes: commit.changes,
     async close() {
       await commit.close();
       if (db.open) db.close();

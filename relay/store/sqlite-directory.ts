@@ -5,6 +5,7 @@
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
 import type { Row } from '../../shared/sqlite.js';
+import { SqliteDashboardStore } from './dashboard-sqlite.js';
 import { printerStatusChanged, printerStatusEventData } from './event-data.js';
 import {
   type AgentCredentialRecord,
@@ -30,6 +31,8 @@ import {
 import { SqliteRelayTables } from './sqlite-tables.js';
 
 export class SqliteDirectory extends SqliteRelayTables implements Directory {
+  /** Keeps each printer's condition and its history beside its status (the HQ dashboard's). */
+  readonly #dashboard = new SqliteDashboardStore(this.db, this.commit);
   async createStore(store: { id: string; name: string; createdAt: number }): Promise<StoreRecord> {
     const r = this.run(
       'INSERT OR IGNORE INTO stores (id, name, created_at) VALUES (?, ?, ?)',
@@ -174,6 +177,7 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
           storeId,
           p.connectionId,
         );
+    if (r.changes === 1) this.note({ type: 'presence', storeId, online: p.online, at: p.at });
     return r.changes === 1;
   }
 
@@ -209,6 +213,7 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
         hello.at,
         storeId,
       );
+      this.note({ type: 'presence', storeId, online: true, at: hello.at });
       const ids = hello.printers.map((p) => p.id);
       this.run(
         `DELETE FROM printers WHERE store_id = ? AND printer_id NOT IN (SELECT value FROM json_each(?))`,
@@ -247,6 +252,8 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
       at,
     );
     if (!printerStatusChanged(before, status)) return false;
+    const condition = this.#dashboard.notePrinterStatus(storeId, printerId, status, at);
+    if (condition) this.note({ type: 'printer', storeId, printerId, condition, at });
     this.addEvent('printer.status', storeId, at, printerStatusEventData(storeId, printerId, status));
     return true;
   }

@@ -83,6 +83,7 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
         job.createdAt,
         jobStateEventData(created, 'accepted', job.createdAt, detail),
       );
+      this.note({ type: 'job', storeId: job.storeId, jobId: job.id, state: 'accepted', at: job.createdAt });
       return { outcome: 'created', job: created };
     });
   }
@@ -179,6 +180,7 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
       detail,
     );
     this.addEvent('job.state', job.storeId, change.at, jobStateEventData(job, from, change.at, detail));
+    this.note({ type: 'job', storeId: job.storeId, jobId, state: to, at: change.at });
     return job;
   }
 

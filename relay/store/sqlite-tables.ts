@@ -3,13 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { SqliteDatabase } from '../../shared/sqlite.js';
+import type { StoreChange } from './changes.js';
 import type { Durability, GroupCommit } from './group-commit.js';
 import type { WebhookEventType } from './job-store.js';
 
 export abstract class SqliteRelayTables extends SqliteDatabase {
   constructor(
     db: Database.Database,
-    private readonly commit: GroupCommit,
+    protected readonly commit: GroupCommit,
   ) {
     super(db);
   }
@@ -17,6 +18,11 @@ export abstract class SqliteRelayTables extends SqliteDatabase {
   /** Runs `fn` in the next group commit; see group-commit.ts for `durable` and `soft`. */
   protected write<T>(durability: Durability, fn: () => T): Promise<T> {
     return this.commit.write(durability, fn);
+  }
+
+  /** Inside a write: a change the dashboard's live feed tells once it is committed. */
+  protected note(change: StoreChange): void {
+    this.commit.note(change);
   }
 
   protected addEvent(type: WebhookEventType, storeId: string, at: number, data: unknown): void {
