@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, { type DoneCallback, type IPublishPacket, type MqttClient } from 'mqtt';
 import {
-  type AgentEvent,
   type AgentCommand,
+  type AgentEvent,
   compileDownlinkValidators,
   decodeJson,
   type JobMessage,
