@@ -5,8 +5,7 @@
 // job-received event) before returning, so the PUBACK means "on disk". The printer's queue
 // prints it when its turn comes and the printer is ready; every state worth telling the relay
 // goes through the outbox, which the link sends until the relay acknowledges it.
-
-import type { ControlMessage, JobMessage, PrinterInfo } from '../protocol/messages.js';
+import type { AgentCommand, JobMessage, PrinterInfo } from '../protocol/messages.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import { notReadyReasons } from '../protocol/status.js';
 import { consoleLog, type Log } from '../shared/log.js';
@@ -107,6 +106,7 @@ export class Agent {
       storeId: this.storeId,
       password: this.#config.relay.password,
       clientId: this.#config.relay.clientId,
+      ...(this.#config.relay.caFile === undefined ? {} : { caFile: this.#config.relay.caFile }),
       agentVersion: version,
       outbox: this.#store,
       onJob: (msg) => this.#onJob(msg),
@@ -205,7 +205,7 @@ export class Agent {
     this.#changed();
   }
 
-  #onControl(msg: ControlMessage): void {
+  #onControl(msg: AgentCommand): void {
     if (this.#closing) throw new Error('the agent is stopping');
     if (msg.type === 'decide-held') {
       // Only a held job: a failed or uncertain one is reprinted from HQ through the relay.
@@ -369,6 +369,7 @@ export class Agent {
         lastConnectedAt: this.#link.lastConnectedAt?.toISOString() ?? null,
         since: this.#link.connectedChangedAt.toISOString(),
         lastError: this.#link.lastError,
+        identityConflictAt: this.#link.identityConflictAt?.toISOString() ?? null,
       },
       outboxDepth: this.#store.outboxDepth(),
       heldJobs: this.#store.heldCount(),

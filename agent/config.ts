@@ -44,6 +44,19 @@ export const AgentConfig = Type.Object(
         url: Type.String({ pattern: '^(mqtts?|wss?)://', description: 'mqtt://, mqtts://, ws:// or wss://' }),
         password: Type.String({ minLength: 1, description: 'The agent secret (pra_...).' }),
         clientId: Type.Optional(Type.String({ minLength: 1, description: 'Default "<storeId>:agent".' })),
+        caFile: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description:
+              "PEM file of the CA that signed the relay's certificate, for a private CA (relative to the config file).",
+          }),
+        ),
+        allowPlaintext: Type.Optional(
+          Type.Boolean({
+            description:
+              'Allow mqtt:// or ws:// to a relay that is not on this PC (the password then crosses the network in clear). Default false.',
+          }),
+        ),
         apiUrl: Type.Optional(
           Type.String({
             pattern: '^https?://',
@@ -130,7 +143,7 @@ export type AgentConfig = Static<typeof AgentConfig>;
 
 /** A config with every default filled in: what the agent runs on. */
 export interface ResolvedAgentConfig extends AgentConfig {
-  relay: AgentConfig['relay'] & { clientId: string };
+  relay: AgentConfig['relay'] & { clientId: string; allowPlaintext: boolean };
   printers: (AgentPrinterConfig & { roles: string[] })[];
   failover: { enabled: boolean; afterSeconds: number };
   uncertainJobs: 'report' | 'reprint-marked';
@@ -189,16 +202,40 @@ export function parseAgentConfig(value: unknown): ResolvedAgentConfig {
       message: `must be "${c.storeId}" or start with "${c.storeId}:" (the relay refuses other client ids)`,
     });
   }
+  const allowPlaintext = c.relay.allowPlaintext ?? false;
+  const plainHost = plaintextRemoteHost(c.relay.url);
+  if (plainHost !== null && !allowPlaintext) {
+    issues.push({
+      path: '/relay/url',
+      message:
+        `${plainHost} is not this PC, and ${c.relay.url.split(':')[0]}:// would send the agent password in clear: ` +
+        'use mqtts:// or wss:// (relay.caFile for a private CA), or set relay.allowPlaintext: true',
+    });
+  }
   if (issues.length > 0) throw new ValidationError('agent config', issues);
   return {
     ...c,
-    relay: { ...c.relay, clientId },
+    relay: { ...c.relay, clientId, allowPlaintext },
     printers: c.printers.map((p) => ({ ...p, roles: p.roles ?? [] })),
     failover: { enabled: c.failover?.enabled ?? true, afterSeconds: c.failover?.afterSeconds ?? 10 },
     uncertainJobs: c.uncertainJobs ?? 'report',
     localApi: { port: c.localApi === undefined ? DEFAULT_LOCAL_API_PORT : c.localApi.port },
     printerOptions: c.printerOptions ?? {},
   };
+}
+
+/** The host of a plain (mqtt://, ws://) relay URL when it is not a loopback address; else null. */
+export function plaintextRemoteHost(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null; // the schema's pattern and the connection report a malformed URL
+  }
+  if (u.protocol !== 'mqtt:' && u.protocol !== 'ws:') return null;
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return loopback ? null : host;
 }
 
 /**
@@ -228,6 +265,10 @@ export function loadAgentConfig(file: string, env: NodeJS.ProcessEnv = process.e
   const base = dirname(resolve(file));
   const c = data as Record<string, unknown>;
   if (typeof c.dataDir === 'string' && !isAbsolute(c.dataDir)) c.dataDir = resolve(base, c.dataDir);
+  const relay = c.relay as Record<string, unknown> | undefined;
+  // Read at each connection attempt, so that a renewed CA needs no restart; a missing one shows
+  // in the agent's status and log ("cannot read relay.caFile ...").
+  if (relay && typeof relay.caFile === 'string') relay.caFile = resolve(base, relay.caFile);
   if (Array.isArray(c.printers)) {
     for (const p of c.printers as Record<string, unknown>[]) {
       if (

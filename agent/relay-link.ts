@@ -2,10 +2,11 @@
 // reconnected with our own jittered backoff; downlink messages handed to the agent before
 // their PUBACK; the durable outbox sent up in batches until the relay acknowledges them.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import mqtt, { type DoneCallback, type IPublishPacket, type MqttClient } from 'mqtt';
 import {
+  type AgentCommand,
   type AgentEvent,
-  type ControlMessage,
   compileDownlinkValidators,
   decodeJson,
   type JobMessage,
@@ -14,6 +15,7 @@ import {
   parseAckMessage,
   parseControlMessage,
   parseJobMessage,
+  type TakeoverNotice,
 } from '../protocol/messages.js';
 import { parseStoreTopic, topics } from '../protocol/topics.js';
 import { consoleLog, type Log } from '../shared/log.js';
@@ -35,8 +37,8 @@ export interface RelayLinkOptions {
   /** Called for each valid down/jobs message; MUST commit synchronously (SQLite) before returning;
    *  the link sends the MQTT PUBACK only after it returns. Throwing = no PUBACK (the relay resends). */
   onJob(msg: JobMessage): void;
-  /** Same contract as onJob. */
-  onControl(msg: ControlMessage): void;
+  /** Same contract as onJob. (Takeover notices are the link's own business.) */
+  onControl(msg: AgentCommand): void;
   /** After each (re)connect, once subscribed and presence published: the agent queues `hello`. */
   onConnected(): void;
   /** The link that was up went down (error: why, or null when it just closed). */
@@ -45,6 +47,10 @@ export interface RelayLinkOptions {
   outboxResendMs?: number;
   /** Reconnect backoff bounds (default RECONNECT_DEFAULTS: 1 s .. 10 s). */
   reconnect?: { minMs?: number; maxMs?: number };
+  /** The wait after another agent took this store's connection (default IDENTITY_CONFLICT_RETRY: 60 .. 120 s). */
+  conflictRetry?: { minMs: number; maxMs: number };
+  /** PEM file of the CA that signed the relay's certificate (mqtts://, wss://), read at each connect. */
+  caFile?: string;
   log?: Log;
 }
 
@@ -70,15 +76,51 @@ const REFUSALS: Record<number, string> = {
  */
 export const RECONNECT_DEFAULTS = { minMs: 1000, maxMs: 10_000 } as const;
 
+/**
+ * The wait after the relay gave this store's connection to another agent: long enough that two
+ * agents sharing an identity swap at most once a minute or two instead of every second.
+ */
+export const IDENTITY_CONFLICT_RETRY = { minMs: 60_000, maxMs: 120_000 } as const;
+
 /** Full jitter with a floor: uniform between min and the exponential ceiling. */
 export function backoffDelay(attempt: number, minMs: number, maxMs: number): number {
   const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt + 1, 30));
   return Math.round(minMs + Math.random() * Math.max(0, ceiling - minMs));
 }
 
+// Node's codes for a relay certificate the agent cannot trust.
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** What went wrong with a connection, in words that say what to do where we know it. */
+function describeError(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
+    return `the relay's TLS certificate is not trusted (${err.message}); if the relay uses a private CA, set relay.caFile to its PEM file`;
+  }
+  return err.message || String(err);
+}
+
 function refusalOf(err: Error | null): string | null {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? (REFUSALS[code] ?? null) : null;
+}
+
+/** What the store's staff and the log see: Chinese first, English beside it. */
+function identityConflictMessage(notice: TakeoverNotice): string {
+  const by = `client ${JSON.stringify(notice.clientId)}${notice.address ? ` from ${notice.address}` : ''}`;
+  return (
+    `本店的身份正被另一台电脑使用 / another agent is using this store's identity ` +
+    `(${by} took over the connection at ${notice.at}); give each store PC its own store id and password`
+  );
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
@@ -94,6 +136,10 @@ export class RelayLink {
   lastError: string | null = null;
   /** When the link last came up or went down (before the first connection: when it started). */
   connectedChangedAt: Date = new Date();
+  /** When the relay last handed this store's connection to another agent (see identityConflictAt). */
+  private conflictAt: Date | null = null;
+  /** The takeover notice received on the current connection, if any. */
+  private takenOverBy: TakeoverNotice | null = null;
 
   private readonly log: Log;
   private readonly resendMs: number;
@@ -123,6 +169,18 @@ export class RelayLink {
   /** Subscribed, presence published: downlink flows and the outbox is being sent. */
   get connected(): boolean {
     return this.up;
+  }
+
+  /**
+   * When another agent last took this store's connection; null once this agent has held the
+   * connection longer than the other one's retry wait (it is gone), or if it never happened.
+   */
+  get identityConflictAt(): Date | null {
+    const wait = this.opts.conflictRetry ?? IDENTITY_CONFLICT_RETRY;
+    if (this.conflictAt && this.up && Date.now() - this.upSince > 2 * wait.maxMs) {
+      this.conflictAt = null;
+    }
+    return this.conflictAt;
   }
 
   start(): void {
@@ -190,8 +248,21 @@ export class RelayLink {
     const { storeId, url } = this.opts;
     const connectionId = randomUUID();
     this.connectionId = connectionId;
+    this.takenOverBy = null;
     let lastError: Error | null = null;
+    let ca: Buffer | undefined;
+    if (this.opts.caFile !== undefined) {
+      try {
+        ca = readFileSync(this.opts.caFile);
+      } catch (err) {
+        this.retryLater(
+          `cannot read relay.caFile ${this.opts.caFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        );
+        return;
+      }
+    }
     const client = mqtt.connect(url, {
+      ...(ca ? { ca } : {}),
       clientId: this.opts.clientId,
       username: storeId,
       password: this.opts.password,
@@ -209,7 +280,7 @@ export class RelayLink {
       },
     });
     this.client = client;
-    client.handleMessage = (packet, done) => this.receive(packet, done);
+    client.handleMessage = (packet, done) => this.receive(client, packet, done);
     client.on('error', (err) => {
       lastError = err;
     });
@@ -258,19 +329,28 @@ export class RelayLink {
     // A connection that outlived the longest wait was not part of a crash loop either.
     if (wasUp && Date.now() - this.upSince >= this.maxMs) this.failures = 0;
     const refusal = refusalOf(error);
+    const takenOverBy = this.takenOverBy;
     let delay: number;
-    if (refusal) {
+    if (takenOverBy) {
+      const wait = this.opts.conflictRetry ?? IDENTITY_CONFLICT_RETRY;
+      delay = backoffDelay(0, wait.minMs, wait.maxMs);
+      this.lastError = identityConflictMessage(takenOverBy);
+    } else if (refusal) {
       // Retrying fast cannot help; an operator has to fix the config (or the relay its records):
       // 1.5 to 3 times the longest wait (15 to 30 s by default).
       delay = Math.round(this.maxMs * (1.5 + Math.random() * 1.5));
       this.lastError = `the relay refused the credentials of store ${this.opts.storeId} (${refusal}); check the agent's storeId and password`;
     } else {
       delay = backoffDelay(this.failures, this.minMs, this.maxMs);
-      this.lastError = error ? error.message || String(error) : 'connection closed';
+      this.lastError = error ? describeError(error) : 'connection closed';
     }
     this.failures++;
     const retry = `retrying in ${(delay / 1000).toFixed(1)} s`;
-    if (wasUp) {
+    if (takenOverBy) {
+      // One line per takeover, with the wait, not a line per reconnect attempt.
+      this.log.error(`relay: ${this.lastError}; ${retry}`);
+      if (wasUp) this.opts.onDisconnected?.(error);
+    } else if (wasUp) {
       this.log.warn(`relay: connection lost (${this.lastError}); ${retry}`);
       this.opts.onDisconnected?.(error);
     } else if (refusal) {
@@ -278,14 +358,34 @@ export class RelayLink {
     } else {
       this.log.warn(`relay: cannot connect to ${this.opts.url} (${this.lastError}); ${retry}`);
     }
+    this.reconnectAfter(delay);
+  }
+
+  /** A connection that could not even be attempted: retry after the normal backoff. */
+  private retryLater(reason: string): void {
+    const delay = backoffDelay(this.failures++, this.minMs, this.maxMs);
+    this.lastError = reason;
+    this.log.error(`relay: ${reason}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    this.reconnectAfter(delay);
+  }
+
+  private reconnectAfter(delay: number): void {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (!this.closed) this.connect();
     }, delay);
   }
 
+  /** The relay is about to close this connection because another agent proved the same identity. */
+  private takenOver(client: MqttClient, notice: TakeoverNotice): void {
+    if (this.client !== client) return;
+    this.takenOverBy = notice;
+    this.conflictAt = new Date();
+    this.lastError = identityConflictMessage(notice);
+  }
+
   /** mqtt.js calls this for each PUBLISH and sends the PUBACK when `done` is called without error. */
-  private receive(packet: IPublishPacket, done: DoneCallback): void {
+  private receive(client: MqttClient, packet: IPublishPacket, done: DoneCallback): void {
     const t = parseStoreTopic(packet.topic);
     if (!t || t.storeId !== this.opts.storeId || t.direction !== 'down') {
       this.log.warn(`relay: ignored a message on ${packet.topic}`);
@@ -300,7 +400,7 @@ export class RelayLink {
         handle = () => this.opts.onJob(msg);
       } else if (t.channel === 'control') {
         const msg = parseControlMessage(body);
-        handle = () => this.opts.onControl(msg);
+        handle = msg.type === 'takeover' ? () => this.takenOver(client, msg) : () => this.opts.onControl(msg);
       } else {
         const msg = parseAckMessage(body);
         handle = () => this.acknowledged(msg.ids);

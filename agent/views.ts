@@ -88,6 +88,11 @@ export const AgentView = Type.Object(
           description: 'When the link last came up or went down (or the agent started).',
         },
         lastError: Nullable(Type.String()),
+        identityConflictAt: Nullable({
+          ...DateTime,
+          description:
+            "When the relay last gave this store's connection to another agent using the same identity (null: not lately).",
+        }),
       },
       { additionalProperties: false },
     ),

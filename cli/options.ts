@@ -22,3 +22,8 @@ export function port(value: string): number {
     throw new InvalidArgumentError(`"${value}" is not a port number, 0-65535`);
   return n;
 }
+
+/** A TCP port as port() does, or "off" (null): that listener is not opened. */
+export function portOrOff(value: string): number | null {
+  return value === 'off' ? null : port(value);
+}

@@ -64,6 +64,23 @@ export const CancelCommand = Type.Object({
   type: Type.Literal('cancel'),
   jobId: JobId,
 });
+export type CancelCommand = Static<typeof CancelCommand>;
+
+/**
+ * Sent by the relay only to the connection being replaced, just before closing it: another
+ * connection proved this store's identity. An agent that gets it is not the only one using the
+ * identity; it retries slowly instead of pushing the other off again at once.
+ */
+export const TakeoverNotice = Type.Object({
+  v: V,
+  type: Type.Literal('takeover'),
+  clientId: Type.String({ maxLength: 256, description: "The new connection's MQTT client id." }),
+  address: Type.Optional(
+    Type.String({ maxLength: 100, description: 'Its network address, as the relay sees it.' }),
+  ),
+  at: At,
+});
+export type TakeoverNotice = Static<typeof TakeoverNotice>;
 
 export const HeldDecisionCommand = Type.Object({
   v: V,
@@ -77,10 +94,14 @@ export const HeldDecisionCommand = Type.Object({
  * job-state cancelled. For a job id it does not know yet, the agent remembers the cancel so
  * the job is never printed if it arrives later. decide-held: a person at HQ decided a held
  * job (as the store can through the agent's local API): print it anyway, or discard it
- * (reported cancelled); ignored unless the job is still held.
+ * (reported cancelled); ignored unless the job is still held. takeover: see TakeoverNotice.
  */
-export const ControlMessage = TaggedUnion([CancelCommand, HeldDecisionCommand], { $id: 'ControlMessage' });
+export const ControlMessage = TaggedUnion([CancelCommand, HeldDecisionCommand, TakeoverNotice], {
+  $id: 'ControlMessage',
+});
 export type ControlMessage = Static<typeof ControlMessage>;
+/** The control messages the agent acts on; a takeover notice concerns only its link. */
+export type AgentCommand = Exclude<ControlMessage, TakeoverNotice>;
 
 // ---- uplink: agent -> relay ----
 

@@ -1,5 +1,6 @@
 // The relay, put together: SQLite store, embedded MQTT broker, dispatcher, uplink handler,
 // webhook sender and HTTP API. startRelay() returns once everything listens.
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseJobRequest } from '../protocol/job.js';
 import { compileUplinkValidators } from '../protocol/messages.js';
@@ -8,6 +9,14 @@ import { buildApi } from './api/app.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { Dispatcher } from './dispatcher.js';
 import { JobService } from './jobs.js';
+import {
+  closeServer,
+  displayHost,
+  type ListenerInfo,
+  listen,
+  TlsCertificate,
+  type TlsFiles,
+} from './listeners.js';
 import type { RelayStore } from './store/job-store.js';
 import { openRelayStore } from './store/open.js';
 import { Uplink } from './uplink.js';
@@ -17,11 +26,15 @@ export interface RelayOptions {
   dataDir: string;
   /** Interface to listen on (default 0.0.0.0). */
   host?: string;
-  /** 0 picks a free port. Defaults: HTTP 8080, MQTT 1883, WebSocket 8083 (null: none), MQTTS 8883. */
-  httpPort?: number;
-  mqttPort?: number;
+  /**
+   * Plain listeners: 0 picks a free port, null turns it off. Defaults: HTTP 8080, MQTT 1883,
+   * WebSocket 8083. At least one HTTP and one MQTT listener (plain or TLS) must stay on.
+   */
+  httpPort?: number | null;
+  mqttPort?: number | null;
   wsPort?: number | null;
-  tls?: { cert: string | Buffer; key: string | Buffer; port?: number } | null;
+  /** TLS listeners, all with this certificate; ports as above. Defaults: HTTPS 8443, MQTTS 8883, WSS 8884. */
+  tls?: (TlsFiles & { httpsPort?: number | null; mqttsPort?: number | null; wssPort?: number | null }) | null;
   /** Expiry of jobs that give none (default 24 h). */
   defaultTtlSeconds?: number;
   /** Largest job request (default 2 MiB); bigger gets a 413. */
@@ -35,15 +48,27 @@ export interface RelayOptions {
   log?: Log;
 }
 
+/** Where to reach each listener; null: not listening. */
 export interface RelayUrls {
+  /** The HTTP API: http:// when plain HTTP is on, else https://. */
   http: string;
+  /** MQTT for agents: mqtt:// when plain MQTT is on, else mqtts://. */
   mqtt: string;
+  https: string | null;
   mqtts: string | null;
   ws: string | null;
+  wss: string | null;
 }
 
 export interface Relay {
   urls: RelayUrls;
+  /** Every listener, and whether it is plain. */
+  listeners: ListenerInfo[];
+  /**
+   * Serves a new certificate and key on every TLS listener from the next connection on; open
+   * connections (agents) stay up. Throws, changing nothing, if the pair is unusable or TLS is off.
+   */
+  reloadTls(files: TlsFiles): void;
   store: RelayStore;
   dispatcher: Dispatcher;
   webhooks: WebhookSender;
@@ -56,6 +81,22 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const log = options.log ?? consoleLog;
   const host = options.host ?? '0.0.0.0';
   const bodyLimit = options.maxBodyBytes ?? 2 * 1024 * 1024;
+  const orDefault = (value: number | null | undefined, fallback: number) =>
+    value === undefined ? fallback : value;
+  const tls = options.tls ?? null;
+  const certificate = tls && new TlsCertificate(tls);
+  const ports = {
+    http: orDefault(options.httpPort, 8080),
+    mqtt: orDefault(options.mqttPort, 1883),
+    ws: orDefault(options.wsPort, 8083),
+    https: tls ? orDefault(tls.httpsPort, 8443) : null,
+    mqtts: tls ? orDefault(tls.mqttsPort, 8883) : null,
+    wss: tls ? orDefault(tls.wssPort, 8884) : null,
+  };
+  if (ports.http === null && ports.https === null)
+    throw new Error('the relay needs an HTTP or HTTPS listener');
+  if (ports.mqtt === null && ports.mqtts === null)
+    throw new Error('the relay needs an MQTT or MQTTS listener');
   const store = openRelayStore(options.dataDir);
   const cleanups: (() => Promise<void>)[] = [() => store.close()];
   let closing: Promise<void> | null = null;
@@ -74,12 +115,16 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const broker = await startEmbeddedBroker({
       directory: store,
       host,
-      mqttPort: options.mqttPort ?? 1883,
-      wsPort: options.wsPort === undefined ? 8083 : options.wsPort,
-      tls: options.tls
-        ? { cert: options.tls.cert, key: options.tls.key, port: options.tls.port ?? 8883 }
-        : null,
+      mqttPort: ports.mqtt,
+      wsPort: ports.ws,
+      tls: certificate && { certificate, mqttsPort: ports.mqtts, wssPort: ports.wss },
       maxPacketBytes: options.maxPacketBytes ?? 2 * 1024 * 1024,
+      onIdentityConflict: (c) => {
+        const data = { ...c, at: new Date(c.at).toISOString() };
+        store.recordIdentityConflict(c.storeId, c.at, data).catch((err: unknown) => {
+          log.error(`store ${c.storeId}: could not record the identity conflict: ${String(err)}`);
+        });
+      },
       log,
     });
 
@@ -105,6 +150,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const service = new JobService(store, store, dispatcher, {
       defaultTtlSeconds: options.defaultTtlSeconds ?? 24 * 3600,
     });
+    const listeners: ListenerInfo[] = [];
     const api = await buildApi({
       directory: store,
       jobs: store,
@@ -113,16 +159,50 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       dashboard: store.dashboard,
       changes: store.changes,
       bodyLimit,
-      listeners: () => broker.urls,
+      listeners: () => listeners,
       log,
     });
-    await api.listen({ port: options.httpPort ?? 8080, host });
     cleanups.push(() => api.close());
-    const { port } = api.server.address() as AddressInfo;
-    const httpHost = broker.urls.mqtt.slice('mqtt://'.length).replace(/:\d+$/, '');
+    const urlHost = displayHost(host);
+    if (ports.http !== null) {
+      await api.listen({ port: ports.http, host });
+      const { port } = api.server.address() as AddressInfo;
+      listeners.push({ kind: 'http', url: `http://${urlHost}:${port}`, tls: false });
+    } else {
+      await api.ready();
+    }
+    if (certificate && ports.https !== null) {
+      // Fastify serves one server of its own; the HTTPS one hands requests to the same app,
+      // with the same timeouts.
+      const https = createHttpsServer(certificate.options, api.routing);
+      for (const k of ['keepAliveTimeout', 'requestTimeout', 'headersTimeout', 'timeout'] as const) {
+        https[k] = api.server[k];
+      }
+      certificate.serve(https);
+      cleanups.push(() => closeServer(https));
+      listeners.push({
+        kind: 'https',
+        url: `https://${urlHost}:${await listen(https, ports.https, host)}`,
+        tls: true,
+      });
+    }
+    listeners.push(...broker.listeners);
+    const url = (kind: ListenerInfo['kind']) => listeners.find((l) => l.kind === kind)?.url ?? null;
 
     return {
-      urls: { http: `http://${httpHost}:${port}`, ...broker.urls },
+      urls: {
+        http: (url('http') ?? url('https')) as string,
+        mqtt: (url('mqtt') ?? url('mqtts')) as string,
+        https: url('https'),
+        mqtts: url('mqtts'),
+        ws: url('ws'),
+        wss: url('wss'),
+      },
+      listeners,
+      reloadTls: (files) => {
+        if (!certificate) throw new Error('TLS is off: start the relay with a certificate and key first');
+        certificate.reload(files);
+      },
       store,
       dispatcher,
       webhooks,

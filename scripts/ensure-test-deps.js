@@ -2,7 +2,8 @@
 // Installs what the test suite needs from Debian when it is missing, so nobody installs
 // anything by hand: socat makes the pty pairs for the serial tests; chromium runs the page
 // tests (driven by playwright-core, which never downloads a browser of its own); without
-// fonts-noto-cjk, Chromium draws Han characters as boxes in the screenshots.
+// fonts-noto-cjk, Chromium draws Han characters as boxes in the screenshots; openssl makes
+// the private CA and certificates of the TLS tests.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -13,6 +14,7 @@ const needed = [
     pkg: 'fonts-noto-cjk',
     present: () => existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc'),
   },
+  { pkg: 'openssl', present: () => has('openssl') },
 ];
 // `--installers` (npm run test:installers): makensis builds the Windows installer, wine64 runs
 // it, systemd-analyze checks the Linux units.

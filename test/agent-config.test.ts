@@ -29,6 +29,34 @@ const minimal = {
 };
 
 describe('agent config', () => {
+  it('refuses a plain relay URL to another machine unless relay.allowPlaintext is true', () => {
+    const remote = (url: string, extra: Record<string, unknown> = {}) => ({
+      ...minimal,
+      relay: { ...minimal.relay, url, ...extra },
+    });
+    for (const url of ['mqtt://relay.example.com:1883', 'ws://10.0.0.5:8083']) {
+      expect(() => parseAgentConfig(remote(url))).toThrow(
+        /\/relay\/url: .* is not this PC, and (mqtt|ws):\/\/ would send the agent password in clear: use mqtts:\/\/ or wss:\/\/ \(relay\.caFile for a private CA\), or set relay\.allowPlaintext: true/,
+      );
+      expect(parseAgentConfig(remote(url, { allowPlaintext: true })).relay.allowPlaintext).toBe(true);
+    }
+    for (const url of [
+      'mqtts://relay.example.com:8883',
+      'wss://relay.example.com:8884',
+      'mqtt://localhost:1883',
+      'mqtt://127.0.0.2:1883',
+      'ws://[::1]:8083',
+    ]) {
+      expect(parseAgentConfig(remote(url)).relay.allowPlaintext).toBe(false);
+    }
+  });
+
+  it('resolves relay.caFile against the config file folder', () => {
+    const file = configFile({ ...minimal, relay: { ...minimal.relay, caFile: 'certs/ca.pem' } });
+    expect(loadAgentConfig(file, {}).relay.caFile).toBe(join(file, '..', 'certs', 'ca.pem'));
+    expect(loadAgentConfig(configFile(minimal), {}).relay.caFile).toBeUndefined();
+  });
+
   it('fills in the defaults and resolves dataDir against the config file folder', () => {
     const file = configFile(minimal);
     const c = loadAgentConfig(file, {});

@@ -2,15 +2,17 @@
 // events up (batched, acknowledged, resent), presence and last will, relay restarts, refusals.
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
+import mqttPacket from 'mqtt-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backoffDelay, type Outbox, RelayLink, type RelayLinkOptions } from '../agent/relay-link.js';
 import type { JobView } from '../protocol/job.js';
 import type { AgentEvent, ControlMessage, JobMessage } from '../protocol/messages.js';
 import { type PrinterStatus, unknownPrinterStatus } from '../protocol/status.js';
-import type { AgentCredentials } from '../relay/admin.js';
+import { type AgentCredentials, addWebhook } from '../relay/admin.js';
 import { type Log, silentLog } from '../shared/log.js';
-import { jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
+import { connectMqtt, jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
 
 /** The agent's durable outbox, in memory: enough to watch what the link does with it. */
 class MemoryOutbox implements Outbox {
@@ -329,6 +331,166 @@ describe('agent relay link', () => {
     expect(side.link.lastConnectedAt).toBeNull();
     expect(side.link.lastError).toMatch(/refused the credentials of store s1 \(bad username or password\)/);
     expect(side.disconnects).toEqual([]);
+  });
+});
+
+/** A Log that keeps its lines. */
+function captureLog(lines: string[]): Log {
+  return { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
+}
+
+/** A webhook receiver (HQ's view of store events): the bodies it was sent. */
+async function webhookReceiver() {
+  const bodies: { type: string; storeId: string; data: unknown }[] = [];
+  const server = createHttpServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => {
+      text += c.toString('utf8');
+    });
+    req.on('end', () => {
+      bodies.push(JSON.parse(text));
+      res.writeHead(204).end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies };
+}
+
+describe('relay CA file', () => {
+  it('says relay.caFile cannot be read, and tries again', async () => {
+    const lines: string[] = [];
+    const side = agentSide({ caFile: '/nonexistent/relay-ca.pem', log: captureLog(lines) });
+    side.link.start();
+    await waitFor(() => lines.length >= 2, 'two attempts');
+    expect(side.link.lastError).toBe('cannot read relay.caFile /nonexistent/relay-ca.pem: ENOENT');
+    expect(side.link.connected).toBe(false);
+  });
+});
+
+describe('store identity', () => {
+  it('two agents with one identity: each taken over says so and backs off slowly, the store never flaps, HQ gets one event', async () => {
+    const hq = await webhookReceiver();
+    await addWebhook(t.relay.store, hq.url, ['store.identity-conflict'], 'all');
+    const firstLog: string[] = [];
+    // The first agent comes back quickly after being pushed off, to push the second off in turn.
+    const first = agentSide({ log: captureLog(firstLog), conflictRetry: { minMs: 300, maxMs: 400 } });
+    first.link.start();
+    await connected(first);
+    const since = relayLog.length;
+    let offlineSeen = false;
+    const watch = setInterval(() => {
+      t.relay.store.getStore(creds.storeId).then((s) => {
+        if (!s?.online) offlineSeen = true;
+      });
+    }, 5);
+    cleanups.push(async () => clearInterval(watch));
+
+    const secondLog: string[] = [];
+    const second = agentSide({ log: captureLog(secondLog) });
+    second.link.start();
+    // The first is told who took over, and says so.
+    await waitFor(() => first.link.identityConflictAt, 'the first agent to notice the takeover');
+    expect(first.link.lastError).toMatch(/another agent is using this store's identity/);
+    // Once its connection is closed: the wait it chose.
+    await waitFor(
+      () => /another agent is using this store's identity.*retrying in 0\.[34]/s.test(firstLog.join('\n')),
+      'the first agent to log the conflict and its short wait',
+    );
+    // It comes back and takes over: now the second is told, and waits a minute or more.
+    await waitFor(() => second.link.identityConflictAt, 'the second agent to notice the takeover', 8000);
+    await waitFor(() => first.link.connected, 'the first agent to hold the connection');
+    expect(second.link.lastError).toMatch(/another agent is using this store's identity/);
+    const retry = await waitFor(
+      () =>
+        secondLog.join('\n').match(/another agent is using this store's identity.*retrying in ([\d.]+) s/s),
+      'the second agent to log the conflict and its wait',
+    );
+    expect(Number(retry?.[1])).toBeGreaterThanOrEqual(60);
+    // No reconnect loop: the second stays away while the first keeps the connection.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(second.link.connected).toBe(false);
+    expect(first.link.connected).toBe(true);
+
+    const log = relayLog.slice(since);
+    expect(offlineSeen).toBe(false);
+    expect(log.filter((l) => /s1: offline/.test(l))).toEqual([]);
+    expect(log.filter((l) => l.includes("another agent is using this store's identity"))).toHaveLength(1);
+    expect(log.filter((l) => l.includes('identity conflict goes on'))).toHaveLength(1);
+    await waitFor(() => hq.bodies.length > 0, 'the webhook');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hq.bodies).toHaveLength(1);
+    expect(hq.bodies[0]).toMatchObject({
+      type: 'store.identity-conflict',
+      storeId: creds.storeId,
+      data: {
+        storeId: creds.storeId,
+        previous: { clientId: creds.clientId, address: '127.0.0.1' },
+        next: { clientId: creds.clientId, address: '127.0.0.1' },
+      },
+    });
+  });
+
+  it('replaces a connection that no longer answers without calling it a conflict', async () => {
+    // An MQTT connection whose agent is gone (a PC that lost power behind a NAT): the relay
+    // still holds it, nothing reads from it.
+    const socket = tcpConnect({ host: '127.0.0.1', port: Number(new URL(t.relay.urls.mqtt).port) });
+    await once(socket, 'connect');
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        keepalive: 0,
+        clientId: creds.clientId,
+        username: creds.username,
+        password: Buffer.from(creds.password),
+      }),
+    );
+    await once(socket, 'data'); // CONNACK
+    socket.pause();
+    cleanups.push(async () => {
+      socket.destroy();
+    });
+    const side = agentSide();
+    side.link.start();
+    await connected(side);
+    expect(side.link.identityConflictAt).toBeNull();
+    expect(relayLog.some((l) => l.includes('replaced one that no longer answered'))).toBe(true);
+    expect(relayLog.filter((l) => l.includes('another agent'))).toEqual([]);
+  });
+
+  it('leaves the agent alone when the store logs in under another client id without subscribing', async () => {
+    const side = agentSide();
+    side.link.start();
+    await connected(side);
+    // What `printrelay doctor` does to check the credentials.
+    const check = await connectMqtt(t.relay.urls.mqtt, {
+      clientId: `${creds.storeId}:doctor`,
+      username: creds.username,
+      password: creds.password,
+    });
+    await check.endAsync();
+    const jobId = await t.createJob(jobBody(creds.storeId));
+    await waitFor(() => side.stored.has(jobId), 'the job at the agent');
+    expect(side.disconnects).toEqual([]);
+    expect(side.link.identityConflictAt).toBeNull();
+  });
+
+  it("gives the store's jobs to one connection only, whatever its client id", async () => {
+    const first = agentSide();
+    first.link.start();
+    await connected(first);
+    const other = agentSide({ clientId: `${creds.storeId}:second-pc` });
+    other.link.start();
+    await waitFor(() => first.link.identityConflictAt, 'the first agent to be taken over');
+    await waitFor(() => other.link.connected, 'the other agent to connect');
+    expect(first.link.lastError).toMatch(/client "s1:second-pc" from 127\.0\.0\.1/);
+    const jobId = await t.createJob(jobBody(creds.storeId));
+    await waitFor(() => other.stored.has(jobId), 'the job at the connected agent');
+    expect(first.deliveries).not.toContain(jobId);
   });
 });
 

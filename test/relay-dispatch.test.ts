@@ -214,7 +214,10 @@ describe('relay dispatch', () => {
     });
     expect(res.status).toBe(202);
     expect(await res.json()).toMatchObject({ state: 'delivered', cancelRequested: true });
-    await waitFor(() => agent.controls.find((c) => c.jobId === late), 'the cancel command');
+    await waitFor(
+      () => agent.controls.find((c) => c.type === 'cancel' && c.jobId === late),
+      'the cancel command',
+    );
     await agent.send({
       type: 'job-state',
       jobId: late,

@@ -149,7 +149,7 @@ export class FakeAgent {
   static async connect(
     url: string,
     creds: AgentCredentials,
-    opts: { clientId?: string } = {},
+    opts: { clientId?: string; ca?: Buffer } = {},
   ): Promise<FakeAgent> {
     const connectionId = randomUUID();
     const presence = (online: boolean) => FakeAgent.presence(online, connectionId);
@@ -158,6 +158,7 @@ export class FakeAgent {
       username: creds.username,
       password: creds.password,
       clean: true,
+      ...(opts.ca ? { ca: opts.ca } : {}),
       will: {
         topic: topics.presence(creds.storeId),
         payload: Buffer.from(presence(false)),

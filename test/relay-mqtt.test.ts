@@ -33,7 +33,10 @@ let a: AgentCredentials;
 let b: AgentCredentials;
 
 beforeAll(async () => {
-  t = await startTestRelay({ tls: { cert: TLS_CERT, key: TLS_KEY, port: 0 }, maxPacketBytes: 64 * 1024 });
+  t = await startTestRelay({
+    tls: { cert: TLS_CERT, key: TLS_KEY, httpsPort: 0, mqttsPort: 0, wssPort: 0 },
+    maxPacketBytes: 64 * 1024,
+  });
   a = await t.store('storeA');
   b = await t.store('storeB');
 });

@@ -2,7 +2,7 @@
 // would: the config, the agent service, the way to the relay (network, TLS, credentials,
 // clock), the PC (disk, database), and each printer. Each check says what it found and, when
 // something is wrong, what to do; nothing here changes anything but an optional test page.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
@@ -75,9 +75,20 @@ function connectTcp(host: string, port: number, timeoutMs: number): Promise<numb
   });
 }
 
-function peerCertificate(host: string, port: number, timeoutMs: number): Promise<tls.PeerCertificate> {
+/** The CA the agent trusts for its relay (relay.caFile), as the agent's link uses it. */
+function relayCa(config: ResolvedAgentConfig): { ca?: Buffer } {
+  return config.relay.caFile === undefined ? {} : { ca: readFileSync(config.relay.caFile) };
+}
+
+function peerCertificate(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  trust: { ca?: Buffer },
+): Promise<tls.PeerCertificate> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
+      ...trust,
       host,
       port,
       servername: net.isIP(host) ? undefined : host,
@@ -175,7 +186,7 @@ async function checkRelay(config: ResolvedAgentConfig, timeoutMs: number): Promi
     );
   } else {
     try {
-      const cert = await peerCertificate(host, port, timeoutMs);
+      const cert = await peerCertificate(host, port, timeoutMs, relayCa(config));
       const days = Math.floor((Date.parse(cert.valid_to) - Date.now()) / 86_400_000);
       results.push(
         days < CERT_WARN_DAYS
@@ -204,6 +215,7 @@ async function checkRelay(config: ResolvedAgentConfig, timeoutMs: number): Promi
 function checkLogin(config: ResolvedAgentConfig, timeoutMs: number): Promise<CheckResult> {
   return new Promise((resolve) => {
     const client = mqtt.connect(config.relay.url, {
+      ...relayCa(config),
       username: config.storeId,
       password: config.relay.password,
       clientId: `${config.storeId}:doctor-${process.pid}`,
@@ -247,7 +259,7 @@ async function checkClock(config: ResolvedAgentConfig, timeoutMs: number): Promi
     const res = await relayRequest(
       new URL('/healthz', config.relay.apiUrl),
       { method: 'GET' },
-      { timeoutMs },
+      { timeoutMs, ...(config.relay.caFile === undefined ? {} : { caFile: config.relay.caFile }) },
     );
     const received = Date.now();
     const theirs = Date.parse(String(res.headers.date));

@@ -10,6 +10,7 @@ import {
   type AgentPrinterConfig,
   loadAgentConfig,
   parseAgentConfig,
+  plaintextRemoteHost,
 } from '../../agent/config.js';
 import { agentConfigReference } from '../../agent/config-reference.js';
 import { chooseRelayUrl, enrolledConfig, redeemEnrolmentCode } from '../../agent/enrol.js';
@@ -109,10 +110,18 @@ interface SetupOptions {
   dataDir: string;
   out: string;
   force: boolean;
+  caFile?: string;
+  allowPlaintext: boolean;
 }
 
 function setupOptions(cmd: Command): Command {
   return cmd
+    .option('--ca-file <pem>', "the CA certificate that signed the relay's certificate (private CAs)")
+    .option(
+      '--allow-plaintext',
+      'accept an unencrypted relay connection to another machine (trusted networks only)',
+      false,
+    )
     .option('--printer <spec>', 'id=uri,profile[,role...]; repeat for each printer', collectPrinter, [])
     .option(
       '--name <id=name>',
@@ -210,7 +219,7 @@ function init(opts: InitOptions): void {
   const file = checkOut(opts.out, opts.force);
   writeConfig(file, opts.out, {
     storeId: opts.store,
-    relay: { url: opts.relay, password: opts.password },
+    relay: { url: opts.relay, password: opts.password, ...transport(opts, opts.relay) },
     dataDir: opts.dataDir,
     printers: printersOf(opts, opts.printer),
     ...behaviour(opts),
@@ -220,9 +229,16 @@ function init(opts: InitOptions): void {
 interface EnrolOptions extends SetupOptions {
   relay: string;
   code: string;
-  caFile?: string;
-  allowPlaintext: boolean;
   yes: boolean;
+}
+
+/** relay.caFile and relay.allowPlaintext as the options set them, for a config written here. */
+function transport(opts: SetupOptions, url: string): Pick<AgentConfig['relay'], 'caFile' | 'allowPlaintext'> {
+  return {
+    // Absolute: the PEM is named from where the command runs, the config may be written elsewhere.
+    ...(opts.caFile === undefined ? {} : { caFile: resolve(opts.caFile) }),
+    ...(opts.allowPlaintext && plaintextRemoteHost(url) !== null ? { allowPlaintext: true } : {}),
+  };
 }
 
 function describePrinters(printers: readonly AgentPrinterConfig[]): string {
@@ -284,7 +300,7 @@ async function enrol(opts: EnrolOptions): Promise<void> {
   const credentials = await redeemEnrolmentCode(relay, opts.code, caFile ? { caFile } : {});
   const relayUrl = chooseRelayUrl(credentials.relayUrls, opts.allowPlaintext);
   const config = { ...enrolledConfig(credentials, relayUrl, printers, opts.dataDir), ...settings };
-  config.relay.apiUrl = relay.origin;
+  config.relay = { ...config.relay, ...transport(opts, relayUrl), apiUrl: relay.origin };
   console.log(`Enrolled store ${credentials.storeId}; the agent will connect to ${relayUrl}.`);
   writeConfig(file, opts.out, config);
 }
@@ -316,8 +332,6 @@ export function registerAgent(program: Command): void {
       )
       .requiredOption('--relay <url>', "the relay's API address, e.g. https://relay.example.com")
       .requiredOption('--code <code>', 'the enrolment code, e.g. ABCD-EFGH-JKMN (works once)')
-      .option('--ca-file <pem>', "the CA certificate that signed the relay's certificate (private CAs)")
-      .option('--allow-plaintext', 'accept an unencrypted relay connection (trusted networks only)', false)
       .option('-y, --yes', 'take the printers as listed without asking', false),
   ).action((opts: EnrolOptions) => enrol(opts));
 

@@ -5,11 +5,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addApiKey, addStore, addWebhook, parseStoreScope, parseWebhookEvents } from '../../relay/admin.js';
+import { describeListeners } from '../../relay/listeners.js';
 import { startRelay } from '../../relay/relay.js';
 import type { RelayStore, StoreScope } from '../../relay/store/job-store.js';
 import { openRelayStore } from '../../relay/store/open.js';
 import { version } from '../../shared/version.js';
-import { port } from '../options.js';
+import { portOrOff } from '../options.js';
 import { registerRelayUsers } from './relay-users.js';
 
 const DEFAULT_DATA_DIR = process.env.PRINTRELAY_RELAY_DATA ?? 'relay-data';
@@ -54,39 +55,55 @@ function printTable(rows: string[][]): void {
 interface StartOptions {
   dataDir: string;
   host: string;
-  httpPort: number;
-  mqttPort: number;
-  wsPort: number;
+  httpPort: number | null;
+  mqttPort: number | null;
+  wsPort: number | null;
   ws: boolean;
+  plain: boolean;
   tlsCert?: string;
   tlsKey?: string;
-  mqttsPort: number;
+  httpsPort: number | null;
+  mqttsPort: number | null;
+  wssPort: number | null;
 }
 
-async function start(opts: StartOptions): Promise<void> {
+function readTlsFiles(opts: StartOptions): { cert: Buffer; key: Buffer } | null {
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
     throw new Error('TLS needs both --tls-cert and --tls-key');
   }
-  const tls =
-    opts.tlsCert && opts.tlsKey
-      ? { cert: readPem(opts.tlsCert, 'certificate'), key: readPem(opts.tlsKey, 'key'), port: opts.mqttsPort }
-      : null;
+  if (!opts.tlsCert || !opts.tlsKey) return null;
+  return { cert: readPem(opts.tlsCert, 'certificate'), key: readPem(opts.tlsKey, 'key') };
+}
+
+async function start(opts: StartOptions): Promise<void> {
+  const tls = readTlsFiles(opts);
+  if (!opts.plain && !tls) throw new Error('--no-plain needs --tls-cert and --tls-key');
+  const plain = (p: number | null) => (opts.plain ? p : null);
   const dataDir = resolve(opts.dataDir);
   const relay = await startRelay({
     dataDir,
     host: opts.host,
-    httpPort: opts.httpPort,
-    mqttPort: opts.mqttPort,
-    wsPort: opts.ws ? opts.wsPort : null,
-    tls,
+    httpPort: plain(opts.httpPort),
+    mqttPort: plain(opts.mqttPort),
+    wsPort: opts.ws ? plain(opts.wsPort) : null,
+    tls: tls && {
+      ...tls,
+      httpsPort: opts.httpsPort,
+      mqttsPort: opts.mqttsPort,
+      wssPort: opts.ws ? opts.wssPort : null,
+    },
   });
   const { urls } = relay;
   console.log(`printrelay relay ${version} is running`);
-  console.log(`  HTTP API    ${urls.http}   (OpenAPI: ${urls.http}/openapi.json)`);
-  console.log(`  MQTT        ${urls.mqtt}`);
-  if (urls.mqtts) console.log(`  MQTT (TLS)  ${urls.mqtts}`);
-  if (urls.ws) console.log(`  WebSocket   ${urls.ws}`);
-  console.log(`  data        ${dataDir}`);
+  for (const line of describeListeners(relay.listeners)) console.log(`  ${line}`);
+  console.log(`  OpenAPI         ${urls.http}/openapi.json`);
+  console.log(`  data            ${dataDir}`);
+  if (relay.listeners.some((l) => !l.tls) && !/^(127\.|::1$|localhost$)/.test(opts.host)) {
+    console.log(
+      'WARNING: plain listeners are open to the network: agent passwords and API keys cross it in clear.\n' +
+        `  ${tls ? 'Close them' : 'Serve TLS with --tls-cert/--tls-key and close them'} with --no-plain (docs/security.md).`,
+    );
+  }
   if ((await relay.store.listStores()).length === 0) {
     console.log('No stores yet: add one with `printrelay relay stores add <storeId> --name "..."`.');
   }
@@ -95,6 +112,19 @@ async function start(opts: StartOptions): Promise<void> {
   }
   console.log('Press Ctrl+C to stop.');
 
+  // A renewed certificate (e.g. by certbot) without dropping the connected agents.
+  process.on('SIGHUP', () => {
+    try {
+      const files = readTlsFiles(opts);
+      if (!files) throw new Error('TLS is off (no --tls-cert/--tls-key)');
+      relay.reloadTls(files);
+      console.log(`${new Date().toISOString()} SIGHUP: TLS certificate reloaded from ${opts.tlsCert}`);
+    } catch (err) {
+      console.error(
+        `${new Date().toISOString()} ERROR SIGHUP: TLS certificate not reloaded, the old one stays: ${(err as Error).message}`,
+      );
+    }
+  });
   const stop = (signal: string) => {
     console.log(`\n${signal}: stopping the relay...`);
     relay.close().then(
@@ -124,13 +154,19 @@ export function registerRelay(program: Command): void {
     .description('Start the relay: MQTT for store agents, HTTP API for order sources.')
     .option(...dataDirOption)
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
-    .option('--http-port <port>', 'HTTP API port', port, 8080)
-    .option('--mqtt-port <port>', 'MQTT (TCP) port', port, 1883)
-    .option('--ws-port <port>', 'MQTT over WebSocket port', port, 8083)
-    .option('--no-ws', 'no WebSocket listener')
-    .option('--tls-cert <file>', 'PEM certificate: also listen for MQTT over TLS')
-    .option('--tls-key <file>', 'PEM private key for --tls-cert')
-    .option('--mqtts-port <port>', 'MQTT over TLS port', port, 8883)
+    .option('--http-port <port|off>', 'plain HTTP API port', portOrOff, 8080)
+    .option('--mqtt-port <port|off>', 'plain MQTT (TCP) port', portOrOff, 1883)
+    .option('--ws-port <port|off>', 'plain MQTT over WebSocket port', portOrOff, 8083)
+    .option('--no-ws', 'no WebSocket listeners (neither ws nor wss)')
+    .option(
+      '--tls-cert <file>',
+      'PEM certificate (chain): also serve HTTPS, MQTTS and WSS; reloaded on SIGHUP',
+    )
+    .option('--tls-key <file>', 'PEM private key for --tls-cert; reloaded on SIGHUP')
+    .option('--https-port <port|off>', 'HTTPS API port', portOrOff, 8443)
+    .option('--mqtts-port <port|off>', 'MQTT over TLS port', portOrOff, 8883)
+    .option('--wss-port <port|off>', 'MQTT over secure WebSocket port', portOrOff, 8884)
+    .option('--no-plain', 'no plain HTTP, MQTT or WebSocket listener (needs --tls-cert/--tls-key)')
     .action((opts: StartOptions) => start(opts));
 
   registerRelayUsers(relay, dataDirOption, withStore);

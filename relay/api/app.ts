@@ -7,11 +7,12 @@ import type { Log } from '../../shared/log.js';
 import { version } from '../../shared/version.js';
 import { type DashboardPluginDeps, registerDashboard } from '../dashboard/plugin.js';
 import type { JobService } from '../jobs.js';
+import type { ListenerInfo } from '../listeners.js';
 import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import { registerJobRoutes } from './routes-jobs.js';
-import { type ListenerUrls, registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
+import { registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
 
 export interface ApiDeps extends DashboardPluginDeps {
   directory: Directory;
@@ -19,8 +20,8 @@ export interface ApiDeps extends DashboardPluginDeps {
   service: JobService;
   /** Largest accepted request body; bigger ones get a 413. */
   bodyLimit: number;
-  /** The broker's listeners, for telling an enrolling agent where to connect. */
-  listeners: () => ListenerUrls;
+  /** The relay's listeners, for /healthz and for telling an enrolling agent where to connect. */
+  listeners: () => ListenerInfo[];
   log: Log;
 }
 
@@ -60,8 +61,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   installErrorHandling(app, { bodyLimit: deps.bodyLimit, log: deps.log });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
-  registerEnrolRoute(app, deps);
+  // Which listeners are plain, so that a monitor can alert on credentials sent in clear.
+  app.get('/healthz', { schema: { hide: true } }, async () => {
+    const listeners = deps.listeners();
+    return { ok: true, listeners, plain: listeners.filter((l) => !l.tls).map((l) => l.kind) };
+  });
+  registerEnrolRoute(app, {
+    directory: deps.directory,
+    listeners: () => Object.fromEntries(deps.listeners().map((l) => [l.kind, l.url])),
+  });
   await registerDashboard(app, deps);
 
   await app.register(async (secured) => {

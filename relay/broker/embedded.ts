@@ -1,34 +1,40 @@
-// The embedded MQTT broker (aedes) with its listeners: TCP, optional TLS, optional
-// WebSocket. Authentication and the topic ACL come from ./access.ts.
-import { once } from 'node:events';
+// The embedded MQTT broker (aedes) with its listeners: MQTT over TCP and over WebSocket,
+// each plain and/or TLS. Authentication and the topic ACL come from ./access.ts, one
+// connection per store from ./takeover.ts.
 import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
-import { type AddressInfo, createServer as createNetServer, type Server } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { parseStoreTopic, topics } from '../../protocol/topics.js';
 import type { Log } from '../../shared/log.js';
+import { closeServer, displayHost, type ListenerInfo, listen, type TlsCertificate } from '../listeners.js';
 import type { Directory } from '../store/job-store.js';
 import { authenticateAgent, maySubscribe, publishRefusal } from './access.js';
 import type { MessageBus, UplinkMessage } from './bus.js';
 import { guarded } from './packet-guard.js';
+import { type IdentityConflict, StoreConnections } from './takeover.js';
 
 export interface BrokerOptions {
   directory: Directory;
   host: string;
-  mqttPort: number;
-  /** null: no WebSocket listener. */
+  /** Plain listeners; null: none. */
+  mqttPort: number | null;
   wsPort: number | null;
-  tls: { cert: string | Buffer; key: string | Buffer; port: number } | null;
+  /** TLS listeners, with the relay's certificate; a null port: none. */
+  tls: { certificate: TlsCertificate; mqttsPort: number | null; wssPort: number | null } | null;
   /** Largest MQTT packet an agent may send; a bigger one closes its connection. */
   maxPacketBytes: number;
+  /** Two live agents used one store's identity (once per episode, see ./takeover.ts). */
+  onIdentityConflict?: (conflict: IdentityConflict) => void;
   log: Log;
 }
 
 export interface EmbeddedBroker {
   bus: MessageBus;
-  urls: { mqtt: string; mqtts: string | null; ws: string | null };
+  listeners: ListenerInfo[];
   close(): Promise<void>;
 }
 
@@ -36,26 +42,13 @@ export interface EmbeddedBroker {
 const BAD_USERNAME_OR_PASSWORD = 4;
 const IDENTIFIER_REJECTED = 2;
 
-function displayHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::') return 'localhost';
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-async function listen(server: Server | HttpServer, port: number, host: string): Promise<number> {
-  server.listen(port, host);
-  await once(server, 'listening');
-  return (server.address() as AddressInfo).port;
-}
-
-async function closeServer(server: Server | HttpServer): Promise<void> {
-  if (!server.listening) return;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
 export async function startEmbeddedBroker(opts: BrokerOptions): Promise<EmbeddedBroker> {
   const { directory, log } = opts;
   const storeOf = new WeakMap<Client, string>();
   const handlers: ((m: UplinkMessage) => void)[] = [];
+  // The peer address of each connection aedes handles (it sees only the stream).
+  const addressOf = new WeakMap<object, string>();
+  let connections: StoreConnections | null = null;
 
   const broker = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
@@ -63,7 +56,14 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
         (r) => {
           if (r.ok) {
             storeOf.set(client, r.storeId);
-            done(null, true);
+            // A connection with the same client id is told and closed before this one is registered.
+            (connections as StoreConnections).admit(client, r.storeId).then(
+              () => done(null, true),
+              (err: unknown) => {
+                log.error(`mqtt: taking over store ${r.storeId}'s connection failed: ${String(err)}`);
+                done(null, true);
+              },
+            );
             return;
           }
           log.warn(
@@ -98,12 +98,29 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     },
     authorizeSubscribe: (client, sub, done) => {
       const storeId = storeOf.get(client);
-      if (storeId && maySubscribe(storeId, sub.topic)) return done(null, sub);
+      if (storeId && maySubscribe(storeId, sub.topic)) {
+        // The store's jobs go to this connection from now on; one that had them is told and closed.
+        (connections as StoreConnections).claimDownlink(client, storeId).then(
+          () => done(null, sub),
+          (err: unknown) => {
+            log.error(`mqtt: taking over store ${storeId}'s downlink failed: ${String(err)}`);
+            done(null, sub);
+          },
+        );
+        return;
+      }
       log.warn(`mqtt: client ${client.id}: may not subscribe to ${sub.topic}`);
       // null: a SUBACK failure (0x80) for this filter; the client stays connected.
       done(null, null);
     },
   });
+
+  connections = new StoreConnections(
+    broker,
+    (client) => addressOf.get(client.conn) ?? null,
+    (conflict) => opts.onIdentityConflict?.(conflict),
+    log,
+  );
 
   const deliver = (packet: AedesPublishPacket, cb: () => void) => {
     const t = parseStoreTopic(packet.topic);
@@ -121,46 +138,68 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     if (err.name !== 'AbortError') log.warn(`mqtt: client ${client.id}: ${err.message}`);
   });
 
-  const accept = (conn: Duplex, req?: IncomingMessage) =>
-    broker.handle(guarded(conn, opts.maxPacketBytes), req);
-  const tcp = createNetServer({ noDelay: true }, (socket) => accept(socket));
-  let tlsServer: Server | null = null;
-  let wsHttp: HttpServer | null = null;
-  let wss: WebSocketServer | null = null;
+  const accept = (conn: Duplex, socket: Socket, req?: IncomingMessage) => {
+    socket.setNoDelay(true);
+    const stream = guarded(conn, opts.maxPacketBytes);
+    if (socket.remoteAddress) addressOf.set(stream, socket.remoteAddress);
+    broker.handle(stream, req);
+  };
+  const servers: (Server | HttpServer)[] = [];
+  const sockets: WebSocketServer[] = [];
   const close = async () => {
     // Closing the broker disconnects every client, so the servers can then close.
     await new Promise<void>((resolve) => broker.close(() => resolve()));
-    for (const client of wss?.clients ?? []) client.terminate();
-    wss?.close();
-    await Promise.all([closeServer(tcp), tlsServer && closeServer(tlsServer), wsHttp && closeServer(wsHttp)]);
+    for (const wss of sockets) {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    }
+    await Promise.all(servers.map(closeServer));
+  };
+  const webSocketsOn = (http: HttpServer) => {
+    const wss = new WebSocketServer({ server: http, maxPayload: opts.maxPacketBytes + 16 });
+    sockets.push(wss);
+    wss.on('connection', (ws, req) => accept(createWebSocketStream(ws), req.socket, req));
+  };
+  const notWebSocket: Parameters<typeof createHttpServer>[1] = (_req, res) => {
+    res
+      .writeHead(426, { 'content-type': 'text/plain' })
+      .end('MQTT over WebSocket: connect with a WebSocket client\n');
   };
 
   const host = displayHost(opts.host);
-  const urls: EmbeddedBroker['urls'] = { mqtt: '', mqtts: null, ws: null };
+  const listeners: ListenerInfo[] = [];
+  const add = async (kind: ListenerInfo['kind'], server: Server | HttpServer, port: number) => {
+    servers.push(server);
+    listeners.push({
+      kind,
+      url: `${kind}://${host}:${await listen(server, port, opts.host)}`,
+      tls: kind === 'mqtts' || kind === 'wss',
+    });
+  };
   try {
-    urls.mqtt = `mqtt://${host}:${await listen(tcp, opts.mqttPort, opts.host)}`;
-    if (opts.tls) {
-      const server = createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, (socket) => {
-        socket.setNoDelay(true);
-        accept(socket);
-      });
-      tlsServer = server;
-      urls.mqtts = `mqtts://${host}:${await listen(server, opts.tls.port, opts.host)}`;
+    if (opts.mqttPort !== null) {
+      await add(
+        'mqtt',
+        createNetServer((socket) => accept(socket, socket)),
+        opts.mqttPort,
+      );
+    }
+    const tls = opts.tls;
+    if (tls && tls.mqttsPort !== null) {
+      const server = createTlsServer(tls.certificate.options, (socket) => accept(socket, socket));
+      tls.certificate.serve(server);
+      await add('mqtts', server, tls.mqttsPort);
     }
     if (opts.wsPort !== null) {
-      const http = createHttpServer((_req, res) => {
-        res
-          .writeHead(426, { 'content-type': 'text/plain' })
-          .end('MQTT over WebSocket: connect with a WebSocket client\n');
-      });
-      wsHttp = http;
-      const server = new WebSocketServer({ server: http, maxPayload: opts.maxPacketBytes + 16 });
-      wss = server;
-      server.on('connection', (socket, req) => {
-        req.socket.setNoDelay(true);
-        accept(createWebSocketStream(socket), req);
-      });
-      urls.ws = `ws://${host}:${await listen(http, opts.wsPort, opts.host)}`;
+      const http = createHttpServer(notWebSocket);
+      webSocketsOn(http);
+      await add('ws', http, opts.wsPort);
+    }
+    if (tls && tls.wssPort !== null) {
+      const https = createHttpsServer(tls.certificate.options, notWebSocket);
+      tls.certificate.serve(https);
+      webSocketsOn(https);
+      await add('wss', https, tls.wssPort);
     }
   } catch (err) {
     await close();
@@ -180,5 +219,5 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     },
   };
 
-  return { bus, urls, close };
+  return { bus, listeners, close };
 }

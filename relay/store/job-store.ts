@@ -67,7 +67,7 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
 }
 
-export const WEBHOOK_EVENT_TYPES = ['job.state', 'printer.status'] as const;
+export const WEBHOOK_EVENT_TYPES = ['job.state', 'printer.status', 'store.identity-conflict'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 export interface WebhookRecord {
@@ -123,6 +123,8 @@ export interface Directory {
    * current one (an old connection's last will) is ignored; returns whether it applied.
    */
   setPresence(storeId: string, presence: PresenceUpdate): Promise<boolean>;
+  /** Queues a store.identity-conflict event: two live agents used the store's identity. */
+  recordIdentityConflict(storeId: string, at: number, data: unknown): Promise<void>;
   /** Notes that the agent was heard from. */
   touchStore(storeId: string, at: number): Promise<void>;
   /** At start of an embedded broker: nobody is connected yet. */

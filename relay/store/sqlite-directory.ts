@@ -181,6 +181,10 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
     return r.changes === 1;
   }
 
+  async recordIdentityConflict(storeId: string, at: number, data: unknown): Promise<void> {
+    await this.write('soft', () => this.addEvent('store.identity-conflict', storeId, at, data));
+  }
+
   async touchStore(storeId: string, at: number): Promise<void> {
     await this.write('soft', () => this.run('UPDATE stores SET last_seen_at = ? WHERE id = ?', at, storeId));
   }

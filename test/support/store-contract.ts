@@ -498,6 +498,18 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
         expect(due[0]?.webhook).toEqual(webhook('all-jobs', ['job.state'], 'all'));
       });
 
+      it('queues an identity conflict as a store event for the webhooks that want it', async () => {
+        await store.addWebhook(webhook('jobs-only', ['job.state'], 'all'));
+        await store.addWebhook(webhook('conflicts', ['store.identity-conflict'], ['s1']));
+        await store.recordIdentityConflict('s1', T0 + 3, { storeId: 's1', next: { clientId: 's1:agent' } });
+        expect(await store.fanOutEvents(100)).toBe(1);
+        const due = await store.dueDeliveries(T0, 100);
+        expect(due.map((d) => [d.webhook.id, d.event.type, d.event.storeId, d.event.at])).toEqual([
+          ['conflicts', 'store.identity-conflict', 's1', T0 + 3],
+        ]);
+        expect(due[0]?.event.data).toEqual({ storeId: 's1', next: { clientId: 's1:agent' } });
+      });
+
       it('fans out at most `limit` events at a time, in order', async () => {
         await store.addWebhook(webhook('w', ['job.state'], 'all'));
         for (const id of ['a', 'b', 'c']) await store.createJob(newJob({ id }));
