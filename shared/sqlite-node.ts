@@ -19,7 +19,7 @@ interface DatabaseSync {
   exec(sql: string): void;
   close(): void;
 }
-type NodeSqlite = { DatabaseSync: new (file: string) => DatabaseSync };
+type NodeSqlite = { DatabaseSync: new (file: string, options?: { readOnly?: boolean }) => DatabaseSync };
 
 /** node:sqlite, or null where this Node has no such module (before 22.5). */
 export function nodeSqlite(): NodeSqlite | null {
@@ -121,8 +121,9 @@ export class NodeSqliteConnection implements Connection {
   constructor(
     readonly name: string,
     sqlite: NodeSqlite,
+    options: { readOnly?: boolean } = {},
   ) {
-    this.#db = new sqlite.DatabaseSync(name);
+    this.#db = new sqlite.DatabaseSync(name, options);
   }
 
   get open(): boolean {

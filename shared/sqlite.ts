@@ -92,16 +92,21 @@ export function sqliteEngine(wanted = process.env.PRINTRELAY_SQLITE || undefined
   return 'better-sqlite3';
 }
 
-function connect(file: string, engine: SqliteEngine): Connection {
+function connect(file: string, engine: SqliteEngine, readOnly = false): Connection {
   if (engine === 'node:sqlite') {
     const sqlite = nodeSqlite();
     if (!sqlite) throw new Error(`node:sqlite needs Node 22.5 or later (this is ${process.version})`);
-    return new NodeSqliteConnection(file, sqlite);
+    return new NodeSqliteConnection(file, sqlite, { readOnly });
   }
   const Database = betterSqlite3();
   if (!Database) throw new Error('better-sqlite3 is not installed (and this Node has no node:sqlite)');
   // Its Database is the surface Connection describes.
-  return new Database(file) as unknown as Connection;
+  return new Database(file, { readonly: readOnly, fileMustExist: readOnly }) as unknown as Connection;
+}
+
+/** Opens an existing database to look at it (no migration, no writes): WAL lets its owner go on writing. */
+export function openReadOnly(file: string, opts: OpenOptions = {}): Connection {
+  return connect(file, opts.engine ?? sqliteEngine(), true);
 }
 
 export interface OpenOptions {

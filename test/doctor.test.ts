@@ -67,6 +67,8 @@ describe('printrelay doctor', () => {
     e2e.onClose(() => agent.kill9());
     await agent.start();
     await waitFor(() => api.storeOnline('doc-s1'), 'store online', 15_000);
+    // The doctor reports what the agent knows: wait until it has heard from its printer.
+    await waitFor(async () => (await agent.status()).printers.every((p) => p.ready), 'printer ready', 15_000);
 
     const run = await doctor(['--config', file, '--json', '--lang', 'en', '--test-print']);
     expect(run.code, run.output).toBe(0);

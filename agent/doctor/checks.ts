@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import tls from 'node:tls';
 import mqtt from 'mqtt';
 import { type PrinterCondition, printerCondition, severity } from '../../shared/printer-state.js';
+import { openReadOnly } from '../../shared/sqlite.js';
 import { loadAgentConfig, type ResolvedAgentConfig } from '../config.js';
 import { Printer } from '../printer/printer.js';
 import { resolveProfile } from '../profiles/index.js';
@@ -304,9 +305,7 @@ async function checkDatabase(config: ResolvedAgentConfig): Promise<CheckResult[]
   if (!existsSync(file)) return [{ id: 'db', status: 'ok', found: { key: 'db.new' } }];
   const results: CheckResult[] = [];
   try {
-    // Read-only: the running agent keeps writing (WAL lets both work).
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(file, { readonly: true, fileMustExist: true });
+    const db = openReadOnly(file);
     try {
       const verdict = db.pragma('quick_check', { simple: true });
       results.push(
