@@ -408,16 +408,7 @@ async function printersDirectly(
     });
     try {
       printer.start();
-      const answered = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), opts.timeoutMs);
-        const onStatus = () => {
-          if (!printer.status.connected) return;
-          clearTimeout(timer);
-          resolve(true);
-        };
-        printer.on('status', onStatus);
-        onStatus();
-      });
+      const answered = await printer.whenConnected(opts.timeoutMs);
       if (!answered) {
         results.push({
           id: `printer:${p.id}`,

@@ -191,6 +191,27 @@ export class Printer extends EventEmitter<PrinterEvents> {
     return this.#tracker.status;
   }
 
+  /**
+   * Resolves true once the printer is connected and its status known (settled), false when
+   * that has not happened within timeoutMs: for one-off users (a CLI command, the doctor,
+   * discovery) that start a printer and want its first word.
+   */
+  whenConnected(timeoutMs: number): Promise<boolean> {
+    if (this.status.connected) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const onStatus = (): void => {
+        if (this.status.connected) done(true);
+      };
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.off('status', onStatus);
+        resolve(ok);
+      };
+      this.on('status', onStatus);
+    });
+  }
+
   /** Why the printer cannot print now, most important first; empty when it can. */
   get notReadyReasons(): string[] {
     return notReadyReasons(this.#tracker.status);

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
+import { discoverPrinters } from '../../agent/discovery/discover.js';
 import { stripTrailingConfirmation } from '../../agent/escpos/commands.js';
 import { renderTicket } from '../../agent/escpos/encoder.js';
 import { Printer, type PrintJobUpdate } from '../../agent/printer/printer.js';
@@ -13,7 +14,8 @@ import type { PrinterProfile } from '../../protocol/profile.js';
 import { notReadyReasons } from '../../protocol/status.js';
 import { parseTicket } from '../../protocol/ticket.js';
 import { parseJsonText } from '../../shared/json-file.js';
-import { positiveInteger } from '../options.js';
+import { CONDITION_TEXT } from '../../shared/printer-state.js';
+import { port, positiveInteger } from '../options.js';
 
 const DEFAULT_PROFILE = 'epson-tm-t88';
 
@@ -25,6 +27,61 @@ interface Options {
 /** Exit codes, so that scripts can tell a printer that needs a person from one they cannot reach. */
 const EXIT_NOT_READY = 1;
 const EXIT_CANNOT_CONNECT = 2;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface DiscoverCliOptions {
+  json: boolean;
+  scan: boolean;
+  subnet: string[];
+  port: string[];
+  serial: boolean;
+  timeout: number;
+}
+
+async function discover(opts: DiscoverCliOptions): Promise<void> {
+  const ports = opts.port.map((p) => port(p));
+  const found = await discoverPrinters({
+    tcp: opts.scan,
+    ...(opts.subnet.length > 0 ? { subnets: opts.subnet } : {}),
+    ...(ports.length > 0 ? { ports } : {}),
+    serial: opts.serial,
+    timeoutMs: opts.timeout,
+  });
+  if (opts.json) {
+    console.log(JSON.stringify(found, null, 2));
+    return;
+  }
+  if (found.length === 0) {
+    console.log(
+      'No printers found. 没有找到打印机：请检查电源和连接线，网络打印机请确认和电脑在同一个网络。',
+    );
+    return;
+  }
+  const rows = [
+    ['uri', 'printer', 'font', 'cutter', 'suggested profile', 'state'],
+    ...found.map((p) => [
+      p.uri,
+      p.identity ? [p.identity.maker, p.identity.model].filter(Boolean).join(' ') || '?' : '?',
+      p.identity?.fontLanguage ?? '-',
+      p.identity ? (p.identity.autocutter ? 'yes' : 'no') : '-',
+      p.suggestedProfile ?? '(choose one: printrelay profiles)',
+      p.condition
+        ? `${CONDITION_TEXT['zh-CN'][p.condition].label} ${CONDITION_TEXT.en[p.condition].label}`
+        : 'no answer',
+    ]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const r of rows)
+    console.log(
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
+}
 
 export function registerPrinter(program: Command): void {
   const printer = program
@@ -91,6 +148,24 @@ export function registerPrinter(program: Command): void {
       console.log(JSON.stringify(await p.identify({ timeoutMs: opts.timeout }), null, 2));
     });
   });
+
+  printer
+    .command('discover')
+    .description(
+      "Find the printers this PC can reach: network printers on the PC's own subnet (port 9100), serial ports; each identified (GS I) with a suggested profile",
+    )
+    .option('--json', 'the printers found as JSON', false)
+    .option('--no-scan', 'do not scan the network')
+    .option(
+      '--subnet <cidr>',
+      "scan this subnet instead of the PC's own (at most a /24); repeat for more",
+      collect,
+      [],
+    )
+    .option('--port <port>', 'raw printing port to try (default 9100); repeat for more', collect, [])
+    .option('--no-serial', 'do not try the serial ports')
+    .option('--timeout <ms>', 'how long each printer may take to answer', positiveInteger, 2000)
+    .action((opts: DiscoverCliOptions) => discover(opts));
 }
 
 /** Connects (within opts.timeout), runs `use`, and always closes the printer. */
