@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../agent/config.js';
 import { chooseRelayUrl, proposePrinters } from '../agent/enrol.js';
-import { AgentProcess, CliProcess, E2e, markedJob, type RelayProcess } from './support/e2e.js';
+import { AgentProcess, CliProcess, E2e, freePort, markedJob, type RelayProcess } from './support/e2e.js';
 
 let e2e: E2e;
 afterEach(async () => {
@@ -78,6 +78,60 @@ describe('agent enrol', () => {
     const jobId = await api.submit(markedJob('enrol-s1', 'ENROLLED-1'), 'enrol-order-1');
     await api.waitForState(jobId, 'printed');
     expect(printer.printedText()).toContain('ENROLLED-1');
+  });
+
+  it('finds the printers itself, proposes counter and kitchen, and both print', async () => {
+    e2e = new E2e();
+    const { relay, api } = await e2e.relay();
+    const port = await freePort();
+    const counter = await e2e.printer({ listen: `tcp://127.0.0.31:${port}` });
+    const kitchen = await e2e.printer({ listen: `tcp://127.0.0.32:${port}` });
+    const code = await newStore(relay, 'enrol-found');
+    const out = join(e2e.tempDir(), 'agent.json');
+    const enrolled = await cli([
+      'agent',
+      'enrol',
+      '--relay',
+      relay.httpUrl,
+      '--code',
+      code,
+      '--subnet',
+      '127.0.0.0/24',
+      '--scan-port',
+      String(port),
+      '--local-api-port',
+      '0',
+      '--yes',
+      '-o',
+      out,
+    ]);
+    expect(enrolled.code, enrolled.output).toBe(0);
+    const config = parseAgentConfig(JSON.parse(readFileSync(out, 'utf8')));
+    expect(config.printers).toEqual([
+      expect.objectContaining({
+        id: 'counter',
+        uri: counter.uri,
+        profile: 'epson-tm-t88',
+        roles: ['receipt'],
+        backup: 'kitchen',
+      }),
+      expect.objectContaining({
+        id: 'kitchen',
+        uri: kitchen.uri,
+        profile: 'epson-tm-t88',
+        roles: ['kitchen'],
+        backup: 'counter',
+      }),
+    ]);
+    const agent = new AgentProcess(out, 0);
+    e2e.onClose(() => agent.kill9());
+    await agent.start();
+    const receipt = await api.submit(markedJob('enrol-found', 'FOUND-R'), 'found-r');
+    const ticket = await api.submit(markedJob('enrol-found', 'FOUND-K', { printer: 'kitchen' }), 'found-k');
+    await api.waitForState(receipt, 'printed');
+    await api.waitForState(ticket, 'printed');
+    expect(counter.printedText()).toContain('FOUND-R');
+    expect(kitchen.printedText()).toContain('FOUND-K');
   });
 
   it('refuses a used code and an expired one with what to do, and writes nothing', async () => {

@@ -13,7 +13,8 @@ import {
   plaintextRemoteHost,
 } from '../../agent/config.js';
 import { agentConfigReference } from '../../agent/config-reference.js';
-import { chooseRelayUrl, enrolledConfig, redeemEnrolmentCode } from '../../agent/enrol.js';
+import { discoverPrinters } from '../../agent/discovery/discover.js';
+import { chooseRelayUrl, enrolledConfig, proposePrinters, redeemEnrolmentCode } from '../../agent/enrol.js';
 import { consoleLog } from '../../shared/log.js';
 import { version } from '../../shared/version.js';
 import { port, positiveNumber } from '../options.js';
@@ -73,6 +74,10 @@ function collectPrinter(value: string, previous: AgentPrinterConfig[]): AgentPri
   }
   const [, id, uri, profile, roles] = m as unknown as [string, string, string, string, string];
   return [...previous, { id, uri, profile, roles: roles.split(',').filter(Boolean) }];
+}
+
+function collectText(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /** `id=value` pairs for the per-printer options (--name, --backup). */
@@ -226,10 +231,30 @@ function init(opts: InitOptions): void {
   });
 }
 
+/** Discovery's proposal: printers that answered, in roles (enrol.ts proposePrinters). */
+async function findPrinters(opts: EnrolOptions): Promise<AgentPrinterConfig[]> {
+  console.log('Looking for printers / 正在查找打印机...');
+  const found = await discoverPrinters({
+    ...(opts.subnet.length > 0 ? { subnets: opts.subnet } : {}),
+    ...(opts.scanPort.length > 0 ? { ports: opts.scanPort.map((p) => port(p)) } : {}),
+  });
+  for (const p of found.filter((f) => !f.twoWay))
+    console.log(`  not proposed (no answer to a status request): ${p.uri}`);
+  const printers = found.filter((f) => f.twoWay);
+  if (printers.length === 0) {
+    throw new Error(
+      'no printers found, so the code was not used: switch them on and connect them, or name each with --printer id=uri,profile[,role...]',
+    );
+  }
+  return proposePrinters(printers);
+}
+
 interface EnrolOptions extends SetupOptions {
   relay: string;
   code: string;
   yes: boolean;
+  subnet: string[];
+  scanPort: string[];
 }
 
 /** relay.caFile and relay.allowPlaintext as the options set them, for a config written here. */
@@ -279,9 +304,7 @@ async function enrol(opts: EnrolOptions): Promise<void> {
       `--relay "${opts.relay}" is not a URL: give the relay's API address, e.g. https://relay.example.com`,
     );
   }
-  if (opts.printer.length === 0)
-    throw new Error('no printers: name each with --printer id=uri,profile[,role...]');
-  const printers = printersOf(opts, opts.printer);
+  const printers = printersOf(opts, opts.printer.length > 0 ? opts.printer : await findPrinters(opts));
   const settings = behaviour(opts);
   // Everything local is checked before the one-time code is spent.
   try {
@@ -332,7 +355,19 @@ export function registerAgent(program: Command): void {
       )
       .requiredOption('--relay <url>', "the relay's API address, e.g. https://relay.example.com")
       .requiredOption('--code <code>', 'the enrolment code, e.g. ABCD-EFGH-JKMN (works once)')
-      .option('-y, --yes', 'take the printers as listed without asking', false),
+      .option('-y, --yes', 'take the printers as listed without asking', false)
+      .option(
+        '--subnet <cidr>',
+        "without --printer: scan this subnet instead of the PC's own; repeat for more",
+        collectText,
+        [],
+      )
+      .option(
+        '--scan-port <port>',
+        'without --printer: raw printing port to try (default 9100); repeat for more',
+        collectText,
+        [],
+      ),
   ).action((opts: EnrolOptions) => enrol(opts));
 
   agent
