@@ -1,9 +1,15 @@
 // Enrolment: a field tech trades the one-time code HQ gave them (`relay stores add`) for the
 // store's agent credentials, and gets an agent config with the printers of this PC in roles.
 // The code works once, so everything that can go wrong locally is checked before it is spent.
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Static, Type } from '@sinclair/typebox';
 import { EnrolResponse } from '../protocol/api.js';
 import { validator } from '../protocol/validate.js';
-import type { AgentConfig, AgentPrinterConfig } from './config.js';
+import type { Log } from '../shared/log.js';
+import { type AgentConfig, type AgentPrinterConfig, parseAgentConfig } from './config.js';
+import { type DiscoverOptions, discoverPrinters } from './discovery/discover.js';
 import { type RelayHttpOptions, relayRequest } from './relay-http.js';
 
 const parseEnrolResponse = validator(EnrolResponse, 'enrolment answer from the relay');
@@ -118,4 +124,88 @@ export function enrolledConfig(
     dataDir,
     printers,
   };
+}
+
+/** The printers discovery found that answered, proposed in roles; those that did not answer are only named. */
+export async function proposeFoundPrinters(opts: DiscoverOptions, log: Log): Promise<AgentPrinterConfig[]> {
+  const found = await discoverPrinters(opts);
+  for (const p of found.filter((f) => !f.twoWay)) {
+    log.info(`not proposed (no answer to a status request): ${p.uri}`);
+  }
+  return proposePrinters(found.filter((f) => f.twoWay));
+}
+
+/**
+ * What an installer leaves beside the config it could not write itself (`/RELAY=... /CODE=...`):
+ * the agent enrols with it when it first starts.
+ */
+export const EnrolFile = Type.Object(
+  {
+    relayUrl: Type.String({ minLength: 1, description: "The relay's API address, https://..." }),
+    code: Type.String({ minLength: 1 }),
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    subnets: Type.Optional(
+      Type.Array(Type.String(), { description: "Where to look for printers besides the PC's own subnet." }),
+    ),
+    ports: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }))),
+  },
+  { additionalProperties: false },
+);
+export type EnrolFile = Static<typeof EnrolFile>;
+const parseEnrolFile = validator(EnrolFile, 'enrolment file');
+
+export const ENROL_FILE = 'enrol.json';
+const LOOK_AGAIN_MS = 30_000;
+
+/**
+ * First start after an installer: no config yet, but an enrol.json beside where it goes. Looks
+ * for printers until some answer (a store PC is often installed before the printers are
+ * switched on), redeems the code, writes the config (0600, data in its folder) and removes
+ * enrol.json. A refused code is moved aside (enrol.refused.json), so a service that restarts
+ * the agent does not ask the relay again and again. Returns false when there is nothing to do.
+ */
+export async function enrolOnFirstStart(
+  configFile: string,
+  log: Log,
+  lookAgainMs = LOOK_AGAIN_MS,
+): Promise<boolean> {
+  const folder = dirname(configFile);
+  const file = join(folder, ENROL_FILE);
+  if (existsSync(configFile) || !existsSync(file)) return false;
+  const request = parseEnrolFile(JSON.parse(readFileSync(file, 'utf8')));
+  const relay = new URL(request.relayUrl);
+  let printers: AgentPrinterConfig[] = [];
+  for (;;) {
+    printers = await proposeFoundPrinters(
+      {
+        ...(request.subnets ? { subnets: request.subnets } : {}),
+        ...(request.ports ? { ports: request.ports } : {}),
+      },
+      log,
+    );
+    if (printers.length > 0) break;
+    log.warn(`enrolment: no printers answer yet; looking again in ${lookAgainMs / 1000} s`);
+    await sleep(lookAgainMs);
+  }
+  let credentials: EnrolResponse;
+  try {
+    credentials = await redeemEnrolmentCode(
+      relay,
+      request.code,
+      request.caFile ? { caFile: request.caFile } : {},
+    );
+  } catch (err) {
+    if (err instanceof EnrolmentRefused) renameSync(file, join(folder, 'enrol.refused.json'));
+    throw err;
+  }
+  const config = enrolledConfig(credentials, chooseRelayUrl(credentials.relayUrls, false), printers, '.');
+  config.relay.apiUrl = relay.origin;
+  if (request.caFile) config.relay.caFile = request.caFile;
+  parseAgentConfig(config);
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  rmSync(file);
+  log.info(
+    `enrolled store ${credentials.storeId} with ${printers.map((p) => `${p.id} ${p.uri}`).join(', ')}; wrote ${configFile}`,
+  );
+  return true;
 }

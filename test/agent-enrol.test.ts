@@ -1,6 +1,6 @@
 // `printrelay agent enrol` as a field tech runs it: against a real relay process, with the
 // one-time code `relay stores add` printed, and then the enrolled agent printing an order.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -132,6 +132,47 @@ describe('agent enrol', () => {
     await api.waitForState(ticket, 'printed');
     expect(counter.printedText()).toContain('FOUND-R');
     expect(kitchen.printedText()).toContain('FOUND-K');
+  });
+
+  it("enrols by itself on first start from an installer's enrol.json, once", async () => {
+    e2e = new E2e();
+    const { relay, api } = await e2e.relay();
+    const port = await freePort();
+    const printer = await e2e.printer({ listen: `tcp://127.0.0.41:${port}` });
+    const code = await newStore(relay, 'enrol-first');
+    const enrolFile = (dir: string) => {
+      writeFileSync(
+        join(dir, 'enrol.json'),
+        JSON.stringify({ relayUrl: relay.httpUrl, code, subnets: ['127.0.0.0/24'], ports: [port] }),
+        { mode: 0o600 },
+      );
+      return join(dir, 'agent.json');
+    };
+    const dir = e2e.tempDir();
+    const config = enrolFile(dir);
+    const agent = new CliProcess('agent', ['agent', '--config', config], {
+      env: { PRINTRELAY_LOCAL_API_PORT: '0' },
+    });
+    e2e.onClose(async () => {
+      await agent.kill();
+    });
+    await agent.waitForOutput('Press Ctrl+C to stop.', 30_000);
+    expect(agent.output).toContain('enrolled store enrol-first');
+    expect(existsSync(join(dir, 'enrol.json'))).toBe(false);
+    expect(statSync(config).mode & 0o777).toBe(0o600);
+    const jobId = await api.submit(markedJob('enrol-first', 'FIRST-START'), 'first-start');
+    await api.waitForState(jobId, 'printed');
+    expect(printer.printedText()).toContain('FIRST-START');
+
+    // The same code again (a second PC, or a reinstall): refused, set aside, not retried.
+    const again = e2e.tempDir();
+    const refused = new CliProcess('agent', ['agent', '--config', enrolFile(again)], {
+      env: { PRINTRELAY_LOCAL_API_PORT: '0' },
+    });
+    expect(await refused.exited).toBe(1);
+    expect(refused.output).toMatch(/refused enrolment code .*works once/s);
+    expect(existsSync(join(again, 'enrol.refused.json'))).toBe(true);
+    expect(existsSync(join(again, 'enrol.json'))).toBe(false);
   });
 
   it('refuses a used code and an expired one with what to do, and writes nothing', async () => {

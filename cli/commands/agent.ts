@@ -13,8 +13,14 @@ import {
   plaintextRemoteHost,
 } from '../../agent/config.js';
 import { agentConfigReference } from '../../agent/config-reference.js';
-import { discoverPrinters } from '../../agent/discovery/discover.js';
-import { chooseRelayUrl, enrolledConfig, proposePrinters, redeemEnrolmentCode } from '../../agent/enrol.js';
+import {
+  chooseRelayUrl,
+  ENROL_FILE,
+  enrolledConfig,
+  enrolOnFirstStart,
+  proposeFoundPrinters,
+  redeemEnrolmentCode,
+} from '../../agent/enrol.js';
 import { consoleLog } from '../../shared/log.js';
 import { version } from '../../shared/version.js';
 import { port, positiveNumber } from '../options.js';
@@ -23,10 +29,11 @@ const DEFAULT_CONFIG = process.env.PRINTRELAY_AGENT_CONFIG ?? 'agent.json';
 
 async function run(opts: { config: string }): Promise<void> {
   const file = resolve(opts.config);
+  await enrolOnFirstStart(file, consoleLog);
   if (!existsSync(file)) {
     throw new Error(
-      `no agent config at ${file}: pass --config <file> or set PRINTRELAY_AGENT_CONFIG ` +
-        '(examples/agent.json is a starting point)',
+      `no agent config at ${file}: run \`printrelay agent enrol\`, or pass --config <file> or set ` +
+        `PRINTRELAY_AGENT_CONFIG (examples/agent.json is a starting point; an installer leaves ${ENROL_FILE} there instead)`,
     );
   }
   const config = loadAgentConfig(file);
@@ -231,22 +238,22 @@ function init(opts: InitOptions): void {
   });
 }
 
-/** Discovery's proposal: printers that answered, in roles (enrol.ts proposePrinters). */
+/** Discovery's proposal: printers that answered, in roles. */
 async function findPrinters(opts: EnrolOptions): Promise<AgentPrinterConfig[]> {
   console.log('Looking for printers / 正在查找打印机...');
-  const found = await discoverPrinters({
-    ...(opts.subnet.length > 0 ? { subnets: opts.subnet } : {}),
-    ...(opts.scanPort.length > 0 ? { ports: opts.scanPort.map((p) => port(p)) } : {}),
-  });
-  for (const p of found.filter((f) => !f.twoWay))
-    console.log(`  not proposed (no answer to a status request): ${p.uri}`);
-  const printers = found.filter((f) => f.twoWay);
+  const printers = await proposeFoundPrinters(
+    {
+      ...(opts.subnet.length > 0 ? { subnets: opts.subnet } : {}),
+      ...(opts.scanPort.length > 0 ? { ports: opts.scanPort.map((p) => port(p)) } : {}),
+    },
+    consoleLog,
+  );
   if (printers.length === 0) {
     throw new Error(
       'no printers found, so the code was not used: switch them on and connect them, or name each with --printer id=uri,profile[,role...]',
     );
   }
-  return proposePrinters(printers);
+  return printers;
 }
 
 interface EnrolOptions extends SetupOptions {
