@@ -4,10 +4,11 @@
 // web page cannot make the store print through a cross-site POST). OpenAPI at /openapi.json.
 import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { version } from '../cli/version.js';
-import { ValidationError, validator } from '../protocol/validate.js';
+import { ApiError, apiError } from '../protocol/api.js';
+import { ValidationError, type ValidationIssue, validator } from '../protocol/validate.js';
 import { consoleLog, type Log } from '../shared/log.js';
 import { AgentRequestError } from './request-error.js';
 import { AgentView, type LocalJobState, LocalJobStateSchema, LocalJobView } from './views.js';
@@ -33,26 +34,6 @@ export interface LocalApi {
   url: string;
   close(): Promise<void>;
 }
-
-export const LocalApiError = Type.Object(
-  {
-    error: Type.String({ description: 'Short code: bad_request, forbidden, not_found, conflict, ...' }),
-    message: Type.String({ description: 'What is wrong, for a person.' }),
-  },
-  { $id: 'LocalApiError' },
-);
-export type LocalApiError = Static<typeof LocalApiError>;
-
-const ERROR_CODES: Record<number, string> = {
-  400: 'bad_request',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  500: 'internal',
-};
 
 const HOST = '127.0.0.1';
 const LOOPBACK_NAMES = new Set([HOST, 'localhost']);
@@ -110,9 +91,11 @@ function refusal(request: FastifyRequest): string | null {
   return null;
 }
 
-function sendError(reply: FastifyReply, status: number, message: string): void {
-  const body: LocalApiError = { error: ERROR_CODES[status] ?? 'error', message };
-  void reply.code(status).type('application/json').send(body);
+function sendError(reply: FastifyReply, status: number, message: string, issues?: ValidationIssue[]): void {
+  void reply
+    .code(status)
+    .type('application/json')
+    .send(apiError(status, message, issues));
 }
 
 export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOptions): Promise<LocalApi> {
@@ -148,7 +131,7 @@ export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOption
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
     if (err instanceof AgentRequestError || err instanceof HttpError)
       return sendError(reply, err.status, err.message);
-    if (err instanceof ValidationError) return sendError(reply, 400, err.message);
+    if (err instanceof ValidationError) return sendError(reply, 400, err.message, err.issues);
     const statusCode = (err as FastifyError).statusCode;
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
       return sendError(reply, statusCode, err.message);
@@ -160,7 +143,7 @@ export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOption
     sendError(reply, 404, `no such endpoint: ${request.method} ${request.url.split('?')[0]}`),
   );
 
-  const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, LocalApiError]));
+  const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ApiError]));
   const idOf = (request: FastifyRequest) => parseIdParams(request.params).id;
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -1,9 +1,12 @@
 // The relay, put together: SQLite store, embedded MQTT broker, dispatcher, uplink handler,
 // webhook sender and HTTP API. startRelay() returns once everything listens.
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { parseJobRequest } from '../protocol/job.js';
 import { compileUplinkValidators } from '../protocol/messages.js';
 import { consoleLog, type Log } from '../shared/log.js';
+import type { AdminContext } from './admin.js';
+import { startAdminChannel } from './admin-channel.js';
 import { buildApi } from './api/app.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { Dispatcher } from './dispatcher.js';
@@ -55,6 +58,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const log = options.log ?? consoleLog;
   const host = options.host ?? '0.0.0.0';
   const bodyLimit = options.maxBodyBytes ?? 2 * 1024 * 1024;
+  // Owner-only: the database, and the admin socket that gives its owner control of the relay.
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const store = SqliteStore.open(options.dataDir);
   const cleanups: (() => Promise<void>)[] = [() => store.close()];
   let closing: Promise<void> | null = null;
@@ -65,6 +70,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     return closing;
   };
   try {
+    // Before anything else: it refuses to start beside another relay on the same data.
+    const admin: AdminContext = { directory: store, jobs: store };
+    const channel = await startAdminChannel(options.dataDir, admin, log);
+    if (channel) cleanups.push(() => channel.close());
     // The embedded broker starts empty: no agent is connected until it connects again.
     await store.markAllOffline();
     // Before anything listens, so that the first order and the first agents do not wait for Ajv.
@@ -81,6 +90,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       maxPacketBytes: options.maxPacketBytes ?? 2 * 1024 * 1024,
       log,
     });
+
+    admin.disconnectStore = (storeId) => broker.disconnectStore(storeId);
+    admin.mqttUrl = broker.urls.mqtts ?? broker.urls.mqtt;
 
     const dispatcher = new Dispatcher(store, store, broker.bus, {
       resendAfterMs: options.resendAfterMs ?? 60_000,
@@ -104,7 +116,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const service = new JobService(store, store, dispatcher, {
       defaultTtlSeconds: options.defaultTtlSeconds ?? 24 * 3600,
     });
-    const api = await buildApi({ directory: store, jobs: store, service, bodyLimit, log });
+    const api = await buildApi({ directory: store, jobs: store, admin, service, bodyLimit, log });
     await api.listen({ port: options.httpPort ?? 8080, host });
     cleanups.push(() => api.close());
     const { port } = api.server.address() as AddressInfo;

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { version } from '../../cli/version.js';
 import type { Log } from '../../shared/log.js';
+import type { AdminContext } from '../admin.js';
 import type { JobService } from '../jobs.js';
 import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
@@ -14,6 +15,8 @@ import { registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
 
 export interface ApiDeps {
   directory: Directory;
+  /** For enrolment, which replaces a store's agent credentials. */
+  admin: AdminContext;
   jobs: JobStore;
   service: JobService;
   /** Largest accepted request body; bigger ones get a 413. */

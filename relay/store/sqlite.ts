@@ -9,7 +9,13 @@ import { canTransition, type JobState } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
 import { openDatabase, type Row, SqliteDatabase } from '../../shared/sqlite.js';
-import { jobStateEventData, printerStatusChanged, printerStatusEventData } from './event-data.js';
+import {
+  jobStateEventData,
+  printerStatusChanged,
+  printerStatusEventData,
+  printerStatusUnchecked,
+  storePresenceEventData,
+} from './event-data.js';
 import {
   type AgentCredentialRecord,
   type ApiKeyRecord,
@@ -26,6 +32,7 @@ import {
   type PrinterRecord,
   type StateChange,
   type StoreRecord,
+  type StoreRouting,
   type StoreScope,
   type TimelineRecord,
   type WebhookEventType,
@@ -59,6 +66,7 @@ function toStore(r: Row): StoreRecord {
     instanceId: (r.instance_id as string | null) ?? null,
     health: json(r.health),
     healthAt: (r.health_at as number | null) ?? null,
+    disabledAt: (r.disabled_at as number | null) ?? null,
   };
 }
 
@@ -286,6 +294,53 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
     }));
   }
 
+  async storeRouting(id: string): Promise<StoreRouting | null> {
+    const store = this.get('SELECT instance_id, disabled_at FROM stores WHERE id = ?', id);
+    if (!store) return null;
+    const printers = this.all(
+      'SELECT printer_id, info FROM printers WHERE store_id = ? ORDER BY printer_id',
+      id,
+    );
+    return {
+      disabled: store.disabled_at != null,
+      printersKnown: store.instance_id != null,
+      printers: printers.map((r) => ({
+        id: r.printer_id as string,
+        roles: json<PrinterInfo>(r.info)?.roles ?? [],
+      })),
+    };
+  }
+
+  async setStoreDisabled(id: string, disabledAt: number | null): Promise<boolean> {
+    return this.run('UPDATE stores SET disabled_at = ? WHERE id = ?', disabledAt, id).changes === 1;
+  }
+
+  async removeStore(id: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.run('DELETE FROM job_timeline WHERE job_id IN (SELECT id FROM jobs WHERE store_id = ?)', id);
+      for (const table of ['jobs', 'printers', 'agent_credentials', 'enrolment_codes', 'agent_events_seen'])
+        this.run(`DELETE FROM ${table} WHERE store_id = ?`, id);
+      return this.run('DELETE FROM stores WHERE id = ?', id).changes === 1;
+    })();
+  }
+
+  async revokeAgentCredentials(storeId: string, at: number, keepId?: string): Promise<number> {
+    return this.run(
+      'UPDATE agent_credentials SET revoked_at = ? WHERE store_id = ? AND revoked_at IS NULL AND id IS NOT ?',
+      at,
+      storeId,
+      keepId ?? null,
+    ).changes;
+  }
+
+  async voidEnrolmentCodes(storeId: string, now: number): Promise<number> {
+    return this.run(
+      'UPDATE enrolment_codes SET used_at = ? WHERE store_id = ? AND used_at IS NULL',
+      now,
+      storeId,
+    ).changes;
+  }
+
   async addAgentCredential(c: AgentCredentialRecord): Promise<void> {
     this.run(
       'INSERT INTO agent_credentials (id, store_id, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)',
@@ -427,7 +482,21 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
           storeId,
           p.connectionId,
         );
+    if (r.changes === 1) this.reportPresence(storeId, p.online, p.at, p.agentVersion);
     return r.changes === 1;
+  }
+
+  /** Queues a store.online / store.offline event unless the last one queued said the same. */
+  private reportPresence(storeId: string, online: boolean, at: number, agentVersion: string): void {
+    const changed = this.run(
+      'UPDATE stores SET reported_online = ? WHERE id = ? AND reported_online IS NOT ?',
+      online ? 1 : 0,
+      storeId,
+      online ? 1 : 0,
+    );
+    if (changed.changes === 0) return;
+    const type = online ? 'store.online' : 'store.offline';
+    this.addEvent(type, storeId, at, storePresenceEventData(storeId, online, at, agentVersion));
   }
 
   async touchStore(storeId: string, at: number): Promise<void> {
@@ -458,6 +527,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
         hello.at,
         storeId,
       );
+      this.reportPresence(storeId, true, hello.at, hello.agentVersion);
       const ids = hello.printers.map((p) => p.id);
       this.run(
         `DELETE FROM printers WHERE store_id = ? AND printer_id NOT IN (SELECT value FROM json_each(?))`,
@@ -473,20 +543,28 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
           p.id,
           JSON.stringify(info),
         );
-        if (status) this.applyPrinterStatus(storeId, p.id, status, hello.statusAt);
+        if (status)
+          this.applyPrinterStatus(storeId, p.id, status, hello.statusAt, printerStatusUnchecked(status));
       }
       return { previousInstanceId: (before?.instance_id as string | null | undefined) ?? null };
     });
   }
 
-  private applyPrinterStatus(storeId: string, printerId: string, status: PrinterStatus, at: number): boolean {
+  /** `unchecked`: kept, but not reported (see printerStatusUnchecked). */
+  private applyPrinterStatus(
+    storeId: string,
+    printerId: string,
+    status: PrinterStatus,
+    at: number,
+    unchecked = false,
+  ): boolean {
     const row = this.get(
-      'SELECT status, status_at FROM printers WHERE store_id = ? AND printer_id = ?',
+      'SELECT reported_status, status_at FROM printers WHERE store_id = ? AND printer_id = ?',
       storeId,
       printerId,
     );
     if (row && typeof row.status_at === 'number' && row.status_at > at) return false;
-    const before = row ? json<PrinterStatus>(row.status) : null;
+    const reported = row ? json<PrinterStatus>(row.reported_status) : null;
     this.run(
       `INSERT INTO printers (store_id, printer_id, status, status_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (store_id, printer_id) DO UPDATE SET status = excluded.status, status_at = excluded.status_at`,
@@ -495,7 +573,13 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
       JSON.stringify(status),
       at,
     );
-    if (!printerStatusChanged(before, status)) return false;
+    if (unchecked || !printerStatusChanged(reported, status)) return false;
+    this.run(
+      'UPDATE printers SET reported_status = ? WHERE store_id = ? AND printer_id = ?',
+      JSON.stringify(status),
+      storeId,
+      printerId,
+    );
     this.addEvent('printer.status', storeId, at, printerStatusEventData(storeId, printerId, status));
     return true;
   }
