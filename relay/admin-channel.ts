@@ -20,7 +20,7 @@ import {
   runAdminOperation,
 } from './admin.js';
 import { errorResponse } from './api/errors.js';
-import { SqliteStore } from './store/sqlite.js';
+import { openRelayStore } from './store/open.js';
 
 export const ADMIN_SOCKET = 'admin.sock';
 export const RELAY_DATABASE = 'relay.db';
@@ -196,7 +196,7 @@ export async function runAdmin<N extends AdminOperationName>(
         '(`printrelay relay start` prints it, with the commands to use).',
     );
   }
-  const store = SqliteStore.open(dataDir);
+  const store = openRelayStore(dataDir);
   try {
     return {
       result: await runAdminOperation({ directory: store, jobs: store }, name, input),

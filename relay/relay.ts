@@ -11,7 +11,8 @@ import { buildApi } from './api/app.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { Dispatcher } from './dispatcher.js';
 import { JobService } from './jobs.js';
-import { SqliteStore } from './store/sqlite.js';
+import type { RelayStore } from './store/job-store.js';
+import { openRelayStore } from './store/open.js';
 import { Uplink } from './uplink.js';
 import { defaultWebhookOptions, type WebhookOptions, WebhookSender } from './webhooks.js';
 
@@ -46,7 +47,7 @@ export interface RelayUrls {
 
 export interface Relay {
   urls: RelayUrls;
-  store: SqliteStore;
+  store: RelayStore;
   dispatcher: Dispatcher;
   webhooks: WebhookSender;
   /** Resolves when every agent message received so far has been handled. */
@@ -60,7 +61,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const bodyLimit = options.maxBodyBytes ?? 2 * 1024 * 1024;
   // Owner-only: the database, and the admin socket that gives its owner control of the relay.
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const store = SqliteStore.open(options.dataDir);
+  const store = openRelayStore(options.dataDir);
   const cleanups: (() => Promise<void>)[] = [() => store.close()];
   let closing: Promise<void> | null = null;
   const closeAll = () => {

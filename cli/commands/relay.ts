@@ -9,9 +9,9 @@ import type { AdminInput, AdminOperationName, AgentCredentials } from '../../rel
 import { type AdminVia, runAdmin } from '../../relay/admin-channel.js';
 import { startRelay } from '../../relay/relay.js';
 import { type StoreScope, WEBHOOK_EVENT_TYPES } from '../../relay/store/job-store.js';
+import { version } from '../../shared/version.js';
 import { port } from '../options.js';
 import { assertPortsFree, explainListenError, relayPorts } from '../ports.js';
-import { version } from '../version.js';
 
 const DEFAULT_DATA_DIR = process.env.PRINTRELAY_RELAY_DATA ?? 'relay-data';
 
