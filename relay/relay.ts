@@ -32,6 +32,8 @@ export interface RelayOptions {
   /** Largest MQTT packet an agent may send (default 2 MiB). */
   maxPacketBytes?: number;
   resendAfterMs?: number;
+  /** After an agent's hello, how long a not-ready printer status waits before it is reported (default 5 s; see uplink.ts). */
+  printerSettleMs?: number;
   sweepIntervalMs?: number;
   retentionDays?: number;
   webhooks?: Partial<Omit<WebhookOptions, 'log'>>;
@@ -101,10 +103,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       retentionDays: options.retentionDays ?? 90,
       log,
     });
-    const uplink = new Uplink(store, store, broker.bus, dispatcher, log);
+    const uplink = new Uplink(store, store, broker.bus, dispatcher, log, {
+      printerSettleMs: options.printerSettleMs ?? 5000,
+    });
     broker.bus.onUplink((m) => uplink.accept(m));
     cleanups.push(async () => {
       await broker.close();
+      uplink.stop();
       await uplink.idle();
     });
     dispatcher.start();

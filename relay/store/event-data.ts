@@ -24,14 +24,6 @@ export function printerStatusEventData(storeId: string, printerId: string, statu
   return { storeId, printerId, ready: reasons.length === 0, reasons, status };
 }
 
-/**
- * A status the agent has not checked yet: it has not reached the printer since it started (the
- * hello right after a start says so). Not a change worth telling anyone about.
- */
-export function printerStatusUnchecked(status: PrinterStatus): boolean {
-  return status.source === 'none' && !status.connected;
-}
-
 export function storePresenceEventData(
   storeId: string,
   online: boolean,

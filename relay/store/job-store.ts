@@ -148,8 +148,9 @@ export interface Directory {
   /** Records a hello (which also marks the store online); returns the instance id the agent had before. */
   /**
    * `at`: when the relay got it (last seen); `statusAt`: when the agent sent it, by the agent's
-   * clock like its printer-status events, so that a status sent after the hello wins. A status
-   * the agent has not checked yet (printerStatusUnchecked) is kept but queues no event.
+   * clock like its printer-status events, so that a status sent after the hello wins. Their
+   * statuses are kept but not reported: a hello comes before the agent's printers have settled
+   * (see reportPrinterStatuses).
    */
   recordHello(
     storeId: string,
@@ -163,9 +164,18 @@ export interface Directory {
   ): Promise<{ previousInstanceId: string | null }>;
   /**
    * Applies a printer status unless a newer one is known; queues a printer.status event when it
-   * differs from the last one queued.
+   * differs from the last one queued, unless `report` is false (then it is only kept).
+   * Returns whether it queued one.
    */
-  setPrinterStatus(storeId: string, printerId: string, status: PrinterStatus, at: number): Promise<boolean>;
+  setPrinterStatus(
+    storeId: string,
+    printerId: string,
+    status: PrinterStatus,
+    at: number,
+    opts?: { report?: boolean },
+  ): Promise<boolean>;
+  /** Queues a printer.status event for each printer whose kept status differs from the last reported; how many. */
+  reportPrinterStatuses(storeId: string): Promise<number>;
   recordHealth(
     storeId: string,
     health: { agentVersion: string; printers: PrinterHealth[]; at: number; raw: unknown },

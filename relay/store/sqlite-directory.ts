@@ -5,12 +5,7 @@
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
 import type { Row } from '../../shared/sqlite.js';
-import {
-  printerStatusChanged,
-  printerStatusEventData,
-  printerStatusUnchecked,
-  storePresenceEventData,
-} from './event-data.js';
+import { printerStatusChanged, printerStatusEventData, storePresenceEventData } from './event-data.js';
 import {
   type AgentCredentialRecord,
   type ApiKeyRecord,
@@ -288,20 +283,18 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
           p.id,
           JSON.stringify(info),
         );
-        if (status)
-          this.#applyPrinterStatus(storeId, p.id, status, hello.statusAt, printerStatusUnchecked(status));
+        if (status) this.#applyPrinterStatus(storeId, p.id, status, hello.statusAt, false);
       }
       return { previousInstanceId: (before?.instance_id as string | null | undefined) ?? null };
     });
   }
 
-  /** `unchecked`: kept, but not reported (see printerStatusUnchecked). */
   #applyPrinterStatus(
     storeId: string,
     printerId: string,
     status: PrinterStatus,
     at: number,
-    unchecked = false,
+    report: boolean,
   ): boolean {
     const row = this.get(
       'SELECT reported_status, status_at FROM printers WHERE store_id = ? AND printer_id = ?',
@@ -318,9 +311,22 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
       JSON.stringify(status),
       at,
     );
-    // Compared with the last status reported, not the last stored: an unchecked one in between
-    // (an agent restart) is no change.
-    if (unchecked || !printerStatusChanged(reported, status)) return false;
+    return report && this.#reportPrinterStatus(storeId, printerId, status, reported, at);
+  }
+
+  /**
+   * Queues a printer.status event if `status` differs from the one last reported: compared with
+   * that, not with the last stored, so that states kept unreported in between (an agent's
+   * start-up) are no change.
+   */
+  #reportPrinterStatus(
+    storeId: string,
+    printerId: string,
+    status: PrinterStatus,
+    reported: PrinterStatus | null,
+    at: number,
+  ): boolean {
+    if (!printerStatusChanged(reported, status)) return false;
     this.run(
       'UPDATE printers SET reported_status = ? WHERE store_id = ? AND printer_id = ?',
       JSON.stringify(status),
@@ -331,13 +337,33 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
     return true;
   }
 
+  async reportPrinterStatuses(storeId: string): Promise<number> {
+    return this.write('soft', () => {
+      let reported = 0;
+      const rows = this.all(
+        'SELECT printer_id, status, status_at, reported_status FROM printers WHERE store_id = ? AND status IS NOT NULL',
+        storeId,
+      );
+      for (const r of rows) {
+        const status = json<PrinterStatus>(r.status) as PrinterStatus;
+        const before = json<PrinterStatus>(r.reported_status);
+        if (this.#reportPrinterStatus(storeId, r.printer_id as string, status, before, r.status_at as number))
+          reported++;
+      }
+      return reported;
+    });
+  }
+
   async setPrinterStatus(
     storeId: string,
     printerId: string,
     status: PrinterStatus,
     at: number,
+    opts: { report?: boolean } = {},
   ): Promise<boolean> {
-    return this.write('soft', () => this.#applyPrinterStatus(storeId, printerId, status, at));
+    return this.write('soft', () =>
+      this.#applyPrinterStatus(storeId, printerId, status, at, opts.report ?? true),
+    );
   }
 
   async recordHealth(

@@ -568,13 +568,19 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
             statusAt: at,
           });
         await online('s1', 'c1');
+        // A hello's statuses are kept, not reported: the agent has just connected.
         await hello(T0, status());
+        expect((await store.listPrinters('s1'))[0]?.status).toEqual(status());
         expect(await events()).toEqual([
           { type: 'store.online', data: expect.objectContaining({ storeId: 's1', online: true }) },
+        ]);
+        expect(await store.reportPrinterStatuses('s1')).toBe(1);
+        expect(await store.reportPrinterStatuses('s1')).toBe(0);
+        expect(await events()).toEqual([
           { type: 'printer.status', data: expect.objectContaining({ printerId: 'p1', ready: true }) },
         ]);
-        // The agent restarts: offline, online, a hello before it reached the printer (unchecked),
-        // then the printer as it was. The only change a person would notice is the store's.
+        // The agent restarts: offline, online, a hello before it reached the printer, a status
+        // held back, then the printer as it was. Only the store's presence changed.
         await store.setPresence('s1', {
           online: false,
           connectionId: 'c1',
@@ -583,23 +589,17 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
         });
         await online('s1', 'c2');
         await hello(T0 + 2, unknownPrinterStatus(new Date(T0 + 2)));
-        expect((await store.listPrinters('s1'))[0]?.status?.connected).toBe(false);
-        expect(
-          await store.setPrinterStatus(
-            's1',
-            'p1',
-            status({ updatedAt: new Date(T0 + 3).toISOString() }),
-            T0 + 3,
-          ),
-        ).toBe(false);
+        const offline = status({ online: false, updatedAt: new Date(T0 + 3).toISOString() });
+        expect(await store.setPrinterStatus('s1', 'p1', offline, T0 + 3, { report: false })).toBe(false);
+        expect((await store.listPrinters('s1'))[0]?.status).toEqual(offline);
+        const ready = status({ updatedAt: new Date(T0 + 4).toISOString() });
+        expect(await store.setPrinterStatus('s1', 'p1', ready, T0 + 4)).toBe(false);
+        expect(await store.reportPrinterStatuses('s1')).toBe(0);
         expect((await events()).map((e) => e.type)).toEqual(['store.offline', 'store.online']);
         // A real change is reported, once.
-        expect(
-          await store.setPrinterStatus('s1', 'p1', status({ paper: 'out', online: false }), T0 + 4),
-        ).toBe(true);
-        expect(
-          await store.setPrinterStatus('s1', 'p1', status({ paper: 'out', online: false }), T0 + 5),
-        ).toBe(false);
+        const paperOut = status({ paper: 'out', online: false });
+        expect(await store.setPrinterStatus('s1', 'p1', paperOut, T0 + 5)).toBe(true);
+        expect(await store.setPrinterStatus('s1', 'p1', paperOut, T0 + 6)).toBe(false);
         expect(await events()).toEqual([
           { type: 'printer.status', data: expect.objectContaining({ ready: false, reasons: ['paper-out'] }) },
         ]);
