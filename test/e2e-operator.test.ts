@@ -164,7 +164,7 @@ describe('end to end: relay start', { timeout: 60_000 }, () => {
     expect(proc.output).toContain(`printrelay relay keys add --stores all ${quoted}`);
     expect(proc.output).toContain(`--relay mqtt://127.0.0.1:${mqtt} --password <pw>`);
     expect(proc.output).toContain(`POST http://127.0.0.1:${http}/v1/jobs`);
-    proc.child.kill('SIGTERM');
+    proc.proc.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
     // Stopped: the commands open its database (the socket is gone with the relay).
     expect(existsSync(join(dataDir, 'admin.sock'))).toBe(false);

@@ -104,7 +104,7 @@ describe('printrelay start and demo order', { timeout: 60_000 }, () => {
     // As the hint says: it finds the free ports this start took through that data dir.
     const order = await demoOrder(cwd, '--data-dir', 'elsewhere', '--order-no', 'ELSEWHERE1');
     expect(order.output).toMatch(/: printed on printer receipt\.\n$/);
-    proc.child.kill('SIGINT');
+    proc.proc.kill('SIGINT');
     expect(await proc.exited).toBe(0);
   });
 
