@@ -122,7 +122,15 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const service = new JobService(store, store, dispatcher, {
       defaultTtlSeconds: options.defaultTtlSeconds ?? 24 * 3600,
     });
-    const api = await buildApi({ directory: store, jobs: store, admin, service, bodyLimit, log });
+    const api = await buildApi({
+      directory: store,
+      jobs: store,
+      admin,
+      service,
+      bodyLimit,
+      listeners: () => broker.urls,
+      log,
+    });
     await api.listen({ port: options.httpPort ?? 8080, host });
     cleanups.push(() => api.close());
     const { port } = api.server.address() as AddressInfo;

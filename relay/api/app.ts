@@ -11,7 +11,7 @@ import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import { registerJobRoutes } from './routes-jobs.js';
-import { registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
+import { type ListenerUrls, registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
 
 export interface ApiDeps {
   directory: Directory;
@@ -21,6 +21,8 @@ export interface ApiDeps {
   service: JobService;
   /** Largest accepted request body; bigger ones get a 413. */
   bodyLimit: number;
+  /** The broker's listeners, for telling an enrolling agent where to connect. */
+  listeners: () => ListenerUrls;
   log: Log;
 }
 

@@ -99,8 +99,30 @@ export function registerStoreRoutes(
   );
 }
 
+/** The broker's listeners, as the relay reports them (null: not listening). */
+export type ListenerUrls = Record<string, string | null>;
+
+// Encrypted first: an agent takes the first it can use.
+const AGENT_SCHEMES = ['mqtts', 'wss', 'mqtt', 'ws'];
+
+/**
+ * The broker's listeners re-addressed to `hostname`: the name an agent used to reach this
+ * relay over HTTP is the name it can reach MQTT by (the listeners themselves know only the
+ * address they are bound to, often 0.0.0.0).
+ */
+export function agentUrls(listeners: ListenerUrls, hostname: string): string[] {
+  const host = hostname.includes(':') && !hostname.startsWith('[') ? `[${hostname}]` : hostname;
+  return AGENT_SCHEMES.flatMap((scheme) => {
+    const url = Object.values(listeners).find((u) => u?.startsWith(`${scheme}://`));
+    return url ? [`${scheme}://${host}:${new URL(url).port}`] : [];
+  });
+}
+
 /** Public: the enrolment code is the credential. */
-export function registerEnrolRoute(app: FastifyInstance, deps: { admin: AdminContext }): void {
+export function registerEnrolRoute(
+  app: FastifyInstance,
+  deps: { admin: AdminContext; listeners: () => ListenerUrls },
+): void {
   app.post(
     '/v1/enrol',
     {
@@ -111,6 +133,9 @@ export function registerEnrolRoute(app: FastifyInstance, deps: { admin: AdminCon
         response: { 200: EnrolResponse, 400: ApiError, 404: ApiError },
       },
     },
-    async (request) => enrol(deps.admin, parseEnrolRequest(request.body).code),
+    async (request) => {
+      const credentials = await enrol(deps.admin, parseEnrolRequest(request.body).code);
+      return { ...credentials, relayUrls: agentUrls(deps.listeners(), request.hostname) };
+    },
   );
 }
