@@ -19,7 +19,7 @@ import {
   isAdminOperation,
   runAdminOperation,
 } from './admin.js';
-import { errorResponse } from './api/errors.js';
+import { errorResponse, HttpError } from './api/errors.js';
 import { openRelayStore } from './store/open.js';
 
 export const ADMIN_SOCKET = 'admin.sock';
@@ -53,7 +53,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   let text = '';
   for await (const chunk of req) {
     text += String(chunk);
-    if (text.length > MAX_BODY) throw new Error('request body too large');
+    if (text.length > MAX_BODY) throw new HttpError(413, `request body over ${MAX_BODY} bytes`);
   }
   return text === '' ? {} : JSON.parse(text);
 }
@@ -161,6 +161,12 @@ function callRelay(
     );
     req.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') resolve(null);
+      else if (err.code === 'EACCES')
+        reject(
+          new Error(
+            `the relay's admin socket ${path} is not yours: run this as the user that runs the relay`,
+          ),
+        );
       else reject(err);
     });
     req.end(body);
