@@ -112,6 +112,19 @@ async function start(opts: StartOptions): Promise<void> {
   }).catch((err: unknown) => {
     throw explainListenError(err, ports, 'relay');
   });
+  // Before saying "Press Ctrl+C": whoever reads that may send the signal at once.
+  const stop = (signal: string) => {
+    console.log(`\n${signal}: stopping the relay...`);
+    relay.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`printrelay: error while stopping: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
   const { urls } = relay;
   // Every hint names this relay's data dir: a command run without it would look elsewhere.
   const data = `--data-dir ${shellWord(dataDir)}`;
@@ -137,19 +150,6 @@ async function start(opts: StartOptions): Promise<void> {
     console.log(`  order sources then POST ${urls.http}/v1/jobs with it.`);
   }
   console.log('Press Ctrl+C to stop.');
-
-  const stop = (signal: string) => {
-    console.log(`\n${signal}: stopping the relay...`);
-    relay.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(`printrelay: error while stopping: ${String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
 export function registerRelay(program: Command): void {

@@ -191,6 +191,24 @@ async function start(opts: StartOptions): Promise<void> {
   const stopAll = async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   };
+  // Before anything says "Press Ctrl+C": whoever reads that may send the signal at once.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping...`);
+    stopAll().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(
+          `printrelay: error while stopping: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   try {
     const relay = await startRelay({
       dataDir: join(dataDir, 'relay'),
@@ -270,24 +288,6 @@ async function start(opts: StartOptions): Promise<void> {
     await stopAll();
     throw err;
   }
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping...`);
-    stopAll().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(
-          `printrelay: error while stopping: ${err instanceof Error ? err.message : String(err)}`,
-        );
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 export function registerStart(program: Command): void {
