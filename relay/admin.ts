@@ -87,14 +87,23 @@ export async function addStore(
 
 export class EnrolmentError extends Error {}
 
+/**
+ * Stands in for the hash of a code that does not exist: checking against it costs the same
+ * scrypt, and no code matches it (that would take an scrypt output of all zeros).
+ */
+const UNKNOWN_CODE_HASH = `scrypt$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}`;
+
 /** Redeems a one-time enrolment code for a new set of agent credentials. */
 export async function enrol(directory: Directory, code: string, now = Date.now()): Promise<AgentCredentials> {
   const refused = new EnrolmentError('unknown, used or expired enrolment code');
   const parsed = parseEnrolmentCode(code);
   if (!parsed) throw new EnrolmentError('an enrolment code looks like ABCD-EFGH-JKMN');
   const record = await directory.getEnrolmentCode(parsed.id);
-  if (!record || record.usedAt !== null || record.expiresAt <= now) throw refused;
-  if (!(await slowHashMatches(parsed.secret, record.codeHash))) throw refused;
+  // Every well-formed code costs one slow hash, so that how long a refusal takes does not
+  // tell whether its first group names a code.
+  const live = record !== null && record.usedAt === null && record.expiresAt > now;
+  const matches = await slowHashMatches(parsed.secret, live ? record.codeHash : UNKNOWN_CODE_HASH);
+  if (!live || !matches) throw refused;
   if (!(await directory.useEnrolmentCode(parsed.id, now))) throw refused;
   return newAgentCredentials(directory, record.storeId, now);
 }

@@ -1,6 +1,7 @@
 // The relay's HTTP API (fastify): JSON in and out, API-key auth, OpenAPI at /openapi.json.
 // Schemas on the routes document the API; handlers validate explicitly with the protocol
 // validators so that every error names the field (see ./errors.ts for the error shape).
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { version } from '../../cli/version.js';
@@ -18,11 +19,42 @@ export interface ApiDeps {
   service: JobService;
   /** Largest accepted request body; bigger ones get a 413. */
   bodyLimit: number;
+  limits?: Partial<HttpLimits>;
   log: Log;
 }
 
+/** What one client may cost the relay over HTTP. */
+export interface HttpLimits {
+  /** A request whose headers and body have not all arrived by then is closed (408). */
+  requestTimeoutMs: number;
+  /** A connection with no traffic for this long is closed. */
+  idleTimeoutMs: number;
+  /** Enrolment attempts (each costs a slow hash) per client address, and for everyone together. */
+  enrolPerAddress: { max: number; windowMs: number };
+  enrolGlobal: { max: number; windowMs: number };
+}
+
+export const defaultHttpLimits: HttpLimits = {
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  enrolPerAddress: { max: 10, windowMs: 60_000 },
+  enrolGlobal: { max: 60, windowMs: 60_000 },
+};
+
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ bodyLimit: deps.bodyLimit, logger: false, return503OnClosing: true });
+  const limits = { ...defaultHttpLimits, ...deps.limits };
+  const app = Fastify({
+    bodyLimit: deps.bodyLimit,
+    logger: false,
+    return503OnClosing: true,
+    // A body trickled a byte at a time must not hold a connection: Node closes requests that
+    // take longer than requestTimeout, checked every connectionsCheckingInterval.
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    http: { connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs) },
+  });
+  // Counters in bounded LRU maps (see enrolThrottle in ./routes-stores.ts).
+  await app.register(rateLimit, { global: false });
 
   await app.register(swagger, {
     openapi: {
@@ -55,10 +87,21 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app, { bodyLimit: deps.bodyLimit, log: deps.log });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+    reply.header('referrer-policy', 'no-referrer');
+    // JSON answers never need to load anything or be framed; a page served later sets its own.
+    if (!reply.hasHeader('content-security-policy'))
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    // A refused client gets its answer and the connection closes: nothing more it sends, such
+    // as the rest of a slow body, is read.
+    if (reply.statusCode === 401 || reply.statusCode === 429) reply.header('connection', 'close');
+  });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
-  registerEnrolRoute(app, deps);
+  registerEnrolRoute(app, { ...deps, limits });
 
   await app.register(async (secured) => {
     secured.addHook('onRequest', requireApiKey(deps.directory));

@@ -9,6 +9,7 @@ import { canTransition, type JobState } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
 import { openDatabase, type Row, SqliteDatabase } from '../../shared/sqlite.js';
+import { SecretBox } from '../secret-box.js';
 import { jobStateEventData, printerStatusChanged, printerStatusEventData } from './event-data.js';
 import {
   type AgentCredentialRecord,
@@ -89,11 +90,11 @@ function toJob(r: Row): JobRecord {
   };
 }
 
-function toWebhook(r: Row): WebhookRecord {
+function toWebhook(r: Row, box: SecretBox): WebhookRecord {
   return {
     id: r.id as string,
     url: r.url as string,
-    secret: r.secret as string,
+    secret: box.open(r.secret as string, r.id as string),
     events: JSON.parse(r.events as string) as WebhookEventType[],
     stores: scopeFromText(r.stores),
     createdAt: r.created_at as number,
@@ -104,11 +105,31 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   /** Opens (creating if needed) `relay.db` in `dataDir` and brings its schema up to date. */
   static open(dataDir: string): SqliteStore {
     // The CLI may write (stores add, keys add) while the relay runs: openDatabase sets a busy timeout.
-    return new SqliteStore(openDatabase(join(dataDir, 'relay.db'), migrations, 'relay database'));
+    const store = new SqliteStore(
+      openDatabase(join(dataDir, 'relay.db'), migrations, 'relay database'),
+      SecretBox.forDataDir(dataDir),
+    );
+    store.sealClearWebhookSecrets();
+    return store;
   }
 
-  private constructor(db: Database.Database) {
+  private constructor(
+    db: Database.Database,
+    /** Webhook secrets are stored sealed with it (see ../secret-box.ts). */
+    private readonly box: SecretBox,
+  ) {
     super(db);
+  }
+
+  /** Secrets stored in clear by versions before encryption at rest are sealed on open. */
+  private sealClearWebhookSecrets(): void {
+    this.db.transaction(() => {
+      for (const r of this.all('SELECT id, secret FROM webhooks')) {
+        if (SecretBox.isSealed(r.secret as string)) continue;
+        const id = r.id as string;
+        this.run('UPDATE webhooks SET secret = ? WHERE id = ?', this.box.seal(r.secret as string, id), id);
+      }
+    })();
   }
 
   // Group commit: the writes that arrive in one turn of the event loop share one transaction,
@@ -389,7 +410,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
       'INSERT INTO webhooks (id, url, secret, events, stores, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       h.id,
       h.url,
-      h.secret,
+      this.box.seal(h.secret, h.id),
       JSON.stringify(h.events),
       scopeToText(h.stores),
       h.createdAt,
@@ -397,7 +418,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
   }
 
   async listWebhooks(): Promise<WebhookRecord[]> {
-    return this.all('SELECT * FROM webhooks ORDER BY created_at').map(toWebhook);
+    return this.all('SELECT * FROM webhooks ORDER BY created_at').map((r) => toWebhook(r, this.box));
   }
 
   async removeWebhook(id: string): Promise<boolean> {
@@ -799,7 +820,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
         limit,
       );
       if (events.length === 0) return 0;
-      const hooks = this.all('SELECT * FROM webhooks').map(toWebhook);
+      const hooks = this.all('SELECT * FROM webhooks').map((r) => toWebhook(r, this.box));
       for (const e of events) {
         for (const h of hooks) {
           const wanted =
@@ -836,7 +857,7 @@ export class SqliteStore extends SqliteDatabase implements Directory, JobStore {
       limit,
     );
     return rows.map((r) => ({
-      webhook: toWebhook(r),
+      webhook: toWebhook(r, this.box),
       attempts: r.attempts as number,
       event: {
         seq: r.e_seq as number,
