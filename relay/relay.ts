@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { parseJobRequest } from '../protocol/job.js';
 import { compileUplinkValidators } from '../protocol/messages.js';
 import { consoleLog, type Log } from '../shared/log.js';
-import { buildApi } from './api/app.js';
+import { buildApi, type HttpLimits } from './api/app.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { Dispatcher } from './dispatcher.js';
 import { JobService } from './jobs.js';
@@ -25,6 +25,8 @@ export interface RelayOptions {
   defaultTtlSeconds?: number;
   /** Largest job request (default 2 MiB); bigger gets a 413. */
   maxBodyBytes?: number;
+  /** Request and idle timeouts, enrolment rate limits (defaults: defaultHttpLimits). */
+  httpLimits?: Partial<HttpLimits>;
   /** Largest MQTT packet an agent may send (default 2 MiB). */
   maxPacketBytes?: number;
   resendAfterMs?: number;
@@ -104,7 +106,14 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const service = new JobService(store, store, dispatcher, {
       defaultTtlSeconds: options.defaultTtlSeconds ?? 24 * 3600,
     });
-    const api = await buildApi({ directory: store, jobs: store, service, bodyLimit, log });
+    const api = await buildApi({
+      directory: store,
+      jobs: store,
+      service,
+      bodyLimit,
+      limits: options.httpLimits,
+      log,
+    });
     await api.listen({ port: options.httpPort ?? 8080, host });
     cleanups.push(() => api.close());
     const { port } = api.server.address() as AddressInfo;

@@ -250,9 +250,7 @@ describe('relay API jobs', () => {
     expect(ticket.blocks.slice(1)).toEqual(jobBody('s1').ticket.blocks);
 
     await t.relay.store.transitionJob(r1.jobId, 'printed', { at: Date.now() });
-    const second = (await (
-      await reprint(r1.jobId, { printer: 'receipt', copies: 2 })
-    ).json()) as JobView;
+    const second = (await (await reprint(r1.jobId, { printer: 'receipt', copies: 2 })).json()) as JobView;
     expect(second).toMatchObject({ reprintOf: jobId, reprintCount: 2, printer: 'receipt', copies: 2 });
 
     const bad = await reprint(jobId, { copies: 99 });

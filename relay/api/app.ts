@@ -4,12 +4,13 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
 import { version } from '../../cli/version.js';
 import type { Log } from '../../shared/log.js';
 import type { JobService } from '../jobs.js';
 import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
-import { installErrorHandling } from './errors.js';
+import { HttpError, installErrorHandling } from './errors.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
 
@@ -53,6 +54,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     connectionTimeout: limits.idleTimeoutMs,
     http: { connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs) },
   });
+  // Node checks neither timeout while headersTimeout is above requestTimeout (its default is 60 s).
+  app.server.headersTimeout = Math.min(10_000, limits.requestTimeoutMs);
   // Counters in bounded LRU maps (see enrolThrottle in ./routes-stores.ts).
   await app.register(rateLimit, { global: false });
 
@@ -78,12 +81,19 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   // JSON only (anything else is a 415). An empty body with Content-Type application/json
-  // (common for POST .../cancel) is no body.
-  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  // (common for POST .../cancel) is no body. Keys that would reach an object's prototype
+  // when merged (__proto__, constructor.prototype) are refused, and every error says why.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, undefined);
-    jsonParser(request, body as string, done);
+    try {
+      done(null, secureJson.parse(body as string, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (err) {
+      const message = /forbidden prototype/.test((err as Error).message)
+        ? 'request body has a "__proto__" or "constructor": {"prototype": ...} key, which is not allowed as a key'
+        : `request body is not valid JSON: ${(err as Error).message}`;
+      done(new HttpError(400, message), undefined);
+    }
   });
 
   installErrorHandling(app, { bodyLimit: deps.bodyLimit, log: deps.log });
