@@ -5,6 +5,7 @@ import { parseJobRequest } from '../protocol/job.js';
 import { compileUplinkValidators } from '../protocol/messages.js';
 import { consoleLog, type Log } from '../shared/log.js';
 import { buildApi, type HttpLimits } from './api/app.js';
+import type { AuthThrottleOptions } from './broker/auth-throttle.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { Dispatcher } from './dispatcher.js';
 import { JobService } from './jobs.js';
@@ -29,6 +30,8 @@ export interface RelayOptions {
   httpLimits?: Partial<HttpLimits>;
   /** Largest MQTT packet an agent may send (default 2 MiB). */
   maxPacketBytes?: number;
+  /** Failed MQTT logins allowed per address and per username (defaults: defaultAuthThrottle). */
+  mqttAuthThrottle?: Partial<AuthThrottleOptions>;
   resendAfterMs?: number;
   sweepIntervalMs?: number;
   retentionDays?: number;
@@ -81,6 +84,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         ? { cert: options.tls.cert, key: options.tls.key, port: options.tls.port ?? 8883 }
         : null,
       maxPacketBytes: options.maxPacketBytes ?? 2 * 1024 * 1024,
+      authThrottle: options.mqttAuthThrottle,
       log,
     });
 

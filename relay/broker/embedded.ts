@@ -2,7 +2,7 @@
 // WebSocket. Authentication and the topic ACL come from ./access.ts.
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
-import { type AddressInfo, createServer as createNetServer, type Server } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
@@ -11,6 +11,7 @@ import { parseStoreTopic, topics } from '../../protocol/topics.js';
 import type { Log } from '../../shared/log.js';
 import type { Directory } from '../store/job-store.js';
 import { authenticateAgent, maySubscribe, publishRefusal } from './access.js';
+import { AuthThrottle, type AuthThrottleOptions, defaultAuthThrottle } from './auth-throttle.js';
 import type { MessageBus, UplinkMessage } from './bus.js';
 import { guarded } from './packet-guard.js';
 
@@ -23,6 +24,8 @@ export interface BrokerOptions {
   tls: { cert: string | Buffer; key: string | Buffer; port: number } | null;
   /** Largest MQTT packet an agent may send; a bigger one closes its connection. */
   maxPacketBytes: number;
+  /** Failed logins allowed per address and per username (defaults: defaultAuthThrottle). */
+  authThrottle?: Partial<AuthThrottleOptions>;
   log: Log;
 }
 
@@ -35,6 +38,7 @@ export interface EmbeddedBroker {
 // aedes error codes for CONNACK
 const BAD_USERNAME_OR_PASSWORD = 4;
 const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
 
 function displayHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return 'localhost';
@@ -55,10 +59,21 @@ async function closeServer(server: Server | HttpServer): Promise<void> {
 export async function startEmbeddedBroker(opts: BrokerOptions): Promise<EmbeddedBroker> {
   const { directory, log } = opts;
   const storeOf = new WeakMap<Client, string>();
+  const addressOf = new WeakMap<Client, string>();
   const handlers: ((m: UplinkMessage) => void)[] = [];
+  const throttle = new AuthThrottle({ ...defaultAuthThrottle, ...opts.authThrottle }, log);
 
   const broker = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
+      const address = addressOf.get(client) ?? 'unknown';
+      const refuse = (message: string, returnCode: number) =>
+        done(Object.assign(new Error(message), { returnCode }), false);
+      const wait = throttle.check(address, username);
+      if (wait > 0) {
+        // "Server unavailable": the client retries later; its credentials were not checked.
+        refuse(`too many failed logins: try again in ${Math.ceil(wait / 1000)} s`, SERVER_UNAVAILABLE);
+        return;
+      }
       authenticateAgent(directory, client.id, username, password).then(
         (r) => {
           if (r.ok) {
@@ -66,17 +81,12 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
             done(null, true);
             return;
           }
-          log.warn(
-            `mqtt: refused client ${JSON.stringify(client.id)} (user ${JSON.stringify(username)}): ${r.message}`,
-          );
-          const err = Object.assign(new Error(r.message), {
-            returnCode: r.reason === 'bad-client-id' ? IDENTIFIER_REJECTED : BAD_USERNAME_OR_PASSWORD,
-          });
-          done(err, false);
+          throttle.failed(address, username, r.reason);
+          refuse(r.message, r.reason === 'bad-client-id' ? IDENTIFIER_REJECTED : BAD_USERNAME_OR_PASSWORD);
         },
         (err: unknown) => {
           log.error(`mqtt: authentication failed: ${String(err)}`);
-          done(Object.assign(new Error('server unavailable'), { returnCode: 3 }), false);
+          refuse('server unavailable', SERVER_UNAVAILABLE);
         },
       );
     },
@@ -117,12 +127,17 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
 
   broker.on('clientError', (client, err) => {
     // The guarded stream (Duplex.from) reports a connection that ended normally, e.g. after a
-    // DISCONNECT, as an AbortError: not worth a warning.
-    if (err.name !== 'AbortError') log.warn(`mqtt: client ${client.id}: ${err.message}`);
+    // DISCONNECT, as an AbortError: not worth a warning. A refused login (errorCode: its
+    // CONNACK code) is in the throttle's summary.
+    if (err.name === 'AbortError' || 'errorCode' in err) return;
+    log.warn(`mqtt: client ${client.id}: ${err.message}`);
   });
 
-  const accept = (conn: Duplex, req?: IncomingMessage) =>
-    broker.handle(guarded(conn, opts.maxPacketBytes), req);
+  const accept = (conn: Duplex, req?: IncomingMessage) => {
+    const client = broker.handle(guarded(conn, opts.maxPacketBytes), req);
+    const address = (req?.socket ?? (conn as Partial<Socket>)).remoteAddress;
+    if (address) addressOf.set(client, address);
+  };
   const tcp = createNetServer({ noDelay: true }, (socket) => accept(socket));
   let tlsServer: Server | null = null;
   let wsHttp: HttpServer | null = null;
@@ -130,6 +145,7 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
   const close = async () => {
     // Closing the broker disconnects every client, so the servers can then close.
     await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throttle.close();
     for (const client of wss?.clients ?? []) client.terminate();
     wss?.close();
     await Promise.all([closeServer(tcp), tlsServer && closeServer(tlsServer), wsHttp && closeServer(wsHttp)]);
