@@ -8,6 +8,7 @@ import { buildApi, type HttpLimits } from './api/app.js';
 import type { AuthThrottleOptions } from './broker/auth-throttle.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { Dispatcher } from './dispatcher.js';
+import { defaultIgnoredEvents, type IgnoredEventOptions, IgnoredEvents } from './ignored-events.js';
 import { JobService } from './jobs.js';
 import { SqliteStore } from './store/sqlite.js';
 import { Uplink } from './uplink.js';
@@ -32,6 +33,8 @@ export interface RelayOptions {
   maxPacketBytes?: number;
   /** Failed MQTT logins allowed per address and per username (defaults: defaultAuthThrottle). */
   mqttAuthThrottle?: Partial<AuthThrottleOptions>;
+  /** Events for jobs a store does not have: summary interval, and how many before its batches are dropped. */
+  ignoredEvents?: Partial<IgnoredEventOptions>;
   resendAfterMs?: number;
   sweepIntervalMs?: number;
   retentionDays?: number;
@@ -94,11 +97,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       retentionDays: options.retentionDays ?? 90,
       log,
     });
-    const uplink = new Uplink(store, store, broker.bus, dispatcher, log);
+    const ignored = new IgnoredEvents({ ...defaultIgnoredEvents, ...options.ignoredEvents }, log);
+    const uplink = new Uplink(store, store, broker.bus, dispatcher, log, ignored);
     broker.bus.onUplink((m) => uplink.accept(m));
     cleanups.push(async () => {
       await broker.close();
       await uplink.idle();
+      ignored.close();
     });
     dispatcher.start();
     cleanups.push(() => dispatcher.stop());

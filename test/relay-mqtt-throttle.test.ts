@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentCredentials } from '../relay/admin.js';
-import { FailureLimiter } from '../relay/broker/auth-throttle.js';
+import { FailureLimiter } from '../relay/failure-limiter.js';
 import type { Log } from '../shared/log.js';
 import { startTestRelay, type TestRelay } from './relay-helpers.js';
 

@@ -8,58 +8,7 @@
 // guessed, it bounds what trying costs the relay. Memory is bounded: the least recently
 // seen keys are dropped past `maxKeys`.
 import type { Log } from '../../shared/log.js';
-
-export interface FailureWindow {
-  /** Failures allowed per window; the next attempt waits for the window's end. */
-  maxFailures: number;
-  windowMs: number;
-}
-
-interface Entry {
-  since: number;
-  failures: number;
-}
-
-/** Counts failures per key in fixed windows, in a bounded map kept in least-recently-used order. */
-export class FailureLimiter {
-  readonly #entries = new Map<string, Entry>();
-
-  constructor(
-    private readonly limit: FailureWindow,
-    private readonly maxKeys: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  #entry(key: string): Entry | undefined {
-    const e = this.#entries.get(key);
-    if (!e) return undefined;
-    this.#entries.delete(key);
-    if (this.now() - e.since >= this.limit.windowMs) return undefined;
-    this.#entries.set(key, e);
-    return e;
-  }
-
-  /** Milliseconds until `key` may try again; 0: now. */
-  blockedFor(key: string): number {
-    const e = this.#entry(key);
-    if (!e || e.failures < this.limit.maxFailures) return 0;
-    return e.since + this.limit.windowMs - this.now();
-  }
-
-  fail(key: string): void {
-    const e = this.#entry(key);
-    if (e) {
-      e.failures++;
-      return;
-    }
-    if (this.#entries.size >= this.maxKeys) this.#entries.delete(this.#entries.keys().next().value as string);
-    this.#entries.set(key, { since: this.now(), failures: 1 });
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-}
+import { FailureLimiter, type FailureWindow } from '../failure-limiter.js';
 
 export interface AuthThrottleOptions {
   perAddress: FailureWindow;

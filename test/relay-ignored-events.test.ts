@@ -1,0 +1,125 @@
+// Events an agent sends for jobs that are not its store's are counted and summarised, not
+// logged and stored one by one, and a store that floods them has its batches dropped.
+import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Log } from '../shared/log.js';
+import { FakeAgent, jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
+
+const lines: string[] = [];
+const log: Log = { info: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m) };
+let t: TestRelay | null = null;
+let agents: FakeAgent[] = [];
+afterEach(async () => {
+  for (const a of agents) await a.close();
+  agents = [];
+  await t?.close();
+  t = null;
+  lines.length = 0;
+});
+
+const unknownJobEvents = (n: number) =>
+  Array.from({ length: n }, () => ({
+    id: randomUUID(),
+    at: new Date().toISOString(),
+    type: 'job-state',
+    jobId: `no-such-job-${randomUUID()}`,
+    state: 'printed',
+  }));
+
+function seenRows(t: TestRelay, storeId: string): number {
+  const row = t.relay.store.db
+    .prepare('SELECT count(*) AS n FROM agent_events_seen WHERE store_id = ?')
+    .get(storeId) as { n: number };
+  return row.n;
+}
+
+function dbBytes(dataDir: string): number {
+  let n = 0;
+  for (const f of ['relay.db', 'relay.db-wal']) {
+    try {
+      n += statSync(join(dataDir, f)).size;
+    } catch {}
+  }
+  return n;
+}
+
+describe('events for jobs a store does not have', () => {
+  it('are acknowledged, counted in one summary line, and neither logged nor stored one by one', async () => {
+    t = await startTestRelay({ log, ignoredEvents: { summaryMs: 3_600_000 } });
+    const creds = await t.store('s1');
+    await t.store('s2');
+    const agent = await FakeAgent.connect(t.relay.urls.mqtt, creds);
+    agents.push(agent);
+    await agent.hello();
+    const otherStoresJob = await t.createJob(jobBody('s2'));
+    const before = dbBytes(t.dataDir);
+
+    const events = [
+      ...unknownJobEvents(400),
+      { id: randomUUID(), at: new Date().toISOString(), type: 'job-received', jobId: otherStoresJob },
+      { id: randomUUID(), at: new Date().toISOString(), type: 'no-such-type' },
+    ];
+    await agent.publishBatch(events);
+    await waitFor(() => events.every((e) => agent.acked.has(e.id)), 'acks for the ignored events');
+
+    expect(seenRows(t, 's1')).toBe(1); // the hello only
+    expect(dbBytes(t.dataDir) - before).toBeLessThan(64 * 1024);
+    expect((await t.relay.store.getJob(otherStoresJob))?.state).toBe('accepted');
+    expect(lines).toEqual([]);
+    await t.close();
+    t = null;
+    agents = [];
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^store s1: ignored events in the last \d+ s: /);
+    expect(lines[0]).toContain('401 not its job');
+    expect(lines[0]).toContain('1 invalid');
+  });
+
+  it('drop the batches of a store that floods them, unacknowledged and unread', async () => {
+    t = await startTestRelay({
+      log,
+      ignoredEvents: { limit: { maxFailures: 1000, windowMs: 60_000 }, summaryMs: 3_600_000 },
+    });
+    const creds = await t.store('s1');
+    const agent = await FakeAgent.connect(t.relay.urls.mqtt, creds);
+    agents.push(agent);
+    const batches = Array.from({ length: 100 }, () => unknownJobEvents(500));
+    for (const b of batches) await agent.publishBatch(b);
+    await t.relay.uplinkIdle();
+    // 1000 ignored events are allowed per window: the first two batches, and no more.
+    const acked = batches.map((b) => b.every((e) => agent.acked.has(e.id)));
+    expect(acked.slice(0, 2)).toEqual([true, true]);
+    expect(acked.slice(2).some(Boolean)).toBe(false);
+    expect(seenRows(t, 's1')).toBe(0);
+
+    await agent.close();
+    agents = [];
+    await t.close();
+    t = null;
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/: 1000 not its job .*dropped 98 batch\(es\) unread/);
+  });
+
+  it('hear a throttled store again once its window has passed', async () => {
+    t = await startTestRelay({
+      log,
+      ignoredEvents: { limit: { maxFailures: 10, windowMs: 2000 }, summaryMs: 3_600_000 },
+    });
+    const creds = await t.store('s1');
+    const agent = await FakeAgent.connect(t.relay.urls.mqtt, creds);
+    agents.push(agent);
+    await agent.send(...unknownJobEvents(10));
+    const job = await t.createJob(jobBody('s1'));
+    await agent.publishBatch([
+      { id: randomUUID(), at: new Date().toISOString(), type: 'job-received', jobId: job },
+    ]);
+    await t.relay.uplinkIdle();
+    expect((await t.relay.store.getJob(job))?.state).not.toBe('delivered');
+
+    await new Promise((r) => setTimeout(r, 2100));
+    await agent.send({ type: 'job-received', jobId: job });
+    expect((await t.relay.store.getJob(job))?.state).toBe('delivered');
+  });
+});
