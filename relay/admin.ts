@@ -19,6 +19,7 @@ import {
   WEBHOOK_EVENT_TYPES,
   type WebhookEventType,
 } from './store/job-store.js';
+import { checkWebhookUrl } from './webhook-target.js';
 
 export const API_KEY_PREFIX = 'prk';
 const ENROLMENT_CODE_TTL_MS = 7 * 24 * 3600_000;
@@ -150,21 +151,19 @@ export function parseWebhookEvents(text: string): WebhookEventType[] {
   return events as WebhookEventType[];
 }
 
+/**
+ * Subscribes a URL. One that names a link-local or metadata address is refused, and a loopback
+ * or private one unless `allowPrivateNetworks` (the relay checks again where it connects).
+ */
 export async function addWebhook(
   directory: Directory,
   url: string,
   events: WebhookEventType[],
   stores: StoreScope,
-  now = Date.now(),
+  opts: { allowPrivateNetworks?: boolean; now?: number } = {},
 ) {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error(`invalid webhook URL ${JSON.stringify(url)}`);
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
-    throw new Error('a webhook URL must be http:// or https://');
+  const parsed = checkWebhookUrl(url, opts.allowPrivateNetworks ?? false);
+  const now = opts.now ?? Date.now();
   const id = randomId();
   const secret = randomSecret();
   await directory.addWebhook({ id, url: parsed.toString(), secret, events, stores, createdAt: now });

@@ -60,6 +60,7 @@ interface StartOptions {
   tlsCert?: string;
   tlsKey?: string;
   mqttsPort: number;
+  webhooksAllowPrivate?: boolean;
 }
 
 async function start(opts: StartOptions): Promise<void> {
@@ -78,6 +79,7 @@ async function start(opts: StartOptions): Promise<void> {
     mqttPort: opts.mqttPort,
     wsPort: opts.ws ? opts.wsPort : null,
     tls,
+    webhooks: { allowPrivateNetworks: opts.webhooksAllowPrivate ?? false },
   });
   const { urls } = relay;
   console.log(`printrelay relay ${version} is running`);
@@ -130,6 +132,12 @@ export function registerRelay(program: Command): void {
     .option('--tls-cert <file>', 'PEM certificate: also listen for MQTT over TLS')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--mqtts-port <port>', 'MQTT over TLS port', port, 8883)
+    .option('--webhooks-allow-private', 'let webhooks reach loopback and private addresses')
+    .addHelpText(
+      'after',
+      '\nWebhook secrets are stored encrypted with the key in PRINTRELAY_SECRET_KEY (64 hex digits), or else\n' +
+        'with <data-dir>/secret.key, made on first start. See docs/security.md.',
+    )
     .action((opts: StartOptions) => start(opts));
 
   const stores = relay.command('stores').description('Stores and their agent credentials.');
@@ -209,18 +217,29 @@ export function registerRelay(program: Command): void {
     .description('Subscribe a URL; prints the signing secret once.')
     .option('--events <list>', 'job.state, printer.status', 'job.state,printer.status')
     .option('--stores <all|ids>', '"all" or a comma-separated list of store ids', 'all')
+    .option(
+      '--allow-private',
+      'accept a loopback or private address (the relay needs --webhooks-allow-private)',
+    )
     .option(...dataDirOption)
-    .action(async (url: string, opts: { events: string; stores: string; dataDir: string }) => {
-      const events = parseWebhookEvents(opts.events);
-      const { id, secret } = await withStore(opts.dataDir, async (s) =>
-        addWebhook(s, url, events, await parseStoreScope(s, opts.stores)),
-      );
-      console.log(`Webhook ${id} -> ${url} (${events.join(', ')})`);
-      console.log(`Signing secret (not shown again): ${secret}`);
-      console.log(
-        'Each POST carries X-Printrelay-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">.',
-      );
-    });
+    .action(
+      async (
+        url: string,
+        opts: { events: string; stores: string; allowPrivate?: boolean; dataDir: string },
+      ) => {
+        const events = parseWebhookEvents(opts.events);
+        const { id, secret } = await withStore(opts.dataDir, async (s) =>
+          addWebhook(s, url, events, await parseStoreScope(s, opts.stores), {
+            allowPrivateNetworks: opts.allowPrivate ?? false,
+          }),
+        );
+        console.log(`Webhook ${id} -> ${url} (${events.join(', ')})`);
+        console.log(`Signing secret (not shown again): ${secret}`);
+        console.log(
+          'Each POST carries X-Printrelay-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">.',
+        );
+      },
+    );
   hooks
     .command('list')
     .description('List webhooks.')
