@@ -316,6 +316,45 @@ describe('relay API documents and enrolment', () => {
     );
   });
 
+  it('documents the reprint key and optional body, 415 and 429 answers, and the webhooks with their signature', async () => {
+    type Operation = {
+      parameters?: { name: string; in: string; required?: boolean }[];
+      requestBody?: { required: boolean };
+      responses: Record<string, unknown>;
+      description?: string;
+    };
+    const doc = (await (await t.api('/openapi.json', { key: null })).json()) as {
+      paths: Record<string, Record<string, Operation>>;
+      webhooks: Record<
+        string,
+        { post: Operation & { requestBody: { content: Record<string, { schema: { $ref: string } }> } } }
+      >;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    const reprintOp = doc.paths['/v1/jobs/{id}/reprint']?.post as Operation;
+    expect(reprintOp.parameters).toContainEqual(
+      expect.objectContaining({ name: 'idempotency-key', in: 'header', required: true }),
+    );
+    expect(reprintOp.requestBody?.required).toBe(false);
+    expect(Object.keys(doc.paths['/v1/jobs']?.post?.responses ?? {})).toContain('415');
+    expect(Object.keys(doc.paths['/v1/enrol']?.post?.responses ?? {})).toEqual(
+      expect.arrayContaining(['404', '415', '429']),
+    );
+    for (const [type, schema] of [
+      ['job.state', 'JobStateEvent'],
+      ['printer.status', 'PrinterStatusEvent'],
+    ] as const) {
+      const hook = doc.webhooks[type]?.post;
+      expect(hook?.description).toMatch(/X-Printrelay-Signature: t=<unix seconds>,v1=<hex>.*HMAC-SHA256/);
+      expect(hook?.requestBody.content['application/json']?.schema.$ref).toBe(
+        `#/components/schemas/${schema}`,
+      );
+      expect(Object.keys(doc.components.schemas[schema]?.properties ?? {})).toEqual(
+        expect.arrayContaining(['id', 'type', 'sequence', 'createdAt', 'storeId', 'data']),
+      );
+    }
+  });
+
   it('trades an enrolment code for credentials once', async () => {
     const { enrolment } = await addStore(t.relay.store, 'enrol1', 'Enrol Store');
     const typed = enrolment.code.toLowerCase().replaceAll('-', ' ');

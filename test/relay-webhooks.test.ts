@@ -4,6 +4,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { validator } from '../protocol/validate.js';
+import { JobStateEvent, PrinterStatusEvent } from '../protocol/webhooks.js';
 import { addWebhook } from '../relay/admin.js';
 import { retryDelay, signWebhook } from '../relay/webhooks.js';
 import { FakeAgent, jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
@@ -104,6 +106,11 @@ describe('relay webhooks', () => {
     const delivered = () => hook.received.filter((r) => r.status === 204).map(payloadOf);
     await waitFor(() => delivered().length >= 4, 'four delivered events');
     const events = delivered();
+    // What the OpenAPI document's webhooks section says is what arrives.
+    for (const e of events) {
+      if (e.type === 'job.state') validator(JobStateEvent)(e);
+      else validator(PrinterStatusEvent)(e);
+    }
     const jobStates = events.filter((e) => e.type === 'job.state').map((e) => e.data.state);
     expect(jobStates.sort()).toEqual(['accepted', 'delivered', 'sent']);
     const printer = events.filter((e) => e.type === 'printer.status');

@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { version } from '../../cli/version.js';
+import { JobStateEvent, PrinterStatusEvent, WEBHOOK_SIGNATURE_DOC } from '../../protocol/webhooks.js';
 import type { Log } from '../../shared/log.js';
 import type { JobService } from '../jobs.js';
 import type { Directory, JobStore } from '../store/job-store.js';
@@ -42,6 +43,30 @@ export const defaultHttpLimits: HttpLimits = {
   enrolGlobal: { max: 60, windowMs: 60_000 },
 };
 
+/** One webhook in the OpenAPI document: what the relay POSTs and how to check it. */
+function webhookDoc(summary: string, schema: string) {
+  return {
+    post: {
+      summary,
+      description: WEBHOOK_SIGNATURE_DOC,
+      parameters: ['X-Printrelay-Signature', 'X-Printrelay-Event-Id', 'X-Printrelay-Event-Type'].map(
+        (name) => ({
+          name,
+          in: 'header' as const,
+          required: true,
+          schema: { type: 'string' as const },
+        }),
+      ),
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
+      },
+      responses: { '2XX': { description: 'Received; anything else is retried with the same event id.' } },
+      security: [],
+    },
+  };
+}
+
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const limits = { ...defaultHttpLimits, ...deps.limits };
   const app = Fastify({
@@ -69,11 +94,30 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
           'Send tickets to store printers and follow them until printed. Authenticate with ' +
           '"Authorization: Bearer <API key>" (make one with `printrelay relay keys add`).',
       },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
+        schemas: { JobStateEvent, PrinterStatusEvent },
+      },
       security: [{ apiKey: [] }],
+      webhooks: {
+        'job.state': webhookDoc('A job changed state', 'JobStateEvent'),
+        'printer.status': webhookDoc(
+          'A printer became ready or not ready, or its condition changed',
+          'PrinterStatusEvent',
+        ),
+      },
     },
     // Shared schemas appear under their own names (Ticket, ApiError, ...), not def-0.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    // The plugin marks every body it documents as required; a reprint may come without one.
+    transformObject: (documents) => {
+      const doc = 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject;
+      const reprint = (doc.paths as Record<string, { post?: { requestBody?: { required?: boolean } } }>)?.[
+        '/v1/jobs/{id}/reprint'
+      ]?.post?.requestBody;
+      if (reprint) reprint.required = false;
+      return doc;
+    },
   });
 
   // Validation happens in the handlers (see above); responses are plain JSON.
