@@ -8,8 +8,8 @@ import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { version } from '../cli/version.js';
 import type { Log } from '../shared/log.js';
+import { version } from '../shared/version.js';
 import type { DueDelivery, JobStore } from './store/job-store.js';
 import { addressRefusal, guardedLookup } from './webhook-target.js';
 

@@ -3,11 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentStore } from '../agent/store/agent-store.js';
 import { addWebhook } from '../relay/admin.js';
 import { SECRET_KEY_ENV, SecretBox } from '../relay/secret-box.js';
-import { SqliteStore } from '../relay/store/sqlite.js';
+import { openRelayStore } from '../relay/store/open.js';
 import { jobBody, startTestRelay, type TestRelay, tempDir } from './relay-helpers.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -23,6 +24,16 @@ function parent(): string {
   const d = tempDir();
   dirs.push(d);
   return d;
+}
+
+/** Reads relay.db beside the store (WAL allows it): the rows are not in the store's interfaces. */
+function readDb<T>(dataDir: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(join(dataDir, 'relay.db'), { readonly: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
 }
 
 function expectOwnerOnly(dir: string, files: string[]): void {
@@ -45,11 +56,11 @@ describe('file modes', () => {
 
   it('relay: tightens a folder and files left readable by an older version', async () => {
     const dataDir = join(parent(), 'relay-data');
-    const store = SqliteStore.open(dataDir);
+    const store = openRelayStore(dataDir);
     await store.close();
     chmodSync(dataDir, 0o755);
     for (const f of ['relay.db', 'secret.key']) chmodSync(join(dataDir, f), 0o644);
-    const again = SqliteStore.open(dataDir);
+    const again = openRelayStore(dataDir);
     await again.close();
     expectOwnerOnly(dataDir, ['relay.db', 'secret.key']);
   });
@@ -68,14 +79,16 @@ describe('file modes', () => {
 describe('webhook secrets at rest', () => {
   it('are stored sealed: neither the database nor its WAL holds the secret, and signing still uses it', async () => {
     const dataDir = join(parent(), 'relay-data');
-    const store = SqliteStore.open(dataDir);
+    const store = openRelayStore(dataDir);
     const { id, secret } = await addWebhook(
       store,
       'https://hooks.example.com/printrelay',
       ['job.state'],
       'all',
     );
-    const row = store.db.prepare('SELECT secret FROM webhooks WHERE id = ?').get(id) as { secret: string };
+    const row = readDb(dataDir, (db) => db.prepare('SELECT secret FROM webhooks WHERE id = ?').get(id)) as {
+      secret: string;
+    };
     expect(row.secret).toMatch(/^aes256gcm:/);
     expect(row.secret).not.toContain(secret);
     for (const f of ['relay.db', 'relay.db-wal']) {
@@ -87,15 +100,19 @@ describe('webhook secrets at rest', () => {
 
   it('kept in clear by an older version are sealed when the store opens', async () => {
     const dataDir = join(parent(), 'relay-data');
-    const old = SqliteStore.open(dataDir);
-    old.db
+    // The schema as an older relay left it, with a secret in clear.
+    await openRelayStore(dataDir).close();
+    const old = new Database(join(dataDir, 'relay.db'));
+    old
       .prepare(
         "INSERT INTO webhooks (id, url, secret, events, stores, created_at) VALUES ('old', 'https://x.example/h', 'clear-secret', '[\"job.state\"]', 'all', 0)",
       )
       .run();
-    await old.close();
-    const store = SqliteStore.open(dataDir);
-    const row = store.db.prepare("SELECT secret FROM webhooks WHERE id = 'old'").get() as { secret: string };
+    old.close();
+    const store = openRelayStore(dataDir);
+    const row = readDb(dataDir, (db) => db.prepare("SELECT secret FROM webhooks WHERE id = 'old'").get()) as {
+      secret: string;
+    };
     expect(row.secret).toMatch(/^aes256gcm:/);
     expect((await store.listWebhooks())[0]?.secret).toBe('clear-secret');
     await store.close();
