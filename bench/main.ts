@@ -1,8 +1,9 @@
-// `npm run bench [-- --quick] [-- --only render|fanout|agent] [-- --out FILE]`: runs the benchmarks
+// `npm run bench [-- --quick] [-- --only render|fanout|agent|enrol] [-- --out FILE]`: runs the benchmarks
 // and prints their figures as Markdown (the body of bench/RESULTS.md); --out also writes it.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runAgentFootprint } from './agent-footprint.js';
+import { runEnrolFloodBench } from './enrol-flood.js';
 import { runFanoutBench } from './fanout.js';
 import { runRenderBench } from './render.js';
 import { machine } from './stats.js';
@@ -15,8 +16,9 @@ const { values } = parseArgs({
   },
 });
 const only = values.only;
-if (only !== undefined && only !== 'render' && only !== 'fanout' && only !== 'agent') {
-  console.error(`--only takes render, fanout or agent, not ${JSON.stringify(only)}`);
+const benches = ['render', 'fanout', 'agent', 'enrol'];
+if (only !== undefined && !benches.includes(only)) {
+  console.error(`--only takes ${benches.join(', ')}, not ${JSON.stringify(only)}`);
   process.exit(2);
 }
 const quick = values.quick ?? false;
@@ -60,6 +62,19 @@ if (only === undefined || only === 'fanout') {
 if (only === undefined || only === 'agent') {
   log('store agent footprint ...');
   sections.push((await runAgentFootprint({ quick, log })).markdown, '');
+}
+if (only === undefined || only === 'enrol') {
+  log('enrolment flood ...');
+  sections.push(
+    (
+      await runEnrolFloodBench(
+        quick
+          ? { seconds: 3, orderRate: 20, floodRate: 18, log }
+          : { seconds: 10, orderRate: 20, floodRate: 18, log },
+      )
+    ).markdown,
+    '',
+  );
 }
 const markdown = sections.join('\n');
 console.log(markdown);
