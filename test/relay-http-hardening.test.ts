@@ -144,7 +144,7 @@ describe('enrolment refusals', () => {
 describe('slow and refused clients', () => {
   let t: TestRelay;
   beforeAll(async () => {
-    t = await startTestRelay({ httpLimits: { requestTimeoutMs: 1000 } });
+    t = await startTestRelay({ httpLimits: { requestTimeoutMs: 1000, idleTimeoutMs: 1000 } });
     await t.store('s1');
   });
   afterAll(() => t.close());
@@ -161,6 +161,13 @@ describe('slow and refused clients', () => {
     // requestTimeout 1 s, checked every second: closed within ~2 s, not minutes.
     expect(closedAfter).toBeLessThan(5000);
     expect(c.received()).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('closes a connection that sends nothing', async () => {
+    const c = rawClient(t.relay.urls.http);
+    const closedAfter = await c.closed;
+    expect(closedAfter).toBeGreaterThanOrEqual(900);
+    expect(closedAfter).toBeLessThan(5000);
   });
 
   it('answers an unauthenticated request at once and closes the connection without reading its body', async () => {
