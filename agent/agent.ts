@@ -9,7 +9,6 @@
 import type { ControlMessage, JobMessage, PrinterInfo } from '../protocol/messages.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import { notReadyReasons } from '../protocol/status.js';
-import type { Ticket } from '../protocol/ticket.js';
 import { consoleLog, type Log } from '../shared/log.js';
 import { version } from '../shared/version.js';
 import { type AgentConfig, parseAgentConfig, type ResolvedAgentConfig } from './config.js';
@@ -22,6 +21,7 @@ import { Router } from './queue/router.js';
 import { RelayLink } from './relay-link.js';
 import { AgentRequestError } from './request-error.js';
 import { AgentStore, isFinal, type JobRecord, jobView } from './store/agent-store.js';
+import { testTicket } from './test-ticket.js';
 import { type AgentView, LOCAL_JOB_STATES, type LocalJobState, type LocalJobView } from './views.js';
 
 export interface AgentOptions {
@@ -411,29 +411,13 @@ export class Agent {
       );
     }
     const job = this.#store.addLocalJob({
-      message: { printer: printerId, ticket: this.#testTicket(p), copies: 1 },
+      message: { printer: printerId, ticket: testTicket(this.storeId, p.config, p.profile.name), copies: 1 },
       printerId,
       detail: 'test print',
     });
     this.#log.info(`job ${job.jobId}: test print on ${printerId}`);
     p.queue.wake();
     return jobView(job);
-  }
-
-  #testTicket(p: RunningPrinter): Ticket {
-    const { id, name } = p.config;
-    const time = new Date().toLocaleString('zh-CN', { hour12: false });
-    return {
-      blocks: [
-        { type: 'text', text: '测试页 TEST PRINT', align: 'center', bold: true, width: 2, height: 2 },
-        { type: 'text', text: `门店 Store: ${this.storeId}` },
-        { type: 'text', text: `打印机 Printer: ${id}${name ? ` (${name})` : ''}` },
-        { type: 'text', text: `型号 Profile: ${p.profile.name}` },
-        { type: 'text', text: `时间 Time: ${time}` },
-        { type: 'text', text: '中文打印正常：宫保鸡丁、麻婆豆腐' },
-        { type: 'cut' },
-      ],
-    };
   }
 
   /** One more copy of a finished job, with the visible REPRINT mark, where its ref points now. */

@@ -35,20 +35,34 @@ export type AgentPrinterConfig = Static<typeof AgentPrinterConfig>;
 
 export const AgentConfig = Type.Object(
   {
-    storeId: Type.String({ pattern: STORE_ID_PATTERN }),
+    storeId: Type.String({
+      pattern: STORE_ID_PATTERN,
+      description: 'The store, as HQ created it (`relay stores add`).',
+    }),
     relay: Type.Object(
       {
         url: Type.String({ pattern: '^(mqtts?|wss?)://', description: 'mqtt://, mqtts://, ws:// or wss://' }),
         password: Type.String({ minLength: 1, description: 'The agent secret (pra_...).' }),
         clientId: Type.Optional(Type.String({ minLength: 1, description: 'Default "<storeId>:agent".' })),
+        apiUrl: Type.Optional(
+          Type.String({
+            pattern: '^https?://',
+            description:
+              "The relay's HTTP API (https://...), where the agent enrolled; `printrelay doctor` checks the clock against it.",
+          }),
+        ),
       },
-      { additionalProperties: false },
+      { additionalProperties: false, description: 'How the agent reaches the relay.' },
     ),
     dataDir: Type.String({
       minLength: 1,
       description: 'Where the agent keeps its database (relative to the config file).',
     }),
-    printers: Type.Array(AgentPrinterConfig, { minItems: 1, maxItems: 64 }),
+    printers: Type.Array(AgentPrinterConfig, {
+      minItems: 1,
+      maxItems: 64,
+      description: "The store's printers.",
+    }),
     failover: Type.Optional(
       Type.Object(
         {
@@ -60,7 +74,10 @@ export const AgentConfig = Type.Object(
             }),
           ),
         },
-        { additionalProperties: false },
+        {
+          additionalProperties: false,
+          description: 'Moving the jobs of a printer that is out (no paper, offline...) to its backup.',
+        },
       ),
     ),
     uncertainJobs: Type.Optional(
@@ -76,16 +93,34 @@ export const AgentConfig = Type.Object(
             description: 'On 127.0.0.1; 0 = any free port; null = no local API. Default 8765.',
           }),
         },
-        { additionalProperties: false },
+        {
+          additionalProperties: false,
+          description: "The agent's HTTP API for the store page, tray app and POS.",
+        },
       ),
     ),
     printerOptions: Type.Optional(
       Type.Object(
         {
-          pollIntervalMs: Type.Optional(Type.Integer({ minimum: 1 })),
-          confirmTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+          pollIntervalMs: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              description:
+                'How often a printer is asked for its status, in ms (default 1000; five times less often with ASB).',
+            }),
+          ),
+          confirmTimeoutMs: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              description:
+                'How long a ticket may go unconfirmed while its printer is ready, in ms (default 30000).',
+            }),
+          ),
         },
-        { additionalProperties: false },
+        {
+          additionalProperties: false,
+          description: 'Tuning of the printer driver; the defaults suit most printers.',
+        },
       ),
     ),
   },
@@ -95,7 +130,7 @@ export type AgentConfig = Static<typeof AgentConfig>;
 
 /** A config with every default filled in: what the agent runs on. */
 export interface ResolvedAgentConfig extends AgentConfig {
-  relay: { url: string; password: string; clientId: string };
+  relay: AgentConfig['relay'] & { clientId: string };
   printers: (AgentPrinterConfig & { roles: string[] })[];
   failover: { enabled: boolean; afterSeconds: number };
   uncertainJobs: 'report' | 'reprint-marked';

@@ -15,6 +15,7 @@ const modules: Record<string, () => Promise<Register>> = {
   agent: async () => (await import('./commands/agent.js')).registerAgent,
   render: async () => (await import('./commands/render.js')).registerRender,
   printer: async () => (await import('./commands/printer.js')).registerPrinter,
+  doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
   'virtual-printer': async () => (await import('./commands/virtual-printer.js')).registerVirtualPrinter,
 };
 // Commands registered by another command's module.

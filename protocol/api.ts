@@ -106,5 +106,9 @@ export const EnrolResponse = Type.Object({
   username: Type.String(),
   password: Type.String({ description: 'Shown once: keep it in the agent configuration.' }),
   clientId: Type.String(),
+  relayUrls: Type.Array(Type.String(), {
+    description:
+      "Where the agent connects: the relay's MQTT listeners at the host name this request was sent to, encrypted ones first.",
+  }),
 });
 export type EnrolResponse = Static<typeof EnrolResponse>;

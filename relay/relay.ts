@@ -122,6 +122,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       service,
       bodyLimit,
       limits: options.httpLimits,
+      listeners: () => broker.urls,
       log,
     });
     await api.listen({ port: options.httpPort ?? 8080, host });

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadAgentConfig, parseAgentConfig } from '../agent/config.js';
+import { agentConfigReference } from '../agent/config-reference.js';
+import { REPO_ROOT } from './support/repo.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -110,5 +112,29 @@ describe('agent config', () => {
     expect(message).toContain('/printers/2/profile: unknown printer profile "no-such-model"');
     expect(message).toContain('/printers/2/roles/0: "counter" is the id of printers[0]');
     expect(message).toContain('/relay/clientId: must be "s001" or start with "s001:"');
+  });
+});
+
+describe('agent config reference', () => {
+  it('docs/agent-config.md is the reference the schema makes today', () => {
+    const committed = readFileSync(join(REPO_ROOT, 'docs', 'agent-config.md'), 'utf8');
+    // If this fails: npx printrelay agent config-reference > docs/agent-config.md
+    expect(committed).toBe(agentConfigReference());
+  });
+
+  it('the example shows every field, and the reference documents each', () => {
+    const example = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', 'agent.json'), 'utf8'));
+    parseAgentConfig(example);
+    const reference = agentConfigReference();
+    const paths = (value: unknown, prefix: string): string[] =>
+      typeof value === 'object' && value !== null
+        ? Object.entries(value).flatMap(([k, v]) => {
+            const path = Array.isArray(value) ? `${prefix}[]` : `${prefix}${prefix ? '.' : ''}${k}`;
+            return [...(Array.isArray(value) ? [] : [path]), ...paths(v, path)];
+          })
+        : [];
+    const shown = [...new Set(paths(example, ''))].sort();
+    const documented = [...reference.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]).sort();
+    expect(shown).toEqual(documented);
   });
 });

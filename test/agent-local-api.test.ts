@@ -292,7 +292,7 @@ describe('printrelay agent', () => {
         'online',
       );
 
-      child.child.kill('SIGTERM');
+      child.proc.kill('SIGTERM');
       expect(await child.exited).toBe(0);
       expect(child.output).toContain('SIGTERM: stopping the agent');
       // A clean stop says offline itself (no waiting for a keepalive timeout).
@@ -339,5 +339,31 @@ describe('printrelay agent', () => {
     const again = new CliProcess('agent init', args);
     expect(await again.exited).toBe(1);
     expect(again.output).toContain(`${file} exists; add --force to replace it`);
+  });
+
+  it('init writes printer names, backups, failover, uncertain jobs and the local API port', async () => {
+    const file = join(dir, 'full-agent.json');
+    const args = ['agent', 'init', '--store', 's8', '--relay', 'mqtts://relay.example.com:8883'];
+    args.push('--password', 'pra_abc_def', '-o', file);
+    args.push('--printer', 'counter=tcp://192.168.1.50:9100,epson-tm-t88,receipt');
+    args.push('--printer', 'kitchen=tcp://192.168.1.51,xprinter-80,kitchen');
+    args.push('--name', 'counter=收银台 Counter', '--name', 'kitchen=后厨 Kitchen');
+    args.push('--backup', 'kitchen=counter', '--failover-after', '30');
+    args.push('--uncertain-jobs', 'reprint-marked', '--local-api-port', 'off');
+    const made = new CliProcess('agent init', args);
+    expect(await made.exited, made.output).toBe(0);
+    expect(loadAgentConfig(file, {})).toMatchObject({
+      printers: [
+        { id: 'counter', name: '收银台 Counter' },
+        { id: 'kitchen', name: '后厨 Kitchen', backup: 'counter' },
+      ],
+      failover: { enabled: true, afterSeconds: 30 },
+      uncertainJobs: 'reprint-marked',
+      localApi: { port: null },
+    });
+
+    const wrong = new CliProcess('agent init', [...args, '--force', '--backup', 'bar=counter']);
+    expect(await wrong.exited).toBe(1);
+    expect(wrong.output).toContain('--backup bar=...: no printer "bar" (printers: counter, kitchen)');
   });
 });

@@ -365,8 +365,11 @@ describe('relay API documents and enrolment', () => {
       username: string;
       password: string;
       clientId: string;
+      relayUrls: string[];
     };
     expect(creds).toMatchObject({ storeId: 'enrol1', username: 'enrol1', clientId: 'enrol1:agent' });
+    // The broker's listeners at the name the agent reached the API by.
+    expect(creds.relayUrls).toContain(t.relay.urls.mqtt);
     expect(creds.password).toMatch(/^pra_/);
     const again = await t.api('/v1/enrol', { method: 'POST', key: null, json: { code: enrolment.code } });
     expect(again.status).toBe(404);

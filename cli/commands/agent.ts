@@ -2,6 +2,7 @@
 // does afterwards (relay connections, printer status changes, jobs) goes to the log, one line each.
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { startAgent } from '../../agent/agent.js';
 import {
@@ -10,8 +11,11 @@ import {
   loadAgentConfig,
   parseAgentConfig,
 } from '../../agent/config.js';
+import { agentConfigReference } from '../../agent/config-reference.js';
+import { chooseRelayUrl, enrolledConfig, redeemEnrolmentCode } from '../../agent/enrol.js';
 import { consoleLog } from '../../shared/log.js';
 import { version } from '../../shared/version.js';
+import { port, positiveNumber } from '../options.js';
 
 const DEFAULT_CONFIG = process.env.PRINTRELAY_AGENT_CONFIG ?? 'agent.json';
 
@@ -70,25 +74,128 @@ function collectPrinter(value: string, previous: AgentPrinterConfig[]): AgentPri
   return [...previous, { id, uri, profile, roles: roles.split(',').filter(Boolean) }];
 }
 
-interface InitOptions {
-  store: string;
-  relay: string;
-  password: string;
+/** `id=value` pairs for the per-printer options (--name, --backup). */
+function collectPair(value: string, previous: [string, string][]): [string, string][] {
+  const m = /^([^=]+)=(.+)$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`"${value}" is not printerId=value (e.g. kitchen=后厨 Kitchen)`);
+  return [...previous, [m[1] as string, m[2] as string]];
+}
+
+// 'off' rather than null: commander turns a parsed null into ''.
+function localApiPort(value: string): number | 'off' {
+  if (value === 'off') return value;
+  try {
+    return port(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a port number (0 = any free port) or "off"`);
+  }
+}
+
+function uncertainJobs(value: string): 'report' | 'reprint-marked' {
+  if (value !== 'report' && value !== 'reprint-marked')
+    throw new InvalidArgumentError(`"${value}" is not report or reprint-marked`);
+  return value;
+}
+
+/** What `agent init` and `agent enrol` both set: the store's printers and how the agent treats them. */
+interface SetupOptions {
   printer: AgentPrinterConfig[];
+  name: [string, string][];
+  backup: [string, string][];
+  failover: boolean;
+  failoverAfter?: number;
+  uncertainJobs?: 'report' | 'reprint-marked';
+  localApiPort?: number | 'off';
   dataDir: string;
   out: string;
   force: boolean;
 }
 
-function init(opts: InitOptions): void {
-  const file = resolve(opts.out);
-  if (existsSync(file) && !opts.force) throw new Error(`${file} exists; add --force to replace it`);
-  const config: AgentConfig = {
-    storeId: opts.store,
-    relay: { url: opts.relay, password: opts.password },
-    dataDir: opts.dataDir,
-    printers: opts.printer,
+function setupOptions(cmd: Command): Command {
+  return cmd
+    .option('--printer <spec>', 'id=uri,profile[,role...]; repeat for each printer', collectPrinter, [])
+    .option(
+      '--name <id=name>',
+      'a printer\'s name shown to people, e.g. kitchen="后厨 Kitchen"',
+      collectPair,
+      [],
+    )
+    .option(
+      '--backup <id=backupId>',
+      'the printer that takes its jobs while it is out, e.g. counter=kitchen',
+      collectPair,
+      [],
+    )
+    .option(
+      '--failover-after <seconds>',
+      'how long a printer is out before its backup takes over (default 10)',
+      positiveNumber,
+    )
+    .option('--no-failover', 'never move jobs to a backup printer')
+    .option(
+      '--uncertain-jobs <what>',
+      'after a crash mid-job: report (default) or reprint-marked',
+      uncertainJobs,
+    )
+    .option(
+      '--local-api-port <port>',
+      'local API on 127.0.0.1 (default 8765; 0 = any free port; off)',
+      localApiPort,
+    )
+    .option('--data-dir <dir>', 'agent data directory, relative to the config file', 'agent-data')
+    .option('-o, --out <file>', 'where to write the config', 'agent.json')
+    .option('--force', 'replace an existing file', false);
+}
+
+/** The printers with their --name and --backup applied; a name or backup for no printer is an error. */
+function printersOf(opts: SetupOptions, base: AgentPrinterConfig[]): AgentPrinterConfig[] {
+  const printers = base.map((p) => ({ ...p }));
+  const byId = (id: string, option: string) => {
+    const p = printers.find((x) => x.id === id);
+    if (!p)
+      throw new Error(
+        `${option} ${id}=...: no printer "${id}" (printers: ${printers.map((x) => x.id).join(', ') || 'none'})`,
+      );
+    return p;
   };
+  for (const [id, name] of opts.name) byId(id, '--name').name = name;
+  for (const [id, backup] of opts.backup) byId(id, '--backup').backup = backup;
+  return printers;
+}
+
+/** The config's optional sections, only where an option set them (the defaults stay implicit). */
+function behaviour(opts: SetupOptions): Partial<AgentConfig> {
+  return {
+    ...(opts.failover === false || opts.failoverAfter !== undefined
+      ? {
+          failover: {
+            enabled: opts.failover,
+            ...(opts.failoverAfter === undefined ? {} : { afterSeconds: opts.failoverAfter }),
+          },
+        }
+      : {}),
+    ...(opts.uncertainJobs === undefined ? {} : { uncertainJobs: opts.uncertainJobs }),
+    ...(opts.localApiPort === undefined
+      ? {}
+      : { localApi: { port: opts.localApiPort === 'off' ? null : opts.localApiPort } }),
+  };
+}
+
+interface InitOptions extends SetupOptions {
+  store: string;
+  relay: string;
+  password: string;
+}
+
+/** Refuses to overwrite a config unless asked to: it holds the store's only copy of its password. */
+function checkOut(out: string, force: boolean): string {
+  const file = resolve(out);
+  if (existsSync(file) && !force) throw new Error(`${file} exists; add --force to replace it`);
+  return file;
+}
+
+/** Checks the config like the agent will, and writes it readable by its owner only. */
+function writeConfig(file: string, out: string, config: AgentConfig): void {
   try {
     parseAgentConfig(config);
   } catch (err) {
@@ -96,7 +203,90 @@ function init(opts: InitOptions): void {
   }
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   console.log(`Wrote ${file} (it holds the agent password: keep it private).`);
-  console.log(`Run the agent with: printrelay agent --config ${opts.out}`);
+  console.log(`Run the agent with: printrelay agent --config ${out}`);
+}
+
+function init(opts: InitOptions): void {
+  const file = checkOut(opts.out, opts.force);
+  writeConfig(file, opts.out, {
+    storeId: opts.store,
+    relay: { url: opts.relay, password: opts.password },
+    dataDir: opts.dataDir,
+    printers: printersOf(opts, opts.printer),
+    ...behaviour(opts),
+  });
+}
+
+interface EnrolOptions extends SetupOptions {
+  relay: string;
+  code: string;
+  caFile?: string;
+  allowPlaintext: boolean;
+  yes: boolean;
+}
+
+function describePrinters(printers: readonly AgentPrinterConfig[]): string {
+  return printers
+    .map((p) => {
+      const roles = p.roles?.length ? p.roles.join(', ') : '-';
+      const backup = p.backup ? `  backup: ${p.backup}` : '';
+      return `  ${p.id} (${p.name ?? '-'}): ${p.uri}  ${p.profile}  roles: ${roles}${backup}`;
+    })
+    .join('\n');
+}
+
+/** Asks the tech to confirm the printers; without a terminal, only --yes goes on. */
+async function confirm(printers: readonly AgentPrinterConfig[], yes: boolean): Promise<void> {
+  console.log(`Printers / 打印机:\n${describePrinters(printers)}`);
+  if (yes) return;
+  if (!process.stdin.isTTY) {
+    throw new Error('not a terminal, so nobody can confirm the printers: add --yes to take them as listed');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = (await rl.question('用这些设置吗？Use these settings? [Y/n] ')).trim().toLowerCase();
+    if (answer !== '' && answer !== 'y' && answer !== 'yes') {
+      throw new Error('stopped: nothing was changed and the enrolment code is still unused');
+    }
+  } finally {
+    rl.close();
+  }
+}
+
+async function enrol(opts: EnrolOptions): Promise<void> {
+  const file = checkOut(opts.out, opts.force);
+  let relay: URL;
+  try {
+    relay = new URL(opts.relay);
+  } catch {
+    throw new Error(
+      `--relay "${opts.relay}" is not a URL: give the relay's API address, e.g. https://relay.example.com`,
+    );
+  }
+  if (opts.printer.length === 0)
+    throw new Error('no printers: name each with --printer id=uri,profile[,role...]');
+  const printers = printersOf(opts, opts.printer);
+  const settings = behaviour(opts);
+  // Everything local is checked before the one-time code is spent.
+  try {
+    parseAgentConfig({
+      storeId: 'check',
+      relay: { url: 'mqtts://check', password: 'check' },
+      dataDir: opts.dataDir,
+      printers,
+      ...settings,
+    });
+  } catch (err) {
+    throw new Error(`the settings are not right, so the code was not used: ${(err as Error).message}`);
+  }
+  await confirm(printers, opts.yes);
+  const caFile = opts.caFile === undefined ? undefined : resolve(opts.caFile);
+  const credentials = await redeemEnrolmentCode(relay, opts.code, caFile ? { caFile } : {});
+  const relayUrl = chooseRelayUrl(credentials.relayUrls, opts.allowPlaintext);
+  const config = { ...enrolledConfig(credentials, relayUrl, printers, opts.dataDir), ...settings };
+  config.relay.apiUrl = relay.origin;
+  console.log(`Enrolled store ${credentials.storeId}; the agent will connect to ${relayUrl}.`);
+  writeConfig(file, opts.out, config);
 }
 
 export function registerAgent(program: Command): void {
@@ -109,15 +299,32 @@ export function registerAgent(program: Command): void {
     .option('--config <file>', 'agent config JSON (env PRINTRELAY_AGENT_CONFIG)', DEFAULT_CONFIG)
     .action((opts: { config: string }) => run(opts));
 
+  setupOptions(
+    agent
+      .command('init')
+      .description('Write an agent config file (checked like the agent checks it).')
+      .requiredOption('--store <id>', 'store id')
+      .requiredOption('--relay <url>', 'relay MQTT URL, e.g. mqtts://relay.example.com:8883')
+      .requiredOption('--password <password>', 'the agent password from `printrelay relay stores add`'),
+  ).action((opts: InitOptions) => init(opts));
+
+  setupOptions(
+    agent
+      .command('enrol')
+      .description(
+        'Set up this PC for a store with the one-time code HQ gave you: gets the credentials from the relay and writes the agent config.',
+      )
+      .requiredOption('--relay <url>', "the relay's API address, e.g. https://relay.example.com")
+      .requiredOption('--code <code>', 'the enrolment code, e.g. ABCD-EFGH-JKMN (works once)')
+      .option('--ca-file <pem>', "the CA certificate that signed the relay's certificate (private CAs)")
+      .option('--allow-plaintext', 'accept an unencrypted relay connection (trusted networks only)', false)
+      .option('-y, --yes', 'take the printers as listed without asking', false),
+  ).action((opts: EnrolOptions) => enrol(opts));
+
   agent
-    .command('init')
-    .description('Write an agent config file (checked like the agent checks it).')
-    .requiredOption('--store <id>', 'store id')
-    .requiredOption('--relay <url>', 'relay MQTT URL, e.g. mqtts://relay.example.com:8883')
-    .requiredOption('--password <password>', 'the agent password from `printrelay relay stores add`')
-    .option('--printer <spec>', 'id=uri,profile[,role...]; repeat for each printer', collectPrinter, [])
-    .option('--data-dir <dir>', 'agent data directory, relative to the config file', 'agent-data')
-    .option('-o, --out <file>', 'where to write the config', 'agent.json')
-    .option('--force', 'replace an existing file', false)
-    .action((opts: InitOptions) => init(opts));
+    .command('config-reference')
+    .description('Print the reference of every agent config field (Markdown; docs/agent-config.md)')
+    .action(() => {
+      process.stdout.write(agentConfigReference());
+    });
 }

@@ -13,7 +13,7 @@ import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
 import { HttpError, installErrorHandling } from './errors.js';
 import { registerJobRoutes } from './routes-jobs.js';
-import { registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
+import { type ListenerUrls, registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
 
 export interface ApiDeps {
   directory: Directory;
@@ -22,6 +22,8 @@ export interface ApiDeps {
   /** Largest accepted request body; bigger ones get a 413. */
   bodyLimit: number;
   limits?: Partial<HttpLimits>;
+  /** The broker's listeners, for telling an enrolling agent where to connect. */
+  listeners: () => ListenerUrls;
   log: Log;
 }
 

@@ -128,10 +128,33 @@ function enrolThrottle(app: FastifyInstance, limits: Pick<HttpLimits, 'enrolPerA
   };
 }
 
+/** The broker's listeners, as the relay reports them (null: not listening). */
+export type ListenerUrls = Record<string, string | null>;
+
+// Encrypted first: an agent takes the first it can use.
+const AGENT_SCHEMES = ['mqtts', 'wss', 'mqtt', 'ws'];
+
+/**
+ * The broker's listeners re-addressed to `hostname`: the name an agent used to reach this
+ * relay over HTTP is the name it can reach MQTT by (the listeners themselves know only the
+ * address they are bound to, often 0.0.0.0).
+ */
+export function agentUrls(listeners: ListenerUrls, hostname: string): string[] {
+  const host = hostname.includes(':') && !hostname.startsWith('[') ? `[${hostname}]` : hostname;
+  return AGENT_SCHEMES.flatMap((scheme) => {
+    const url = Object.values(listeners).find((u) => u?.startsWith(`${scheme}://`));
+    return url ? [`${scheme}://${host}:${new URL(url).port}`] : [];
+  });
+}
+
 /** Public: the enrolment code is the credential. */
 export function registerEnrolRoute(
   app: FastifyInstance,
-  deps: { directory: Directory; limits: Pick<HttpLimits, 'enrolPerAddress' | 'enrolGlobal'> },
+  deps: {
+    directory: Directory;
+    listeners: () => ListenerUrls;
+    limits: Pick<HttpLimits, 'enrolPerAddress' | 'enrolGlobal'>;
+  },
 ): void {
   app.post(
     '/v1/enrol',
@@ -150,7 +173,8 @@ export function registerEnrolRoute(
     async (request) => {
       const { code } = parseEnrolRequest(request.body);
       try {
-        return await enrol(deps.directory, code);
+        const credentials = await enrol(deps.directory, code);
+        return { ...credentials, relayUrls: agentUrls(deps.listeners(), request.hostname) };
       } catch (err) {
         if (err instanceof EnrolmentError)
           throw new HttpError(404, err.message, [{ path: '/code', message: err.message }]);
