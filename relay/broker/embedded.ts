@@ -60,14 +60,18 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
   const { directory, log } = opts;
   const storeOf = new WeakMap<Client, string>();
   const addressOf = new WeakMap<Client, string>();
+  /** Clients whose login was refused: counted in the throttle's summary, not logged again. */
+  const refusedLogin = new WeakSet<Client>();
   const handlers: ((m: UplinkMessage) => void)[] = [];
   const throttle = new AuthThrottle({ ...defaultAuthThrottle, ...opts.authThrottle }, log);
 
   const broker = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
       const address = addressOf.get(client) ?? 'unknown';
-      const refuse = (message: string, returnCode: number) =>
+      const refuse = (message: string, returnCode: number) => {
+        refusedLogin.add(client);
         done(Object.assign(new Error(message), { returnCode }), false);
+      };
       const wait = throttle.check(address, username);
       if (wait > 0) {
         // "Server unavailable": the client retries later; its credentials were not checked.
@@ -127,9 +131,9 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
 
   broker.on('clientError', (client, err) => {
     // The guarded stream (Duplex.from) reports a connection that ended normally, e.g. after a
-    // DISCONNECT, as an AbortError: not worth a warning. A refused login (errorCode: its
-    // CONNACK code) is in the throttle's summary.
-    if (err.name === 'AbortError' || 'errorCode' in err) return;
+    // DISCONNECT, as an AbortError: not worth a warning. A refused login is in the throttle's
+    // summary.
+    if (err.name === 'AbortError' || refusedLogin.has(client)) return;
     log.warn(`mqtt: client ${client.id}: ${err.message}`);
   });
 
