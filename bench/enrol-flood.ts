@@ -90,17 +90,19 @@ export async function runEnrolFloodBench(opts: EnrolFloodOptions): Promise<{ mar
       log: silentLog,
       ...(s.limits ? { httpLimits: s.limits } : {}),
     });
-    const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+    // Separate connection pools: orders must not queue behind the flood on the client side.
+    const orderAgent = new Agent({ keepAlive: true, maxSockets: 64 });
+    const floodAgent = new Agent({ keepAlive: true });
     try {
       const { enrolment } = await addStore(relay.store, 's1', 'Bench');
       const { key } = await addApiKey(relay.store, 'bench', 'all');
       const known = `${enrolment.code.slice(0, 4)}-2222-2222`;
       const unknown = `${enrolment.code.startsWith('ZZZZ') ? 'YYYY' : 'ZZZZ'}-2222-2222`;
       const enrol = (code: string) =>
-        post(agent, `${relay.urls.http}/v1/enrol`, {}, JSON.stringify({ code }));
+        post(floodAgent, `${relay.urls.http}/v1/enrol`, {}, JSON.stringify({ code }));
       const order = () =>
         post(
-          agent,
+          orderAgent,
           `${relay.urls.http}/v1/jobs`,
           { authorization: `Bearer ${key}`, 'idempotency-key': randomUUID() },
           JSON.stringify({
@@ -134,7 +136,8 @@ export async function runEnrolFloodBench(opts: EnrolFloodOptions): Promise<{ mar
         refusal = { known: median(k), unknown: median(u) };
       }
     } finally {
-      agent.destroy();
+      orderAgent.destroy();
+      floodAgent.destroy();
       await relay.close();
       rmSync(dir, { recursive: true, force: true });
     }
