@@ -50,7 +50,7 @@ export async function startTestRelay(options: Partial<RelayOptions> = {}): Promi
     wsPort: 0,
     sweepIntervalMs: 50,
     log: silentLog,
-    webhooks: { pollMs: 20, baseDelayMs: 50, maxDelayMs: 200 },
+    webhooks: { pollMs: 20, baseDelayMs: 50, maxDelayMs: 200, allowPrivateNetworks: true },
     ...options,
     dataDir,
   });
