@@ -8,7 +8,6 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
-import { barcodeData } from '../agent/escpos/barcode.js';
 import {
   barcode,
   buzzer,
@@ -26,6 +25,7 @@ import {
   selectCodePage,
 } from '../agent/escpos/commands.js';
 import { InboundParser } from '../agent/printer/inbound-parser.js';
+import { barcodeData } from '../shared/escpos/barcode.js';
 import { startControlServer } from '../virtual-printer/control.js';
 import {
   type PrintedItem,
