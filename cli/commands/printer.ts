@@ -64,13 +64,22 @@ export function registerPrinter(program: Command): void {
           'exit 0 once the printer confirmed that it printed',
       ),
     30_000,
-    'how long to wait for the printer to answer, and for its confirmation while it is ready',
+    'how long the whole command may take: connecting, waiting for the printer to be ready, printing',
   ).action(async (uri: string, file: string, opts: Options) => {
     const bytes = await loadJob(file, resolveProfile(opts.profile));
-    await withPrinter(uri, opts, async (p) => {
+    await withPrinter(uri, opts, async (p, deadline) => {
       const job = p.print(bytes);
       job.on('state', (u) => reportProgress(u));
-      const result = await job.done;
+      const result = await within(job.done, deadline);
+      if (result === undefined) {
+        // A printer out of paper or with its cover open never prints: say so and give up.
+        const reasons = p.notReadyReasons.map((r) => r.replaceAll('-', ' '));
+        const why = reasons.length > 0 ? reasons.join(', ') : 'no confirmation that it printed';
+        const sent = job.state === 'queued' ? 'nothing was sent' : 'it may or may not have printed';
+        console.error(`${uri}: ${why} (not printed within ${opts.timeout} ms; ${sent})`);
+        process.exitCode = EXIT_NOT_READY;
+        return;
+      }
       if (result.state === 'printed') {
         console.log(`printed ${file}`);
       } else {
@@ -93,8 +102,16 @@ export function registerPrinter(program: Command): void {
   });
 }
 
-/** Connects (within opts.timeout), runs `use`, and always closes the printer. */
-async function withPrinter(uri: string, opts: Options, use: (p: Printer) => Promise<void>): Promise<void> {
+/**
+ * Connects (within opts.timeout), runs `use` with the time by which the command must be done
+ * (opts.timeout after it started), and always closes the printer.
+ */
+async function withPrinter(
+  uri: string,
+  opts: Options,
+  use: (p: Printer, deadline: number) => Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + opts.timeout;
   const profile = resolveProfile(opts.profile);
   const printer = new Printer({
     uri,
@@ -120,10 +137,19 @@ async function withPrinter(uri: string, opts: Options, use: (p: Printer) => Prom
       process.exitCode = EXIT_CANNOT_CONNECT;
       return;
     }
-    await use(printer);
+    await use(printer, deadline);
   } finally {
     await printer.close();
   }
+}
+
+/** What `promise` gives if it settles before `deadline` (ms since the epoch); undefined if not. */
+function within<T>(promise: Promise<T>, deadline: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** Whether the printer connected and its status (settled) became known within timeoutMs. */
