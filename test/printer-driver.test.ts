@@ -25,7 +25,7 @@ import {
   type VirtualPrinter,
   type VirtualPrinterOptions,
 } from '../virtual-printer/virtual-printer.js';
-import { CLI_PATH } from './support/build.js';
+import { CLI_PATH, REPO_ROOT } from './support/build.js';
 
 const profile = getProfile('epson-tm-t88');
 /** A clone without GS ( H: jobs are confirmed with GS r 1. */
@@ -453,6 +453,13 @@ describe('printrelay printer (CLI)', () => {
       vp.refill();
     }
     expect(printedCount(vp, 'CLI-NO-PAPER')).toBe(0);
+  });
+
+  it('print says that an order file is a job request with its ticket under .ticket', async () => {
+    const order = join(REPO_ROOT, 'examples', 'orders', 'meituan-receipt.json');
+    const { code, stderr } = await cli('print', vp.uri, order);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(`${order}: this looks like a job request; its ticket is under .ticket`);
   });
 
   it('print exits non-zero when the printer never confirms', async () => {

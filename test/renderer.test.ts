@@ -689,6 +689,15 @@ describe('printrelay render (CLI)', () => {
     expect(stderr).toMatch(/^warning: \/blocks\/0: 薄 饼 工 坊 cannot be printed with cp858/m);
   });
 
+  it('says that an order file is a job request with its ticket under .ticket', async () => {
+    const order = join(repo, 'examples', 'orders', 'meituan-kitchen.json');
+    const { code, stderr } = await cli('render', order, '--profile', 'xprinter-80', '--preview');
+    expect(code).not.toBe(0);
+    expect(stderr.trim()).toBe(
+      `printrelay: ${order}: this looks like a job request; its ticket is under .ticket (give that object alone, e.g. jq .ticket ${order} > ticket.json)`,
+    );
+  });
+
   it('refuses to write bytes to a terminal', async () => {
     // `script` (util-linux) gives the child a pty as stdout.
     const cmd = `${process.execPath} ${CLI_PATH} render ${receipt} --profile xprinter-80; echo "exit=$?"`;

@@ -11,9 +11,9 @@ import { Printer, type PrintJobUpdate } from '../../agent/printer/printer.js';
 import { resolveProfile } from '../../agent/profiles/index.js';
 import type { PrinterProfile } from '../../protocol/profile.js';
 import { notReadyReasons } from '../../protocol/status.js';
-import { parseTicket } from '../../protocol/ticket.js';
 import { parseJsonText } from '../../shared/json-file.js';
 import { positiveInteger } from '../options.js';
+import { ticketFromJson } from './render.js';
 
 const DEFAULT_PROFILE = 'epson-tm-t88';
 
@@ -189,7 +189,7 @@ async function loadJob(file: string, profile: PrinterProfile): Promise<Uint8Arra
   // The driver appends its own confirmation request, with a token it waits for.
   if (type === '.bin') return stripTrailingConfirmation(data);
   const { bytes, warnings } = renderTicket(
-    parseJsonText(data.toString('utf8'), file, 'ticket', parseTicket),
+    parseJsonText(data.toString('utf8'), file, 'ticket', (value) => ticketFromJson(value, file)),
     profile,
     { confirmToken: false },
   );
