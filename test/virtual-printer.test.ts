@@ -1,5 +1,5 @@
 // The virtual printer over real TCP sockets and a real pty (socat), checked against the
-// printer behaviour described in /work/shared/ref/escpos.md.
+// printer behaviour described in docs/escpos.md.
 //
 // Command bytes come from agent/escpos/commands.ts where it has a builder; the rest (real-time
 // commands, GS I, a bare GS ( H) are written inline, each saying which command it is.
@@ -41,7 +41,7 @@ const DLE_ENQ_2: Bytes = [0x10, 0x05, 0x02]; // recover from an error, clearing 
 const GS_I = (n: number): Bytes => [0x1d, 0x49, n]; // printer ID
 /** GS ( H fn 48: answered `37 22 d1..d4 00` once everything before it has printed. */
 const GS_H = (token: string): Bytes => [0x1d, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30, ...ascii(token)];
-/** 宫保鸡丁 in GBK/GB18030 (escpos.md). */
+/** 宫保鸡丁 in GBK/GB18030 (docs/escpos.md). */
 const KUNG_PAO_GBK: Bytes = [0xb9, 0xac, 0xb1, 0xa3, 0xbc, 0xa6, 0xb6, 0xa1];
 const LF: Bytes = [0x0a];
 
