@@ -5,12 +5,13 @@
 // job-received event) before returning, so the PUBACK means "on disk". The printer's queue
 // prints it when its turn comes and the printer is ready; every state worth telling the relay
 // goes through the outbox, which the link sends until the relay acknowledges it.
-import { version } from '../cli/version.js';
+
 import type { ControlMessage, JobMessage, PrinterInfo } from '../protocol/messages.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import { notReadyReasons } from '../protocol/status.js';
 import type { Ticket } from '../protocol/ticket.js';
 import { consoleLog, type Log } from '../shared/log.js';
+import { version } from '../shared/version.js';
 import { type AgentConfig, parseAgentConfig, type ResolvedAgentConfig } from './config.js';
 import { healthEvent } from './health.js';
 import { type LocalApi, startLocalApi } from './local-api.js';

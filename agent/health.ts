@@ -1,7 +1,8 @@
 // The agent's health report (a `health` event every healthIntervalMs) and the paper estimate
 // behind its paperUsedMm counter.
-import { version } from '../cli/version.js';
+
 import type { HealthEvent, PrinterHealth } from '../protocol/messages.js';
+import { version } from '../shared/version.js';
 import type { Layout } from './escpos/layout.js';
 
 /** 203 dpi, the resolution of nearly every receipt printer. */

@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
 import { type Static, Type } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
-import { version } from '../cli/version.js';
 import { ValidationError, validator } from '../protocol/validate.js';
 import { consoleLog, type Log } from '../shared/log.js';
+import { version } from '../shared/version.js';
 import { AgentRequestError } from './request-error.js';
 import { AgentView, type LocalJobState, LocalJobStateSchema, LocalJobView } from './views.js';
 

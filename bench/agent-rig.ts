@@ -12,7 +12,7 @@ import type { AgentConfig, AgentPrinterConfig } from '../agent/config.js';
 import type { AgentView } from '../agent/views.js';
 import type { JobRequest } from '../protocol/job.js';
 import { type AgentCredentials, addApiKey, addStore } from '../relay/admin.js';
-import { SqliteStore } from '../relay/store/sqlite.js';
+import { openRelayStore } from '../relay/store/open.js';
 import { REPO_ROOT } from './repo.js';
 import { nowMs } from './stats.js';
 
@@ -136,7 +136,7 @@ export interface Relay {
 
 /** `printrelay relay start` on loopback with these stores (and an API key for all) in a fresh data dir. */
 export async function startRelay(dataDir: string, storeIds: string[]): Promise<Relay> {
-  const store = SqliteStore.open(dataDir);
+  const store = openRelayStore(dataDir);
   const creds = new Map<string, AgentCredentials>();
   let apiKey: string;
   try {

@@ -14,7 +14,7 @@ import type { JobMessage } from '../protocol/messages.js';
 import { parseTicket } from '../protocol/ticket.js';
 import { topics } from '../protocol/topics.js';
 import { type AgentCredentials, addApiKey, newAgentCredentials } from '../relay/admin.js';
-import { SqliteStore } from '../relay/store/sqlite.js';
+import { openRelayStore } from '../relay/store/open.js';
 import type {
   BrokerConfig,
   BrokerKind,
@@ -129,7 +129,7 @@ async function makeTemplate(
   count: number,
 ): Promise<{ dir: string; creds: AgentCredentials[]; apiKey: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'printrelay-bench-'));
-  const store = SqliteStore.open(dir);
+  const store = openRelayStore(dir);
   const creds: AgentCredentials[] = [];
   const now = Date.now();
   // Many at a time, so that the store's group commit puts them in few transactions.

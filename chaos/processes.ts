@@ -7,8 +7,8 @@ import { appendFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import type { AgentView, LocalJobView } from '../agent/views.js';
 import { type AgentCredentials, addApiKey, addStore } from '../relay/admin.js';
-import type { StoreScope } from '../relay/store/job-store.js';
-import { SqliteStore } from '../relay/store/sqlite.js';
+import type { RelayStore, StoreScope } from '../relay/store/job-store.js';
+import { openRelayStore } from '../relay/store/open.js';
 
 /** A port that was free a moment ago: children get fixed ports so a restart comes back on them. */
 export async function freePort(): Promise<number> {
@@ -107,8 +107,8 @@ export class RelayProcess {
   }
 
   /** Management through the relay's database, as `printrelay relay stores add` does (WAL allows it). */
-  private async withStore<T>(fn: (store: SqliteStore) => Promise<T>): Promise<T> {
-    const store = SqliteStore.open(this.dataDir);
+  private async withStore<T>(fn: (store: RelayStore) => Promise<T>): Promise<T> {
+    const store = openRelayStore(this.dataDir);
     try {
       return await fn(store);
     } finally {

@@ -3,7 +3,7 @@
 // being run is loaded (the relay and agent pull in SQLite, MQTT and HTTP servers, which a
 // `render` or `printer status` does not need); help and unknown commands load them all.
 import { Command } from 'commander';
-import { version } from './version.js';
+import { version } from '../shared/version.js';
 
 type Register = (program: Command) => void;
 

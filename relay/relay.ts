@@ -8,7 +8,8 @@ import { buildApi } from './api/app.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { Dispatcher } from './dispatcher.js';
 import { JobService } from './jobs.js';
-import { SqliteStore } from './store/sqlite.js';
+import type { RelayStore } from './store/job-store.js';
+import { openRelayStore } from './store/open.js';
 import { Uplink } from './uplink.js';
 import { defaultWebhookOptions, type WebhookOptions, WebhookSender } from './webhooks.js';
 
@@ -43,7 +44,7 @@ export interface RelayUrls {
 
 export interface Relay {
   urls: RelayUrls;
-  store: SqliteStore;
+  store: RelayStore;
   dispatcher: Dispatcher;
   webhooks: WebhookSender;
   /** Resolves when every agent message received so far has been handled. */
@@ -55,7 +56,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const log = options.log ?? consoleLog;
   const host = options.host ?? '0.0.0.0';
   const bodyLimit = options.maxBodyBytes ?? 2 * 1024 * 1024;
-  const store = SqliteStore.open(options.dataDir);
+  const store = openRelayStore(options.dataDir);
   const cleanups: (() => Promise<void>)[] = [() => store.close()];
   let closing: Promise<void> | null = null;
   const closeAll = () => {

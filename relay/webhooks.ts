@@ -5,8 +5,8 @@
 // Signature: header `X-Printrelay-Signature: t=<unix seconds>,v1=<hex>` where hex is
 // HMAC-SHA256(secret, `${t}.${body}`). Receivers should recompute it and reject old `t`.
 import { createHmac } from 'node:crypto';
-import { version } from '../cli/version.js';
 import type { Log } from '../shared/log.js';
+import { version } from '../shared/version.js';
 import type { DueDelivery, JobStore } from './store/job-store.js';
 
 export interface WebhookOptions {

@@ -9,7 +9,7 @@ import type { JobView } from '../protocol/job.js';
 import type { AgentEvent, ControlMessage, JobMessage } from '../protocol/messages.js';
 import { type PrinterStatus, unknownPrinterStatus } from '../protocol/status.js';
 import type { AgentCredentials } from '../relay/admin.js';
-import { silentLog } from '../shared/log.js';
+import { type Log, silentLog } from '../shared/log.js';
 import { jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
 
 /** The agent's durable outbox, in memory: enough to watch what the link does with it. */

@@ -84,7 +84,7 @@ async function post(body: string | Uint8Array, contentType: string | null) {
       'idempotency-key': crypto.randomUUID(),
       ...(contentType === null ? {} : { 'content-type': contentType }),
     },
-    body,
+    body: typeof body === 'string' ? body : Buffer.from(body),
   });
   const text = await res.text();
   let json: { error?: unknown; issues?: ValidationIssue[]; jobId?: string } = {};

@@ -11,7 +11,7 @@ import {
   parseAgentConfig,
 } from '../../agent/config.js';
 import { consoleLog } from '../../shared/log.js';
-import { version } from '../version.js';
+import { version } from '../../shared/version.js';
 
 const DEFAULT_CONFIG = process.env.PRINTRELAY_AGENT_CONFIG ?? 'agent.json';
 

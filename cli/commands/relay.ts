@@ -6,10 +6,10 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addApiKey, addStore, addWebhook, parseStoreScope, parseWebhookEvents } from '../../relay/admin.js';
 import { startRelay } from '../../relay/relay.js';
-import type { StoreScope } from '../../relay/store/job-store.js';
-import { SqliteStore } from '../../relay/store/sqlite.js';
+import type { RelayStore, StoreScope } from '../../relay/store/job-store.js';
+import { openRelayStore } from '../../relay/store/open.js';
+import { version } from '../../shared/version.js';
 import { port } from '../options.js';
-import { version } from '../version.js';
 
 const DEFAULT_DATA_DIR = process.env.PRINTRELAY_RELAY_DATA ?? 'relay-data';
 
@@ -30,8 +30,8 @@ function scopeText(scope: StoreScope): string {
 }
 
 /** Opens the database, runs `fn`, and always closes it again. */
-async function withStore<T>(dataDir: string, fn: (store: SqliteStore) => Promise<T>): Promise<T> {
-  const store = SqliteStore.open(resolve(dataDir));
+async function withStore<T>(dataDir: string, fn: (store: RelayStore) => Promise<T>): Promise<T> {
+  const store = openRelayStore(resolve(dataDir));
   try {
     return await fn(store);
   } finally {

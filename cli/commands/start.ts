@@ -11,6 +11,7 @@ import { parseAgentConfig } from '../../agent/config.js';
 import { addApiKey, addStore } from '../../relay/admin.js';
 import { type Relay, startRelay } from '../../relay/relay.js';
 import { consoleLog, type Log } from '../../shared/log.js';
+import { version } from '../../shared/version.js';
 import { type ControlServer, startControlServer } from '../../virtual-printer/control.js';
 import {
   formatPrintedItem,
@@ -18,7 +19,6 @@ import {
   type VirtualPrinter,
 } from '../../virtual-printer/virtual-printer.js';
 import { port } from '../options.js';
-import { version } from '../version.js';
 import {
   DEMO_DATA_DIR,
   DEMO_STORE_ID,

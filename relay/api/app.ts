@@ -3,8 +3,8 @@
 // validators so that every error names the field (see ./errors.ts for the error shape).
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { version } from '../../cli/version.js';
 import type { Log } from '../../shared/log.js';
+import { version } from '../../shared/version.js';
 import type { JobService } from '../jobs.js';
 import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';

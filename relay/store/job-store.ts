@@ -2,7 +2,8 @@
 // can replace SQLite without touching the rest: Directory (stores, their agents and
 // printers, credentials, API keys, webhook subscriptions) and JobStore (jobs, their
 // timelines, agent event de-duplication, and the outbox of events for webhooks).
-// Every method is atomic; times are milliseconds since the epoch.
+// Every method is atomic; times are milliseconds since the epoch. test/support/store-contract.ts
+// is what every implementation must pass; relay/store/open.ts opens the SQLite one.
 import type { JobState, OnExpiry, OrderRef } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
@@ -288,3 +289,6 @@ export interface JobStore {
 
   close(): Promise<void>;
 }
+
+/** What the relay keeps, as one object: what startRelay, the CLI, bench and chaos open. */
+export interface RelayStore extends Directory, JobStore {}

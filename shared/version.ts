@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-// dist/cli/version.js -> ../../package.json; cli/version.ts (vitest) -> ../package.json
+// dist/shared/version.js -> ../../package.json; shared/version.ts (vitest) -> ../package.json
 function readVersion(): string {
   for (const p of ['../../package.json', '../package.json']) {
     try {
