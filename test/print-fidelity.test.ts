@@ -150,7 +150,14 @@ describe('text widths in dots', () => {
 describe('CODE128 code sets', () => {
   /** Symbol width in modules by receiptline's encoder (an independent implementation). */
   const reference = (data: string) =>
-    receiptline.barcode.generate({ data, type: 'code128', width: 1, quietZone: false }).length as number;
+    receiptline.barcode.generate({
+      data,
+      type: 'code128',
+      width: 1,
+      height: 72,
+      hri: false,
+      quietZone: false,
+    }).length as number;
 
   it('encodes a 20-digit order number in code set C: 290 dots, fits 58 mm paper', () => {
     const orderNo = '17023398123456789012';
