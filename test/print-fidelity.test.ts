@@ -3,6 +3,7 @@
 // sets of minimal width, barcodes that never stop a ticket, rule characters and cuts that
 // degrade with a warning. The virtual printer's command processor plays the printer.
 import fc from 'fast-check';
+import iconv from 'iconv-lite';
 import receiptline from 'receiptline';
 import { describe, expect, it } from 'vitest';
 import { renderTicket } from '../agent/escpos/encoder.js';
@@ -91,6 +92,12 @@ describe('text widths in dots', () => {
     expect(preview.map((l) => l.trim().replaceAll(' ', ''))).toEqual(lines.map((l) => l.replaceAll(' ', '')));
   });
 
+  it('the virtual printer fills a line with 24 font B Han characters on 576 dots, not 32', () => {
+    const gbk = (text: string) => [...iconv.encode(text, 'gbk')];
+    const bytes = Uint8Array.from([0x1b, 0x4d, 1, ...gbk('宫'.repeat(25)), 0x0a]); // ESC M 1: font B
+    expect(printedLines(printOut(bytes, tm88))).toEqual(['宫'.repeat(24), '宫']);
+  });
+
   const han = fc.constantFrom(...'宫保鸡丁意面微辣不要花生，。（）');
   const narrow = fc.constantFrom(...'abcXYZ0123456789 -.:()');
   const anyText = fc
@@ -102,14 +109,15 @@ describe('text widths in dots', () => {
       fc.property(
         fc.constantFrom(...listProfiles()),
         fc.constantFrom<Font>('A', 'B'),
-        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 8 }),
         anyText,
         fc.array(fc.tuple(anyText, anyText, narrow), { minLength: 1, maxLength: 3 }),
         (profile, font, width, text, rows) => {
           const blocks: Block[] = [
             { type: 'text', text, font, width },
             { type: 'rule', char: '═', font, width },
-            ...(width <= 2
+            // Three columns need not fit at larger sizes on 58 mm (a RenderError, tested elsewhere).
+            ...(width <= 4
               ? [
                   {
                     type: 'table' as const,
