@@ -2,6 +2,8 @@
 // and script (against numbers written from docs/escpos.md, not from the code), CODE128 code
 // sets of minimal width, barcodes that never stop a ticket, rule characters and cuts that
 // degrade with a warning. The virtual printer's command processor plays the printer.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import receiptline from 'receiptline';
@@ -15,6 +17,7 @@ import type { PrinterProfile } from '../protocol/profile.js';
 import type { Block, Font, Ticket } from '../protocol/ticket.js';
 import { barcodeData, barcodeText } from '../shared/escpos/barcode.js';
 import { EscPosInterpreter, type PrintedItem } from '../virtual-printer/escpos-interpreter.js';
+import { CLI_PATH } from './support/build.js';
 
 const tm88 = getProfile('epson-tm-t88');
 const gp58 = getProfile('gprinter-58');
@@ -96,6 +99,47 @@ describe('text widths in dots', () => {
     const gbk = (text: string) => [...iconv.encode(text, 'gbk')];
     const bytes = Uint8Array.from([0x1b, 0x4d, 1, ...gbk('宫'.repeat(25)), 0x0a]); // ESC M 1: font B
     expect(printedLines(printOut(bytes, tm88))).toEqual(['宫'.repeat(24), '宫']);
+  });
+
+  it('`printrelay virtual-printer --profile gprinter-58` breaks lines on 384 dots', async () => {
+    const child = spawn(process.execPath, [
+      CLI_PATH,
+      'virtual-printer',
+      '--listen',
+      'tcp://127.0.0.1:0',
+      '--profile',
+      'gprinter-58',
+    ]);
+    try {
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      const uri = await new Promise<string>((resolve, reject) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          const m = /listening: tcp:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
+          if (m?.[1]) resolve(m[1]);
+        });
+        child.once('exit', () => reject(new Error(`virtual printer exited: ${stderr}`)));
+      });
+      const socket = net.connect(Number(uri), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      // 40 font A characters: 480 dots, one line on 80 mm, two on 58 mm (32 + 8).
+      socket.end(Buffer.from(`${'0123456789'.repeat(4)}\n`));
+      const lines = await new Promise<string[]>((resolve) => {
+        const check = () => {
+          const got = stdout.split('\n').filter(Boolean);
+          if (got.length >= 2) resolve(got);
+          else setTimeout(check, 20);
+        };
+        check();
+      });
+      expect(lines).toEqual(['01234567890123456789012345678901', '23456789']);
+    } finally {
+      child.kill();
+    }
   });
 
   const han = fc.constantFrom(...'宫保鸡丁意面微辣不要花生，。（）');
