@@ -56,8 +56,8 @@ const printedLines = (items: PrintedItem[]) =>
 
 describe('text widths in dots', () => {
   it('font B Han lines stay inside the paper (the 747-dot line of the bug report)', () => {
-    // 26 Han + 21 narrow characters: as 2 x 9 dots per Han this was one 42-column line; it is
-    // 26 x 24 + 21 x 9 = 813 dots on paper.
+    // 28 Han and 23 narrow characters, 28 x 24 + 23 x 9 = 879 dots: counting a Han character
+    // as 2 x 9 dots, the layout filled its first line with more than the paper holds.
     const text = '打印时间 2024-11-23 18:42:09 厨房1号机 宫保鸡丁意面微辣不要花生多放辣椒加饭打包带走';
     for (const profile of [tm88, gp58]) {
       const { ops } = layoutTicket(ticket({ type: 'text', text, font: 'B' }), profile);

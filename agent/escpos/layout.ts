@@ -1,7 +1,8 @@
 // Ticket + profile -> a list of print operations with everything decided: text wrapped and
-// padded by its width on paper in dots (charDots, the one width model), tables laid out, characters the printer cannot print replaced,
-// cuts, QR codes, barcodes and pictures fitted to the paper. The byte encoder and the text
-// preview both read this, so that what the preview shows is what the bytes print.
+// padded by its width on paper in dots (charDots, the one width model), tables laid out,
+// characters the printer cannot print replaced, cuts, QR codes, barcodes and pictures fitted
+// to the paper. The byte encoder and the text preview both read this, so that what the
+// preview shows is what the bytes print.
 import QRCode from 'qrcode';
 import { charDots, type PrinterProfile } from '../../protocol/profile.js';
 import type { Align, BarcodeBlock, Block, Font, QrBlock, TableBlock, Ticket } from '../../protocol/ticket.js';
@@ -236,7 +237,8 @@ function layoutBlock(
 /**
  * A barcode at the widest bars that fit the paper (narrower than asked, down to the
  * profile's narrowest, with a warning). When even those do not fit, its human-readable
- * text is printed instead, with a warning: one block never stops a ticket from printing.
+ * text is printed instead, with a warning: a barcode too long for the paper does not stop
+ * the order from printing. (Data its symbology cannot encode is still a RenderError.)
  */
 function layoutBarcode(
   block: BarcodeBlock,
