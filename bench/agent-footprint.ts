@@ -11,13 +11,17 @@
 // `node -e 0` for recovery; 9,600 and 115,200 baud lines side by side, and a pty alone.
 //
 // `npm run bench -- --only agent [--quick]` runs it alone.
+
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentPrinterConfig } from '../agent/config.js';
 import { renderTicket } from '../agent/escpos/encoder.js';
 import { getProfile } from '../agent/profiles/index.js';
+import { NodeChild } from '../harness/child.js';
+import { waitFor } from '../harness/wait.js';
 import type { AgentEvent } from '../protocol/messages.js';
 import { parseTicket, type Ticket } from '../protocol/ticket.js';
 import { parseStoreTopic } from '../protocol/topics.js';
@@ -29,17 +33,14 @@ import {
   agentStatus,
   HOST,
   MqttTap,
-  NodeChild,
   PrinterTap,
   type ProcUsage,
   postJob,
   procUsage,
   type Relay,
   Stamps,
-  sleep,
   startAgentChild,
   startRelay,
-  until,
   writeAgentConfig,
 } from './agent-rig.js';
 import { type LineFigures, SerialLine } from './agent-serial-line.js';
@@ -90,7 +91,7 @@ const PRINTERS = [
 ];
 const SERIAL_PROFILE = 'epson-tm-t88';
 
-type Cleanups = (() => Promise<void> | void)[];
+type Cleanups = (() => unknown)[];
 
 const credsOf = (relay: Relay, storeId: string): AgentCredentials => {
   const creds = relay.creds.get(storeId);
@@ -156,7 +157,7 @@ async function inParallel(count: number, parallel: number, fn: (i: number) => Pr
 }
 
 async function waitAgentReady(agent: AgentChild, printers: number, timeoutMs = 30_000): Promise<void> {
-  await until(
+  await waitFor(
     async () => {
       const s = await agentStatus(agent);
       return s.relay.connected && s.printers.filter((p) => p.ready).length === printers;
@@ -276,7 +277,7 @@ async function startStoreAgent(
     config,
     printerConfig,
   };
-  cleanups.push(() => s.agent.child.kill9());
+  cleanups.push(() => s.agent.child.kill());
   await waitAgentReady(s.agent, PRINTERS.length);
   return s;
 }
@@ -305,8 +306,8 @@ async function startLight(relay: Relay, tap: MqttTap, cleanups: Cleanups) {
       printerPort: (sink.address() as AddressInfo).port,
     }),
   ]);
-  cleanups.push(() => child.kill9());
-  await child.waitFor(/^up$/m, 20_000);
+  cleanups.push(() => child.kill());
+  await child.waitForOutput(/^up$/m, 20_000);
   return { child, firstByte };
 }
 
@@ -334,7 +335,7 @@ async function runFootprint(
   );
   const light = await startLight(relay, tap, cleanups);
   const bareNode = new NodeChild('bare node', ['-e', 'setInterval(() => {}, 1 << 30)']);
-  cleanups.push(() => bareNode.kill9());
+  cleanups.push(() => bareNode.kill());
 
   const idleProcs = (): { key: IdleKey; name: string; pid: number }[] => [
     { key: 'agent', name: 'store agent (`printrelay agent`, 3 printers)', pid: main.agent.child.pid },
@@ -417,14 +418,14 @@ async function runFootprint(
   log(`  idle, after ${jobs} jobs: ${idleSeconds} s`);
   await sleep(2000);
   idle.push({ label: `after ${jobs} jobs`, figures: await idleWindow(idleProcs(), idleSeconds) });
-  await variant.agent.child.kill9();
-  await light.child.kill9();
-  await bareNode.kill9();
+  await variant.agent.child.kill();
+  await light.child.kill();
+  await bareNode.kill();
 
   // 10,000 jobs buffered the way a store gets them: sent by the relay while the printers are out.
   log(`  ${BUFFERED_JOBS} jobs to the agent with every printer's cover open`);
   for (const vp of main.printers) vp.setFault('cover-open', true);
-  await until(
+  await waitFor(
     async () => (await agentStatus(main.agent)).printers.every((p) => !p.ready),
     'every printer not ready',
     10_000,
@@ -434,16 +435,16 @@ async function runFootprint(
     const printer = (PRINTERS[i % PRINTERS.length] as { id: string }).id;
     await postJob(relay, { storeId: STORE.agent, printer, ticket: kitchen }, `buffered-${i}`);
   });
-  await until(
+  await waitFor(
     async () => (await queued(main.agent)) === BUFFERED_JOBS,
     `${BUFFERED_JOBS} jobs queued`,
     600_000,
   );
   const fillMs = nowMs() - fillStart;
   // Killed once the relay has every job-received: a restart's hello must not wait behind a backlog of events.
-  await until(async () => (await agentStatus(main.agent)).outboxDepth === 0, 'the outbox sent', 120_000);
+  await waitFor(async () => (await agentStatus(main.agent)).outboxDepth === 0, 'the outbox sent', 120_000);
   log(`  ${BUFFERED_JOBS} jobs queued in ${fmt(fillMs / 1000, 1)} s; restarts after kill -9`);
-  await main.agent.child.kill9();
+  await main.agent.child.kill();
 
   const emptyDir = join(root, 'empty');
   mkdirSync(emptyDir);
@@ -464,7 +465,7 @@ async function runFootprint(
   };
   // Once before measuring, so that the empty agent's database exists as the full one's does.
   const first = await restart(emptyConfig, STORE.empty);
-  await first.agent.child.kill9();
+  await first.agent.child.kill();
 
   const result: RecoveryRound[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -474,12 +475,12 @@ async function runFootprint(
         const s = await restart(main.config, STORE.agent);
         main.agent = s.agent;
         const depth = await queued(s.agent);
-        await s.agent.child.kill9();
+        await s.agent.child.kill();
         round.full = { ...s, queued: depth };
       },
       empty: async () => {
         const s = await restart(emptyConfig, STORE.empty);
-        await s.agent.child.kill9();
+        await s.agent.child.kill();
         round.empty = s;
       },
       node: async () => {
@@ -549,7 +550,7 @@ async function runSerial(
     rigs.map((r) => ({ id: r.id, uri: r.line.uri, profile: SERIAL_PROFILE })),
   );
   const agent = await startAgentChild(config);
-  cleanups.push(() => agent.child.kill9());
+  cleanups.push(() => agent.child.kill());
   await waitAgentReady(agent, rigs.length);
 
   const rows: SerialRow[] = [];
@@ -557,7 +558,7 @@ async function runSerial(
   const phase = async (group: typeof rigs) => {
     for (const r of group) r.vp.setFault('cover-open', true);
     const ids = new Set(group.map((r) => r.id));
-    await until(
+    await waitFor(
       async () => (await agentStatus(agent)).printers.every((p) => !ids.has(p.id) || !p.ready),
       'the serial printers not ready',
       10_000,
@@ -574,7 +575,7 @@ async function runSerial(
         jobIds.push(job.jobId);
       });
     }
-    await until(async () => (await queued(agent)) === jobIds.length, 'the serial jobs queued', 60_000);
+    await waitFor(async () => (await queued(agent)) === jobIds.length, 'the serial jobs queued', 60_000);
     log(`  serial: ${group.map((r) => `${r.id}`).join(', ')}: ${jobIds.length} jobs`);
     const since = nowMs();
     for (const r of group) r.vp.setFault('cover-open', false);
@@ -594,7 +595,7 @@ async function runSerial(
   };
   await phase(rigs.filter((r) => r.throttled));
   await phase(rigs.filter((r) => !r.throttled));
-  await agent.child.kill9();
+  await agent.child.kill();
   return rows;
 }
 
@@ -806,7 +807,7 @@ export async function runAgentFootprint(opts: AgentFootprintOptions): Promise<Fi
   const cleanups: Cleanups = [];
   try {
     const relay = await startRelay(join(root, 'relay'), Object.values(STORE));
-    cleanups.push(() => relay.child.kill9());
+    cleanups.push(() => relay.child.kill());
     const tap = await MqttTap.start(relay.mqttPort);
     cleanups.push(() => tap.close());
     const watch = new RelayWatch(tap);

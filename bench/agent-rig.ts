@@ -2,7 +2,7 @@
 // agent as the real CLI in child processes, taps that time-stamp what passes on the relay
 // connection (MQTT) and on a printer connection (TCP) from outside the agent, and /proc
 // readings of a process.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo, type Socket } from 'node:net';
@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import mqtt, { type Packet } from 'mqtt-packet';
 import type { AgentConfig, AgentPrinterConfig } from '../agent/config.js';
 import type { AgentView } from '../agent/views.js';
+import { NodeChild } from '../harness/child.js';
+import { freePort } from '../harness/ports.js';
 import type { JobRequest } from '../protocol/job.js';
 import { type AgentCredentials, addApiKey, addStore } from '../relay/admin.js';
 import { openRelayStore } from '../relay/store/open.js';
@@ -21,107 +23,12 @@ const CLI = join(REPO_ROOT, 'bin/printrelay.js');
 /** renderTicket starts every job with ESC @ (initialize): its first byte on the printer line. */
 export const JOB_START = Buffer.from([0x1b, 0x40]);
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Polls `check` until it returns a value other than null/false; throws naming `what` after timeoutMs. */
-export async function until<T>(
-  check: () => T | null | false | Promise<T | null | false>,
-  what: string,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = nowMs() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== null && value !== false) return value;
-    if (nowMs() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
+/** The printrelay CLI of this repository's build with these arguments (and options for node itself). */
+export function cliChild(name: string, args: string[], nodeArgs: string[] = []): NodeChild {
+  if (!existsSync(join(REPO_ROOT, 'dist/cli/main.js'))) {
+    throw new Error('the CLI is not built: run `npm run build` before the agent benchmark');
   }
-}
-
-/** A Node child process whose output is kept (the tail) and can be waited for, with the time it showed. */
-export class NodeChild {
-  readonly proc: ChildProcess;
-  /** Monotonic ms (stats.nowMs) just before the spawn. */
-  readonly spawnedAt: number;
-  readonly exited: Promise<void>;
-  #output = '';
-  #waiters: { re: RegExp; resolve: (m: { at: number; match: RegExpExecArray }) => void }[] = [];
-
-  constructor(
-    readonly name: string,
-    args: string[],
-  ) {
-    this.spawnedAt = nowMs();
-    this.proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer) => {
-      const at = nowMs();
-      // The newest output explains a failure; a long run must not grow without bound.
-      this.#output = (this.#output + chunk.toString('utf8')).slice(-100_000);
-      this.#check(at);
-    };
-    this.proc.stdout?.on('data', keep);
-    this.proc.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
-  }
-
-  /** The printrelay CLI with these arguments (and options for node itself). */
-  static cli(name: string, args: string[], nodeArgs: string[] = []): NodeChild {
-    if (!existsSync(join(REPO_ROOT, 'dist/cli/main.js'))) {
-      throw new Error('the CLI is not built: run `npm run build` before the agent benchmark');
-    }
-    return new NodeChild(name, [...nodeArgs, CLI, ...args]);
-  }
-
-  get pid(): number {
-    if (this.proc.pid === undefined) throw new Error(`${this.name} did not start`);
-    return this.proc.pid;
-  }
-
-  get running(): boolean {
-    return this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  #check(at: number): void {
-    this.#waiters = this.#waiters.filter((w) => {
-      const match = w.re.exec(this.#output);
-      if (match) w.resolve({ at, match });
-      return !match;
-    });
-  }
-
-  /** When `re` first matched the output (monotonic ms); rejects with the output if the child exits or times out first. */
-  async waitFor(re: RegExp, timeoutMs: number): Promise<{ at: number; match: RegExpExecArray }> {
-    const seen = new Promise<{ at: number; match: RegExpExecArray }>((resolve) => {
-      this.#waiters.push({ re, resolve });
-      this.#check(nowMs());
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const failed = new Promise<never>((_, reject) => {
-      const fail = (why: string) =>
-        reject(new Error(`${this.name} ${why} before ${re}:\n${this.#output.slice(-3000)}`));
-      timer = setTimeout(() => fail(`did not print it within ${timeoutMs} ms`), timeoutMs);
-      void this.exited.then(() => fail(`exited (${this.proc.exitCode ?? this.proc.signalCode})`));
-    });
-    try {
-      return await Promise.race([seen, failed]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** kill -9 and wait for the exit. */
-  async kill9(): Promise<void> {
-    if (this.running) this.proc.kill('SIGKILL');
-    await this.exited;
-  }
+  return new NodeChild(name, [...nodeArgs, CLI, ...args]);
 }
 
 // ---- relay -------------------------------------------------------------------------------
@@ -147,11 +54,11 @@ export async function startRelay(dataDir: string, storeIds: string[]): Promise<R
   }
   const httpPort = await freePort();
   const mqttPort = await freePort();
-  const child = NodeChild.cli('relay', [
+  const child = cliChild('relay', [
     ...['relay', 'start', '--data-dir', dataDir, '--host', HOST],
     ...['--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--no-ws'],
   ]);
-  await child.waitFor(/Press Ctrl\+C to stop\./, 20_000);
+  await child.waitForOutput(/Press Ctrl\+C to stop\./, 20_000);
   return { child, httpUrl: `http://${HOST}:${httpPort}`, mqttPort, apiKey, creds };
 }
 
@@ -207,9 +114,9 @@ export interface AgentChild {
 
 /** `printrelay agent --config FILE`, up to the point where startAgent() has resolved. */
 export async function startAgentChild(configFile: string, nodeArgs: string[] = []): Promise<AgentChild> {
-  const child = NodeChild.cli('agent', ['agent', '--config', configFile], nodeArgs);
-  const api = await child.waitFor(/local API\s+(http:\/\/\S+)/, 60_000);
-  const started = await child.waitFor(/Press Ctrl\+C to stop\./, 60_000);
+  const child = cliChild('agent', ['agent', '--config', configFile], nodeArgs);
+  const api = await child.waitForOutput(/local API\s+(http:\/\/\S+)/, 60_000);
+  const started = await child.waitForOutput(/Press Ctrl\+C to stop\./, 60_000);
   return { child, localApiUrl: api.match[1] as string, startedAt: started.at };
 }
 

@@ -13,7 +13,8 @@ export function percentile(values: readonly number[], p: number): number {
 export const median = (values: readonly number[]) => percentile(values, 50);
 
 /** Milliseconds on the system-wide monotonic clock, comparable between processes on one machine. */
-export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+// The same clock as the harness's child processes (their spawn and output times).
+export const nowMs = () => performance.now();
 
 export function fmt(n: number, digits = 1): string {
   if (!Number.isFinite(n)) return 'n/a';

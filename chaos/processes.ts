@@ -2,84 +2,25 @@
 // real one), on fixed loopback ports so that a restart comes back on them. Used by the chaos
 // suite (any build: `cliPath` is its bin/printrelay.js) and, bound to the test build, by the
 // end-to-end tests (test/support/e2e.ts).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import type { AgentView, LocalJobView } from '../agent/views.js';
+import { NodeChild, type NodeChildOptions } from '../harness/child.js';
 import { type AgentCredentials, addApiKey, addStore } from '../relay/admin.js';
 import type { RelayStore, StoreScope } from '../relay/store/job-store.js';
 import { openRelayStore } from '../relay/store/open.js';
 
-/** A port that was free a moment ago: children get fixed ports so a restart comes back on them. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-export interface CliProcessOptions {
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  /** Also append everything the child writes to this file (a long run keeps all of it there). */
-  logFile?: string;
-}
-
-/** A child `node cliPath ...`, with its output kept to explain a failure. */
-export class CliProcess {
-  readonly child: ChildProcess;
-  output = '';
-  readonly exited: Promise<number | null>;
-
-  constructor(
-    cliPath: string,
-    readonly name: string,
-    args: string[],
-    opts: CliProcessOptions = {},
-  ) {
-    this.child = spawn(process.execPath, [cliPath, ...args], {
-      cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const { logFile } = opts;
-    const keep = (chunk: Buffer) => {
-      // The newest output explains a failure; a long run must not grow without bound.
-      this.output = (this.output + chunk.toString('utf8')).slice(-200_000);
-      if (logFile) appendFileSync(logFile, chunk);
-    };
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Resolves once `text` shows in the output; rejects (with the output) if the process exits first. */
-  async waitForOutput(text: string | RegExp, timeoutMs = 15_000): Promise<void> {
-    const found = () => (typeof text === 'string' ? this.output.includes(text) : text.test(this.output));
-    const deadline = Date.now() + timeoutMs;
-    while (!found()) {
-      if (!this.running)
-        throw new Error(`${this.name} exited (${this.child.exitCode}) before "${text}":\n${this.output}`);
-      if (Date.now() > deadline)
-        throw new Error(`${this.name}: no "${text}" within ${timeoutMs} ms:\n${this.output}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
-    if (this.running) this.child.kill(signal);
-    return this.exited;
-  }
+/** `node cliPath ...args`: the printrelay CLI of that build. */
+export function cliChild(
+  cliPath: string,
+  name: string,
+  args: string[],
+  opts: NodeChildOptions = {},
+): NodeChild {
+  return new NodeChild(name, [cliPath, ...args], opts);
 }
 
 /** The relay as `printrelay relay start`, on fixed loopback ports, data in `dataDir`. */
 export class RelayProcess {
-  proc: CliProcess | undefined;
+  proc: NodeChild | undefined;
   readonly httpUrl: string;
   readonly mqttUrl: string;
 
@@ -97,7 +38,7 @@ export class RelayProcess {
   async start(): Promise<void> {
     const args = ['relay', 'start', '--data-dir', this.dataDir, '--host', '127.0.0.1'];
     args.push('--http-port', String(this.httpPort), '--mqtt-port', String(this.mqttPort), '--no-ws');
-    this.proc = new CliProcess(this.cliPath, 'relay', args, this.logFile ? { logFile: this.logFile } : {});
+    this.proc = cliChild(this.cliPath, 'relay', args, this.logFile ? { logFile: this.logFile } : {});
     await this.proc.waitForOutput('Press Ctrl+C to stop.', 20_000);
   }
 
@@ -127,7 +68,7 @@ export class RelayProcess {
 
 /** The store agent as `printrelay agent --config F`, its database in a dir that outlives a kill. */
 export class AgentProcess {
-  proc: CliProcess | undefined;
+  proc: NodeChild | undefined;
   readonly localApiUrl: string;
 
   constructor(
@@ -141,7 +82,7 @@ export class AgentProcess {
 
   async start(): Promise<void> {
     const args = ['agent', '--config', this.configFile];
-    this.proc = new CliProcess(this.cliPath, 'agent', args, this.logFile ? { logFile: this.logFile } : {});
+    this.proc = cliChild(this.cliPath, 'agent', args, this.logFile ? { logFile: this.logFile } : {});
     // `printrelay agent` says this once the agent and its local API are up, relay or not.
     await this.proc.waitForOutput('Press Ctrl+C to stop.', 20_000);
   }

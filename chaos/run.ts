@@ -9,6 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentConfig } from '../agent/config.js';
 import type { LocalJobView } from '../agent/views.js';
 import { percentile } from '../bench/stats.js';
+import type { NodeChild } from '../harness/child.js';
+import { freePort } from '../harness/ports.js';
+import { waitFor } from '../harness/wait.js';
 import type { JobState, JobView, TimelineEntry } from '../protocol/job.js';
 import { startVirtualPrinter, type VirtualPrinter } from '../virtual-printer/virtual-printer.js';
 import {
@@ -23,7 +26,7 @@ import { checkLedger, type Violation } from './ledger.js';
 import { LinkProxy } from './link-proxy.js';
 import { OrderSource, type StoreTargets } from './orders.js';
 import { PaperTally } from './paper.js';
-import { AgentProcess, type CliProcess, freePort, RelayProcess } from './processes.js';
+import { AgentProcess, RelayProcess } from './processes.js';
 import { markdownSummary } from './report.js';
 import { Rng } from './rng.js';
 
@@ -169,7 +172,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         headers: { authorization: `Bearer ${apiKey}` },
         signal: AbortSignal.timeout(10_000),
       });
-    await until(
+    await waitFor(
       async () => {
         for (const s of stores) {
           const res = await api(`/v1/stores/${s.storeId}`);
@@ -177,8 +180,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         }
         return true;
       },
-      30_000,
       'every store online',
+      { timeoutMs: 30_000, intervalMs: 250, ignoreErrors: true },
     );
     const setupMs = Date.now() - tSetup;
     log(`setup: relay and ${stores.length} agents up in ${setupMs} ms; work dir ${workDir}`);
@@ -220,13 +223,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       { name: 'relay', target: 'relay', child: relay },
       ...stores.map((s) => ({ name: `agent ${s.storeId}`, target: s.storeId, child: s.agent })),
     ];
-    const crashed = new Set<CliProcess>();
+    const crashed = new Set<NodeChild>();
     const watchdog = setInterval(() => {
       for (const { name, target, child } of watched) {
         const proc = child.proc;
-        if (!proc || proc.running || proc.child.signalCode === 'SIGKILL' || crashed.has(proc)) continue;
+        if (!proc || proc.running || proc.proc.signalCode === 'SIGKILL' || crashed.has(proc)) continue;
         crashed.add(proc);
-        const how = proc.child.signalCode ?? `exit code ${proc.child.exitCode}`;
+        const how = proc.proc.signalCode ?? `exit code ${proc.proc.exitCode}`;
         errors.push(`${name} exited by itself (${how}); its last output:\n${proc.output.slice(-3000)}`);
         log(`${name} exited by itself (${how}); starting it again`);
         injector
@@ -273,7 +276,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const drainTimeoutMs = opts.drainTimeoutMs ?? 120_000;
     let busy: string | null = 'not looked yet';
     let lastSaid = 0;
-    const drained = await until(
+    const drained = await waitFor(
       async () => {
         busy = await stillBusy(api, stores, () => lastPrintAt);
         if (busy && Date.now() - lastSaid >= 5000) {
@@ -282,8 +285,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         }
         return busy === null;
       },
-      drainTimeoutMs,
       'the system to drain',
+      { timeoutMs: drainTimeoutMs, intervalMs: 250, ignoreErrors: true },
     ).then(
       () => true,
       () => false,
@@ -515,16 +518,6 @@ async function jobViews(
   };
   await Promise.all(Array.from({ length: 8 }, worker));
   return { views, unanswered };
-}
-
-/** Polls `check` until it holds; rejects after timeoutMs. Errors (a process restarting) count as "not yet". */
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
 }
 
 function stats(values: readonly number[]): LatencyStats {

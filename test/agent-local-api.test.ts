@@ -292,7 +292,7 @@ describe('printrelay agent', () => {
         'online',
       );
 
-      child.child.kill('SIGTERM');
+      child.proc.kill('SIGTERM');
       expect(await child.exited).toBe(0);
       expect(child.output).toContain('SIGTERM: stopping the agent');
       // A clean stop says offline itself (no waiting for a keepalive timeout).

@@ -70,7 +70,7 @@ describe('printrelay start and demo order', { timeout: 60_000 }, () => {
     expect(readFileSync(join(cwd, '.data', 'printed', 'receipt.txt'), 'utf8')).toContain('订单号: E2E42');
     expect(readFileSync(join(cwd, '.data', 'printed', 'kitchen.txt'), 'utf8')).toContain('订单号: E2E43');
 
-    first.child.kill('SIGINT');
+    first.proc.kill('SIGINT');
     expect(await first.exited).toBe(0);
 
     const second = await start(cwd);
@@ -87,7 +87,7 @@ describe('printrelay start and demo order', { timeout: 60_000 }, () => {
     await second.waitForOutput('[receipt] │ 订单号: E2E44');
     const paper = readFileSync(join(cwd, '.data', 'printed', 'receipt.txt'), 'utf8');
     expect(paper.split('订单号: E2E42').length - 1).toBe(1);
-    second.child.kill('SIGTERM');
+    second.proc.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });
 

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { waitFor } from '../harness/wait.js';
 import {
   type AckMessage,
   type ControlMessage,
@@ -21,23 +22,11 @@ import { type Relay, type RelayOptions, startRelay } from '../relay/relay.js';
 import type { StoreScope } from '../relay/store/job-store.js';
 import { silentLog } from '../shared/log.js';
 
+// Tests wait with the harness's one waitFor.
+export { waitFor };
+
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'printrelay-relay-'));
-}
-
-/** Polls `check` until it returns something truthy (an event-driven wait on shared state). */
-export async function waitFor<T>(
-  check: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 5000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 export interface TestRelay {

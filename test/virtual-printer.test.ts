@@ -25,6 +25,7 @@ import {
   selectCodePage,
 } from '../agent/escpos/commands.js';
 import { InboundParser } from '../agent/printer/inbound-parser.js';
+import { waitFor } from '../harness/wait.js';
 import { barcodeData } from '../shared/escpos/barcode.js';
 import { startControlServer } from '../virtual-printer/control.js';
 import {
@@ -205,15 +206,6 @@ function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Polls a condition that no event announces. */
-async function until(condition: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await pause(5);
-  }
 }
 
 afterEach(async () => {
@@ -496,7 +488,9 @@ describe('receive buffer', () => {
     // Two images of 72 bytes x 60,000 dots: 8.6 MB, far more than the receive buffer and
     // the kernel's socket buffers take.
     host.send(raster(72, 60_000), raster(72, 60_000), paperStatusRequest);
-    await until(() => vp.status.bufferedBytes >= 64 * 1024, 'the receive buffer is full');
+    await waitFor(() => vp.status.bufferedBytes >= 64 * 1024, 'the receive buffer is full', {
+      intervalMs: 5,
+    });
     await pause(100); // time for more to flow in, if the printer kept reading
     expect(vp.status.bufferedBytes).toBeLessThanOrEqual(2 * 64 * 1024);
     expect(host.socket.writableLength).toBeGreaterThan(0); // the sender is held back
@@ -565,7 +559,7 @@ describe('serial (pty) mode', () => {
     const closed = new Promise((resolve) => host.port.once('close', resolve));
     const cycle = vp.powerCycle(200);
     await within(closed, 'the host port closing');
-    await until(() => !existsSync(path), 'the device path is gone');
+    await waitFor(() => !existsSync(path), 'the device path is gone', { intervalMs: 5 });
     await within(cycle, 'the power cycle');
     expect(existsSync(path)).toBe(true);
     const again = await openSerial(vp);

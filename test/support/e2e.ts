@@ -6,13 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { markedTicket, ticketsWith } from '../../chaos/paper.js';
-import {
-  AgentProcess as ChildAgent,
-  CliProcess as ChildCli,
-  RelayProcess as ChildRelay,
-  type CliProcessOptions,
-  freePort,
-} from '../../chaos/processes.js';
+import { AgentProcess as ChildAgent, RelayProcess as ChildRelay } from '../../chaos/processes.js';
+import { NodeChild, type NodeChildOptions } from '../../harness/child.js';
+import { freePort } from '../../harness/ports.js';
+import { waitFor } from '../../harness/wait.js';
 import type { JobRequest, JobState, JobView } from '../../protocol/job.js';
 import type { AgentCredentials } from '../../relay/admin.js';
 import {
@@ -20,15 +17,14 @@ import {
   type VirtualPrinter,
   type VirtualPrinterOptions,
 } from '../../virtual-printer/virtual-printer.js';
-import { waitFor } from '../relay-helpers.js';
 import { CLI_PATH } from './build.js';
 
 export { freePort, markedTicket, ticketsWith, waitFor };
 
 /** A child `node CLI_PATH ...` of the test build, with its output kept to explain a failure. */
-export class CliProcess extends ChildCli {
-  constructor(name: string, args: string[], opts: CliProcessOptions = {}) {
-    super(CLI_PATH, name, args, opts);
+export class CliProcess extends NodeChild {
+  constructor(name: string, args: string[], opts: NodeChildOptions = {}) {
+    super(name, [CLI_PATH, ...args], opts);
   }
 }
 
