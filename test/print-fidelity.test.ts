@@ -2,7 +2,6 @@
 // and script (against numbers written from docs/escpos.md, not from the code), CODE128 code
 // sets of minimal width, barcodes that never stop a ticket, rule characters and cuts that
 // degrade with a warning. The virtual printer's command processor plays the printer.
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
@@ -13,6 +12,7 @@ import { type LayoutOp, layoutTicket } from '../agent/escpos/layout.js';
 import { previewTicketWithWarnings } from '../agent/escpos/preview.js';
 import { codecFor } from '../agent/escpos/text.js';
 import { checkProfile, getProfile, listProfiles } from '../agent/profiles/index.js';
+import { NodeChild } from '../harness/child.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import type { Block, Font, Ticket } from '../protocol/ticket.js';
 import { barcodeData, barcodeText } from '../shared/escpos/barcode.js';
@@ -102,7 +102,7 @@ describe('text widths in dots', () => {
   });
 
   it('`printrelay virtual-printer --profile gprinter-58` breaks lines on 384 dots', async () => {
-    const child = spawn(process.execPath, [
+    const child = new NodeChild('virtual printer', [
       CLI_PATH,
       'virtual-printer',
       '--listen',
@@ -111,34 +111,14 @@ describe('text widths in dots', () => {
       'gprinter-58',
     ]);
     try {
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-      });
-      const uri = await new Promise<string>((resolve, reject) => {
-        child.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          const m = /listening: tcp:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
-          if (m?.[1]) resolve(m[1]);
-        });
-        child.once('exit', () => reject(new Error(`virtual printer exited: ${stderr}`)));
-      });
-      const socket = net.connect(Number(uri), '127.0.0.1');
+      const port = (await child.waitForOutput(/listening: tcp:\/\/127\.0\.0\.1:(\d+)/)).match[1];
+      const socket = net.connect(Number(port), '127.0.0.1');
       await new Promise((resolve) => socket.once('connect', resolve));
       // 40 font A characters: 480 dots, one line on 80 mm, two on 58 mm (32 + 8).
       socket.end(Buffer.from(`${'0123456789'.repeat(4)}\n`));
-      const lines = await new Promise<string[]>((resolve) => {
-        const check = () => {
-          const got = stdout.split('\n').filter(Boolean);
-          if (got.length >= 2) resolve(got);
-          else setTimeout(check, 20);
-        };
-        check();
-      });
-      expect(lines).toEqual(['01234567890123456789012345678901', '23456789']);
+      await child.waitForOutput('01234567890123456789012345678901\n23456789\n');
     } finally {
-      child.kill();
+      await child.kill('SIGTERM');
     }
   });
 
