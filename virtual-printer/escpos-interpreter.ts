@@ -89,7 +89,7 @@ const FS = 0x1c;
 const GS = 0x1d;
 
 /** An 80 mm roll, as on an Epson TM-T88: the paper when none is given. */
-export const DEFAULT_PAPER: PaperMetrics = { widthMm: 80, dots: 576, columnsFontA: 48, columnsFontB: 64 };
+const DEFAULT_PAPER: PaperMetrics = { widthMm: 80, dots: 576, columnsFontA: 48, columnsFontB: 64 };
 /** ESC 2 line spacing (about 1/6 inch), in the same units as ESC 3 and ESC J. */
 const DEFAULT_LINE_SPACING = 30;
 /** Dots a text line is tall: converts images and barcodes into lines of paper. */
