@@ -118,7 +118,7 @@ describe('text widths in dots', () => {
       socket.end(Buffer.from(`${'0123456789'.repeat(4)}\n`));
       await child.waitForOutput('01234567890123456789012345678901\n23456789\n');
     } finally {
-      await child.kill('SIGTERM');
+      await child.kill();
     }
   });
 
