@@ -30,6 +30,7 @@ import { PrintJob, SET_STATE } from './print-job.js';
 import { decodeAsb, decodeRealtimeStatus, type RealtimeRequest, type StatusPatch } from './status-decoder.js';
 import { type StatusChange, StatusTracker } from './status-tracker.js';
 import { createTransport, type Transport } from './transports/index.js';
+import type { UsbBackend } from './transports/usb.js';
 
 export type { PrinterIdentity } from './identify.js';
 export { PrintJob, type PrintJobState, type PrintJobUpdate } from './print-job.js';
@@ -46,6 +47,8 @@ export interface PrinterOptions {
   statusSettleMs?: number;
   /** TCP connect timeout. Default 5000. */
   connectTimeoutMs?: number;
+  /** Where USB devices are listed (default: the system's); tests give the virtual printer's. */
+  usb?: () => Promise<UsbBackend>;
 }
 
 export interface PrinterEvents {
@@ -139,6 +142,7 @@ export class Printer extends EventEmitter<PrinterEvents> {
   readonly #profile: PrinterProfile;
   readonly #pollIntervalMs: number;
   readonly #statusTimeoutMs: number;
+  readonly #usb: (() => Promise<UsbBackend>) | undefined;
   readonly #confirmTimeoutMs: number;
   readonly #connectTimeoutMs: number;
   readonly #tracker: StatusTracker;
@@ -165,6 +169,7 @@ export class Printer extends EventEmitter<PrinterEvents> {
     this.#pollIntervalMs = positive('pollIntervalMs', opts.pollIntervalMs, DEFAULT_POLL_INTERVAL_MS);
     this.#statusTimeoutMs = Math.max(MIN_STATUS_TIMEOUT_MS, 3 * this.#pollIntervalMs);
     this.#confirmTimeoutMs = positive('confirmTimeoutMs', opts.confirmTimeoutMs, DEFAULT_CONFIRM_TIMEOUT_MS);
+    this.#usb = opts.usb;
     this.#connectTimeoutMs = positive('connectTimeoutMs', opts.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
     this.#tracker = new StatusTracker({
       ...(opts.statusSettleMs === undefined ? {} : { settleMs: opts.statusSettleMs }),
@@ -272,7 +277,10 @@ export class Printer extends EventEmitter<PrinterEvents> {
   async #keepConnected(): Promise<void> {
     let attempt = 0;
     while (!this.#closing) {
-      const transport = createTransport(this.address, { connectTimeoutMs: this.#connectTimeoutMs });
+      const transport = createTransport(this.address, {
+        connectTimeoutMs: this.#connectTimeoutMs,
+        ...(this.#usb ? { usb: this.#usb } : {}),
+      });
       this.#transport = transport;
       try {
         await transport.open();
