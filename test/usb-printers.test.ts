@@ -2,17 +2,20 @@
 // printer behind a fake WebUSB device; usblp against a real FIFO; the Windows spooler through
 // its injectable PowerShell runner (the script and the error mapping; Windows itself is not here).
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { constants, createReadStream, mkdtempSync, openSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePrinterAddress } from '../agent/printer/address.js';
-import { Printer } from '../agent/printer/printer.js';
+import { Printer, SENT_UNCONFIRMED } from '../agent/printer/printer.js';
 import { RAW_PRINT_SCRIPT, SpoolerTransport } from '../agent/printer/transports/spooler.js';
-import { decodePortStatus, UsbTransport } from '../agent/printer/transports/usb.js';
+import { decodePortStatus, type UsbBackend, UsbTransport } from '../agent/printer/transports/usb.js';
 import { UsblpTransport } from '../agent/printer/transports/usblp.js';
 import { getProfile } from '../agent/profiles/index.js';
 import { waitFor } from '../harness/wait.js';
+import { isReady, notReadyReasons } from '../protocol/status.js';
+import { printerCondition } from '../shared/printer-state.js';
 import { startVirtualPrinter } from '../virtual-printer/virtual-printer.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -106,13 +109,13 @@ describe('USB transport against the virtual printer as a fake WebUSB device', ()
     });
     cleanups.push(() => t.close());
     await t.open();
-    expect(t.twoWay).toBe(false);
-    expect(await t.portStatus()).toEqual({ paperEmpty: false, selected: true, error: false });
+    expect(t.statusChannel).toBe('port-status');
+    expect(await t.readPortStatus()).toEqual({ paperEmpty: false, selected: true, error: false });
     vp.setFault('paper-out', true);
-    expect(await t.portStatus()).toEqual({ paperEmpty: true, selected: false, error: false });
+    expect(await t.readPortStatus()).toEqual({ paperEmpty: true, selected: false, error: false });
     vp.setFault('paper-out', false);
     vp.setFault('cover-open', true);
-    expect((await t.portStatus()).error).toBe(true);
+    expect((await t.readPortStatus()).error).toBe(true);
     vp.setFault('cover-open', false);
     await t.write(text('one way'));
     await waitFor(() => vp.printedText().includes('one way'), 'printed through bulk OUT', 5_000);
@@ -202,5 +205,122 @@ describe('Windows spooler (through the injectable PowerShell runner)', () => {
   it('is refused off Windows with the default runner', async () => {
     if (process.platform === 'win32') return;
     await expect(new SpoolerTransport({ printerName: 'X' }).open()).rejects.toThrow(/only on Windows/);
+  });
+});
+
+/** A FIFO standing in for /dev/usb/lp0, and what the printer end has read from it. */
+function fifoPrinter(): { uri: string; received: () => Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), 'printrelay-lp-'));
+  const fifo = join(dir, 'lp0');
+  execFileSync('mkfifo', [fifo]);
+  // Non-blocking read end as a socket: libuv polls it, so no thread-pool read keeps the process.
+  const reader = new net.Socket({
+    fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK),
+    readable: true,
+  });
+  const got: Buffer[] = [];
+  reader.on('data', (c: Buffer) => got.push(c));
+  cleanups.push(() => {
+    reader.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { uri: `file://${fifo}`, received: () => Buffer.concat(got) };
+}
+
+describe('one-way printers through the driver', () => {
+  it('a usblp printer is connected with status unknown (never ready), and its jobs are printed unconfirmed', async () => {
+    const lp = fifoPrinter();
+    const printer = new Printer({ uri: lp.uri, profile: getProfile('epson-tm-t88'), pollIntervalMs: 100 });
+    cleanups.push(() => printer.close());
+    printer.start();
+    expect(await printer.whenConnected(5_000)).toBe(true);
+    const status = printer.status;
+    expect(status).toMatchObject({ connected: true, source: 'unreadable', paper: 'unknown' });
+    expect(isReady(status)).toBe(false);
+    expect(notReadyReasons(status)).toEqual(['status-unknown']);
+    expect(printerCondition(status)).toBe('unknown');
+    // ...yet the driver sends to it.
+    expect(printer.notReadyReasons).toEqual([]);
+    const job = printer.print(text('FIFO 厨房'));
+    expect(await job.done).toMatchObject({ state: 'printed', reason: SENT_UNCONFIRMED });
+    await waitFor(() => lp.received().includes(Buffer.from('FIFO')), 'the ticket at the FIFO', 5_000);
+    const bytes = lp.received();
+    // Nothing that expects an answer went out: no DLE EOT, no GS ( H confirmation, no ASB.
+    expect(bytes.includes(Buffer.of(0x10, 0x04))).toBe(false);
+    expect(bytes.includes(Buffer.of(0x1d, 0x28, 0x48))).toBe(false);
+    expect(bytes.includes(Buffer.of(0x1d, 0x61))).toBe(false);
+    await expect(printer.identify({ timeoutMs: 1_000 })).rejects.toThrow(/one-way: it cannot answer/);
+    await printer.close();
+    expect(printer.status.connected).toBe(false);
+  });
+
+  it('a one-way USB printer is read through GET_PORT_STATUS: paper out holds jobs, printed is unconfirmed', async () => {
+    const vp = await startVirtualPrinter({ listen: 'usb-one-way' });
+    cleanups.push(() => vp.close());
+    const usb = vp.usb;
+    if (!usb) throw new Error('no USB backend');
+    const printer = new Printer({
+      uri: vp.uri,
+      profile: getProfile('epson-tm-t88'),
+      usb: async () => usb,
+      pollIntervalMs: 100,
+    });
+    cleanups.push(() => printer.close());
+    printer.start();
+    expect(await printer.whenConnected(5_000)).toBe(true);
+    expect(printer.status).toMatchObject({
+      connected: true,
+      online: true,
+      paper: 'ok',
+      source: 'port-status',
+    });
+    expect(isReady(printer.status)).toBe(true);
+
+    vp.setFault('paper-out', true);
+    await waitFor(() => printer.status.paper === 'out', 'paper out through GET_PORT_STATUS', 5_000);
+    const job = printer.print(text('USB ONE WAY'));
+    await waitFor(() => job.reason?.includes('paper-out'), 'the job held for paper', 5_000);
+    expect(job.state).toBe('queued');
+    vp.setFault('paper-out', false);
+    expect(await job.done).toMatchObject({ state: 'printed', reason: SENT_UNCONFIRMED });
+    await waitFor(() => vp.printedText().includes('USB ONE WAY'), 'printed through bulk OUT', 5_000);
+  });
+
+  it('a USB printer with neither bulk IN nor GET_PORT_STATUS is status unknown', async () => {
+    const vp = await startVirtualPrinter({ listen: 'usb-one-way' });
+    cleanups.push(() => vp.close());
+    const usb = vp.usb;
+    if (!usb) throw new Error('no USB backend');
+    // The same device, stalling the class request as printers without it do.
+    const silent: UsbBackend = {
+      getDevices: async () =>
+        (await usb.getDevices()).map(
+          (d) =>
+            new Proxy(d, {
+              get: (target, key) => {
+                if (key === 'controlTransferIn') return async () => ({ status: 'stall' });
+                const value: unknown = Reflect.get(target, key);
+                // Bound to the real device: its methods use private fields.
+                return typeof value === 'function' ? value.bind(target) : value;
+              },
+            }),
+        ),
+    };
+    const printer = new Printer({
+      uri: vp.uri,
+      profile: getProfile('epson-tm-t88'),
+      usb: async () => silent,
+      pollIntervalMs: 100,
+    });
+    cleanups.push(() => printer.close());
+    printer.start();
+    expect(await printer.whenConnected(5_000)).toBe(true);
+    expect(printer.status).toMatchObject({ connected: true, source: 'unreadable' });
+    expect(printerCondition(printer.status)).toBe('unknown');
+    expect(await printer.print(text('BLIND')).done).toMatchObject({
+      state: 'printed',
+      reason: SENT_UNCONFIRMED,
+    });
+    await waitFor(() => vp.printedText().includes('BLIND'), 'printed through bulk OUT', 5_000);
   });
 });

@@ -105,7 +105,8 @@ export class SpoolerTransport extends EventEmitter<TransportEvents> implements T
   readonly description: string;
   /** One write is one spooler document: large, so a ticket is one document. */
   readonly chunkSize = 1024 * 1024;
-  readonly twoWay = false;
+  /** The spooler says nothing of the printer's state to a RAW writer. */
+  readonly statusChannel = 'none';
   readonly #printerName: string;
   readonly #run: PowerShellRunner;
   #open = false;

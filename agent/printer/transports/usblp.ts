@@ -9,8 +9,8 @@ import type { Transport, TransportEvents } from './transport.js';
 export class UsblpTransport extends EventEmitter<TransportEvents> implements Transport {
   readonly description: string;
   readonly chunkSize = 4096;
-  /** No status comes back: the driver must treat it as a one-way printer. */
-  readonly twoWay = false;
+  /** No status comes back: the driver treats it as a one-way printer. */
+  readonly statusChannel = 'none';
   readonly #path: string;
   #file: FileHandle | undefined;
   #closed = false;
