@@ -2,8 +2,7 @@
 // printer behind a fake WebUSB device; usblp against a real FIFO; the Windows spooler through
 // its injectable PowerShell runner (the script and the error mapping; Windows itself is not here).
 import { execFileSync } from 'node:child_process';
-import { constants, createReadStream, mkdtempSync, openSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,6 +16,7 @@ import { waitFor } from '../harness/wait.js';
 import { isReady, notReadyReasons } from '../protocol/status.js';
 import { printerCondition } from '../shared/printer-state.js';
 import { startVirtualPrinter } from '../virtual-printer/virtual-printer.js';
+import { fifoPrinter } from './support/fifo-printer.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -208,28 +208,10 @@ describe('Windows spooler (through the injectable PowerShell runner)', () => {
   });
 });
 
-/** A FIFO standing in for /dev/usb/lp0, and what the printer end has read from it. */
-function fifoPrinter(): { uri: string; received: () => Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), 'printrelay-lp-'));
-  const fifo = join(dir, 'lp0');
-  execFileSync('mkfifo', [fifo]);
-  // Non-blocking read end as a socket: libuv polls it, so no thread-pool read keeps the process.
-  const reader = new net.Socket({
-    fd: openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK),
-    readable: true,
-  });
-  const got: Buffer[] = [];
-  reader.on('data', (c: Buffer) => got.push(c));
-  cleanups.push(() => {
-    reader.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return { uri: `file://${fifo}`, received: () => Buffer.concat(got) };
-}
-
 describe('one-way printers through the driver', () => {
   it('a usblp printer is connected with status unknown (never ready), and its jobs are printed unconfirmed', async () => {
     const lp = fifoPrinter();
+    cleanups.push(() => lp.close());
     const printer = new Printer({ uri: lp.uri, profile: getProfile('epson-tm-t88'), pollIntervalMs: 100 });
     cleanups.push(() => printer.close());
     printer.start();
