@@ -169,12 +169,15 @@ describe('Windows spooler (through the injectable PowerShell runner)', () => {
       },
     });
     await t.open();
+    // Opening checks the printer exists: the name and no bytes.
+    expect(calls).toEqual([{ script: RAW_PRINT_SCRIPT, stdin: 'EPSON TM-T88V Receipt\n\n' }]);
     await t.write(Uint8Array.of(0x1b, 0x40, 0x41, 0x0a));
-    expect(calls).toHaveLength(1);
-    expect(calls[0]?.script).toBe(RAW_PRINT_SCRIPT);
-    expect(calls[0]?.stdin).toBe(
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.script).toBe(RAW_PRINT_SCRIPT);
+    expect(calls[1]?.stdin).toBe(
       `EPSON TM-T88V Receipt\n${Buffer.of(0x1b, 0x40, 0x41, 0x0a).toString('base64')}\n`,
     );
+    expect(RAW_PRINT_SCRIPT).toContain('if ($bytes.Length -eq 0) { [PrintrelayRaw]::Check($name) }');
     for (const call of [
       'OpenPrinter',
       'StartDocPrinter',
@@ -189,17 +192,28 @@ describe('Windows spooler (through the injectable PowerShell runner)', () => {
     expect(RAW_PRINT_SCRIPT).toContain('pDatatype = "RAW"');
   });
 
-  it('maps Win32 errors to words a tech can act on, and the connection ends', async () => {
-    const t = new SpoolerTransport({
+  it('maps Win32 errors to words a tech can act on: a wrong name fails to connect, a failed write ends the connection', async () => {
+    const missing = new SpoolerTransport({
       printerName: 'Kitchen',
       runner: async () => ({ code: 2, stdout: '', stderr: 'WIN32 OpenPrinter 1801\n' }),
     });
-    await t.open();
-    const closed = new Promise<Error | undefined>((resolve) => t.once('close', resolve));
-    await expect(t.write(text('x'))).rejects.toThrow(
+    await expect(missing.open()).rejects.toThrow(
       'cannot print to Windows printer "Kitchen": no Windows printer has this name (see Printers & scanners) (OpenPrinter)',
     );
-    expect((await closed)?.message).toMatch(/no Windows printer has this name/);
+    let answer = { code: 0, stdout: '', stderr: '' };
+    const t = new SpoolerTransport({ printerName: 'Kitchen', runner: async () => answer });
+    await t.open();
+    const closed = new Promise<Error | undefined>((resolve) => t.once('close', resolve));
+    answer = { code: 2, stdout: '', stderr: 'WIN32 StartDocPrinter 1804\n' };
+    await expect(t.write(text('x'))).rejects.toThrow(
+      'cannot print to Windows printer "Kitchen": the driver does not accept RAW data (StartDocPrinter)',
+    );
+    expect((await closed)?.message).toMatch(/does not accept RAW data/);
+    answer = { code: 1, stdout: '', stderr: 'Add-Type : compilation failed' };
+    const other = new SpoolerTransport({ printerName: 'Bar', runner: async () => answer });
+    await expect(other.open()).rejects.toThrow(
+      'cannot print to Windows printer "Bar": PowerShell exited with 1: Add-Type : compilation failed',
+    );
   });
 
   it('is refused off Windows with the default runner', async () => {
