@@ -1,6 +1,12 @@
 // What agents tell the relay: presence, and batches of outbox events. Each event is
 // handled once (by outbox id), committed, and only then acknowledged on down/acks.
 // Messages of one store are handled one after another, in the order they arrived.
+//
+// Printer status is reported to webhooks only when it changes from what was last reported. An
+// agent that (re)connects reports its printers as it finds them: disconnected, then connected
+// but not yet online, then ready, within a second or two. So for `printerSettleMs` after it
+// comes online (and after each hello) only a ready status is reported at once; a not-ready one is kept, and reported at the
+// end of that time if the printer is still not as last reported.
 import {
   type AckMessage,
   type AgentEvent,
@@ -10,10 +16,12 @@ import {
   parseEventBatchEnvelope,
   parsePresenceMessage,
 } from '../protocol/messages.js';
+import { isReady } from '../protocol/status.js';
 import { topics } from '../protocol/topics.js';
 import type { Log } from '../shared/log.js';
 import type { MessageBus, UplinkMessage } from './broker/bus.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { IgnoredEvents } from './ignored-events.js';
 import type { Directory, JobStore } from './store/job-store.js';
 
 const MAX_EVENT_AGE_MS = 8 * 24 * 3600_000;
@@ -29,8 +37,15 @@ function plausibleTime(iso: string): number {
   return at > now + MAX_CLOCK_AHEAD_MS || at < now - MAX_EVENT_AGE_MS ? now : at;
 }
 
+export interface UplinkOptions {
+  /** After a hello, how long not-ready printer statuses are held back (see above). */
+  printerSettleMs: number;
+}
+
 export class Uplink {
   private readonly queues = new Map<string, Promise<void>>();
+  /** Stores whose printers are settling after a hello, with the timer that ends it. */
+  private readonly settling = new Map<string, NodeJS.Timeout>();
   /**
    * When each store's current connection said it is online. A job published since then went
    * over that connection (after its subscription), so a hello need not resend it.
@@ -43,17 +58,21 @@ export class Uplink {
     private readonly bus: MessageBus,
     private readonly dispatcher: Dispatcher,
     private readonly log: Log,
+    private readonly opts: UplinkOptions,
+    private readonly ignored: IgnoredEvents,
   ) {}
 
   /** Queues the message behind the store's earlier ones. */
   accept(message: UplinkMessage): void {
-    const { storeId } = message;
+    this.enqueue(message.storeId, `${message.channel} message`, () => this.handle(message));
+  }
+
+  /** Runs `task` after the store's earlier messages and tasks. */
+  private enqueue(storeId: string, what: string, task: () => Promise<void>): void {
     const previous = this.queues.get(storeId) ?? Promise.resolve();
     const next = previous
-      .then(() => this.handle(message))
-      .catch((err: unknown) =>
-        this.log.error(`store ${storeId}: ${message.channel} message failed: ${String(err)}`),
-      );
+      .then(task)
+      .catch((err: unknown) => this.log.error(`store ${storeId}: ${what} failed: ${String(err)}`));
     this.queues.set(storeId, next);
     void next.finally(() => {
       if (this.queues.get(storeId) === next) this.queues.delete(storeId);
@@ -63,6 +82,25 @@ export class Uplink {
   /** Resolves when every queued message has been handled. */
   async idle(): Promise<void> {
     while (this.queues.size > 0) await Promise.all(this.queues.values());
+  }
+
+  /** Drops the settling timers (the relay is stopping; the next start reports afresh). */
+  stop(): void {
+    for (const timer of this.settling.values()) clearTimeout(timer);
+    this.settling.clear();
+  }
+
+  /** Coming online and a hello start (or restart) the settling time; at its end, what differs is reported. */
+  private startSettling(storeId: string): void {
+    clearTimeout(this.settling.get(storeId));
+    const timer = setTimeout(() => {
+      this.settling.delete(storeId);
+      this.enqueue(storeId, 'printer status report', async () => {
+        await this.directory.reportPrinterStatuses(storeId);
+      });
+    }, this.opts.printerSettleMs);
+    timer.unref();
+    this.settling.set(storeId, timer);
   }
 
   private async handle({ storeId, channel, payload }: UplinkMessage): Promise<void> {
@@ -82,8 +120,11 @@ export class Uplink {
         agentVersion: msg.agentVersion,
         at,
       });
-      if (applied && msg.online) this.onlineSince.set(storeId, at);
-      else if (applied) this.onlineSince.delete(storeId);
+      if (applied && msg.online) {
+        this.onlineSince.set(storeId, at);
+        // Before the agent's outbox: statuses it queued while away come after this.
+        this.startSettling(storeId);
+      } else if (applied) this.onlineSince.delete(storeId);
       this.log.info(
         `store ${storeId}: ${msg.online ? 'online' : 'offline'} (agent ${msg.agentVersion})${applied ? '' : ', ignored: from an older connection'}`,
       );
@@ -97,6 +138,8 @@ export class Uplink {
       this.log.warn(`store ${storeId}: dropped an event batch: ${(err as Error).message}`);
       return;
     }
+    // A store over its budget of ignored events: dropped unread, its agent sends it again.
+    if (this.ignored.throttled(storeId)) return;
     await this.directory.touchStore(storeId, Date.now());
     // The events of a batch are applied without waiting for each other's commits, so the
     // store's group commit serves a whole batch with a few fsyncs instead of two per event.
@@ -117,15 +160,16 @@ export class Uplink {
 
   private async handleEvent(storeId: string, raw: { id: string }): Promise<void> {
     if (await this.jobs.agentEventSeen(storeId, raw.id)) return;
-    let event: AgentEvent | null = null;
+    let event: AgentEvent;
     try {
       event = parseAgentEvent(raw);
     } catch (err) {
-      // It will never become valid: acknowledge it so that it cannot jam the outbox.
-      this.log.warn(`store ${storeId}: ignored event ${raw.id}: ${(err as Error).message}`);
+      // It will never become valid: acknowledged, so that it cannot jam the outbox.
+      this.ignored.note(storeId, 'invalid', `event ${raw.id}: ${(err as Error).message}`);
+      return;
     }
-    if (event) await this.apply(storeId, event);
-    await this.jobs.rememberAgentEvent(storeId, raw.id, Date.now());
+    // An ignored event changes nothing when it comes again: nothing to remember.
+    if (await this.apply(storeId, event)) await this.jobs.rememberAgentEvent(storeId, raw.id, Date.now());
   }
 
   private async ack(storeId: string, ids: string[]): Promise<void> {
@@ -133,7 +177,8 @@ export class Uplink {
     await this.bus.publish(topics.acks(storeId), JSON.stringify(msg));
   }
 
-  private async apply(storeId: string, event: AgentEvent): Promise<void> {
+  /** False when the event was ignored (a job that is not the store's). */
+  private async apply(storeId: string, event: AgentEvent): Promise<boolean> {
     const at = plausibleTime(event.at);
     switch (event.type) {
       case 'hello': {
@@ -144,6 +189,7 @@ export class Uplink {
           at: Date.now(),
           statusAt: at,
         });
+        this.startSettling(storeId);
         this.log.info(
           `store ${storeId}: hello from agent ${event.agentVersion}, ${event.printers.length} printer(s), holds ${event.jobIds.length} job(s)`,
         );
@@ -153,25 +199,25 @@ export class Uplink {
           previousInstanceId,
           this.onlineSince.get(storeId) ?? Date.now(),
         );
-        return;
+        return true;
       }
       case 'job-received':
-        if (await this.ownJob(storeId, event.jobId)) {
-          await this.jobs.transitionJob(event.jobId, 'delivered', { at });
-        }
-        return;
+        if (!(await this.ownJob(storeId, event.jobId))) return false;
+        await this.jobs.transitionJob(event.jobId, 'delivered', { at });
+        return true;
       case 'job-state':
-        if (await this.ownJob(storeId, event.jobId)) {
-          await this.jobs.transitionJob(event.jobId, event.state, {
-            at,
-            detail: event.detail,
-            printerId: event.printerId,
-          });
-        }
-        return;
+        if (!(await this.ownJob(storeId, event.jobId))) return false;
+        await this.jobs.transitionJob(event.jobId, event.state, {
+          at,
+          detail: event.detail,
+          printerId: event.printerId,
+        });
+        return true;
       case 'printer-status':
-        await this.directory.setPrinterStatus(storeId, event.printerId, event.status, at);
-        return;
+        await this.directory.setPrinterStatus(storeId, event.printerId, event.status, at, {
+          report: !this.settling.has(storeId) || isReady(event.status),
+        });
+        return true;
       case 'health':
         await this.directory.recordHealth(storeId, {
           agentVersion: event.agentVersion,
@@ -179,14 +225,14 @@ export class Uplink {
           at: Date.now(),
           raw: event,
         });
-        return;
+        return true;
     }
   }
 
-  /** An agent reports only on its own store's jobs; anything else is logged and ignored. */
+  /** An agent reports only on its own store's jobs; anything else is counted and ignored. */
   private async ownJob(storeId: string, jobId: string): Promise<boolean> {
     if ((await this.jobs.storeOfJob(jobId)) === storeId) return true;
-    this.log.warn(`store ${storeId}: event for job ${jobId}, which is not one of its jobs; ignored`);
+    this.ignored.note(storeId, 'not its job', `job ${jobId}`);
     return false;
   }
 }

@@ -50,7 +50,7 @@ export async function startTestRelay(options: Partial<RelayOptions> = {}): Promi
     wsPort: 0,
     sweepIntervalMs: 50,
     log: silentLog,
-    webhooks: { pollMs: 20, baseDelayMs: 50, maxDelayMs: 200 },
+    webhooks: { pollMs: 20, baseDelayMs: 50, maxDelayMs: 200, allowPrivateNetworks: true },
     ...options,
     dataDir,
   });
@@ -192,7 +192,12 @@ export class FakeAgent {
     );
   }
 
-  hello(jobIds: string[] = [], instanceId = 'instance-1', printers: unknown[] = []): Promise<string[]> {
+  /** By default one printer that takes both roles the tests send to. */
+  hello(
+    jobIds: string[] = [],
+    instanceId = 'instance-1',
+    printers: unknown[] = [{ id: 'p1', roles: ['kitchen', 'receipt'] }],
+  ): Promise<string[]> {
     return this.send({ type: 'hello', agentVersion: 'test-1', instanceId, printers, jobIds });
   }
 

@@ -1,6 +1,6 @@
 // /v1/stores: what HQ sees of each store (agent presence, printers, queue), and /v1/enrol,
 // where a new agent trades its one-time code for credentials.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   ApiError,
   EnrolRequest,
@@ -14,7 +14,7 @@ import {
 } from '../../protocol/api.js';
 import type { HealthEvent } from '../../protocol/messages.js';
 import { notReadyReasons } from '../../protocol/status.js';
-import { EnrolmentError, enrol } from '../admin.js';
+import { type AdminContext, enrol } from '../admin.js';
 import {
   type Directory,
   type JobStore,
@@ -22,18 +22,22 @@ import {
   type StoreRecord,
   scopeIncludes,
 } from '../store/job-store.js';
+import type { HttpLimits } from './app.js';
 import { assertStoreAccess } from './auth.js';
 import { HttpError } from './errors.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function toPrinterView(p: PrinterRecord): PrinterView {
+/** A printer of an offline store is unknown now: its status is shown as the last report, no more. */
+function toPrinterView(p: PrinterRecord, storeOnline: boolean): PrinterView {
+  const current = storeOnline && p.status !== null ? p.status : null;
   return {
     printerId: p.printerId,
     name: p.info?.name ?? null,
     roles: p.info?.roles ?? [],
-    ready: p.status ? notReadyReasons(p.status).length === 0 : null,
-    reasons: p.status ? notReadyReasons(p.status) : [],
+    ready: current ? notReadyReasons(current).length === 0 : null,
+    reasons: current ? notReadyReasons(current) : [],
+    statusKnown: current !== null,
     status: p.status,
     statusAt: iso(p.statusAt),
     health: p.health,
@@ -46,12 +50,13 @@ function toStoreView(s: StoreRecord, printers: PrinterRecord[], queueDepth: numb
     storeId: s.id,
     name: s.name,
     online: s.online,
+    disabled: s.disabledAt !== null,
     lastSeenAt: iso(s.lastSeenAt),
     agentVersion: s.agentVersion,
     queueDepth,
     uptimeSeconds: health?.uptimeSeconds ?? null,
     heldJobs: health?.heldJobs ?? null,
-    printers: printers.map(toPrinterView),
+    printers: printers.map((p) => toPrinterView(p, s.online)),
   };
 }
 
@@ -95,6 +100,38 @@ export function registerStoreRoutes(
   );
 }
 
+/**
+ * Each enrolment attempt costs a slow hash on the libuv pool, which the relay's disk writes
+ * share: attempts are limited per client address and for everyone together (429 with
+ * Retry-After), before the body is read.
+ */
+function enrolThrottle(app: FastifyInstance, limits: Pick<HttpLimits, 'enrolPerAddress' | 'enrolGlobal'>) {
+  const perAddress = app.createRateLimit({
+    max: limits.enrolPerAddress.max,
+    timeWindow: limits.enrolPerAddress.windowMs,
+  });
+  const everyone = app.createRateLimit({
+    max: limits.enrolGlobal.max,
+    timeWindow: limits.enrolGlobal.windowMs,
+    keyGenerator: () => 'everyone',
+  });
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    for (const [limit, who] of [
+      [perAddress, 'from this address'],
+      [everyone, 'on this relay'],
+    ] as const) {
+      const r = await limit(request);
+      if (!r.isAllowed && r.isExceeded) {
+        reply.header('retry-after', String(r.ttlInSeconds));
+        throw new HttpError(
+          429,
+          `too many enrolment attempts ${who}: try again in ${r.ttlInSeconds} s / 注册尝试过多，请 ${r.ttlInSeconds} 秒后再试`,
+        );
+      }
+    }
+  };
+}
+
 /** The broker's listeners, as the relay reports them (null: not listening). */
 export type ListenerUrls = Record<string, string | null>;
 
@@ -117,28 +154,29 @@ export function agentUrls(listeners: ListenerUrls, hostname: string): string[] {
 /** Public: the enrolment code is the credential. */
 export function registerEnrolRoute(
   app: FastifyInstance,
-  deps: { directory: Directory; listeners: () => ListenerUrls },
+  deps: {
+    admin: AdminContext;
+    listeners: () => ListenerUrls;
+    limits: Pick<HttpLimits, 'enrolPerAddress' | 'enrolGlobal'>;
+  },
 ): void {
   app.post(
     '/v1/enrol',
     {
+      onRequest: enrolThrottle(app, deps.limits),
       schema: {
         summary: 'Trade a one-time enrolment code for agent credentials',
+        description:
+          'Attempts are limited per client address and in total (429 with Retry-After). Every refused code ' +
+          'costs the same time, whether or not its first group names a code.',
         security: [],
         body: EnrolRequest,
-        response: { 200: EnrolResponse, 400: ApiError, 404: ApiError },
+        response: { 200: EnrolResponse, 400: ApiError, 404: ApiError, 415: ApiError, 429: ApiError },
       },
     },
     async (request) => {
-      const { code } = parseEnrolRequest(request.body);
-      try {
-        const credentials = await enrol(deps.directory, code);
-        return { ...credentials, relayUrls: agentUrls(deps.listeners(), request.hostname) };
-      } catch (err) {
-        if (err instanceof EnrolmentError)
-          throw new HttpError(404, err.message, [{ path: '/code', message: err.message }]);
-        throw err;
-      }
+      const credentials = await enrol(deps.admin, parseEnrolRequest(request.body).code);
+      return { ...credentials, relayUrls: agentUrls(deps.listeners(), request.hostname) };
     },
   );
 }
