@@ -250,6 +250,25 @@ describe('one-way printers through the driver', () => {
     expect(printer.status.connected).toBe(false);
   });
 
+  it('a usblp printer unplugged (its device file gone) is disconnected at once, and back when it returns', async () => {
+    const lp = fifoPrinter();
+    cleanups.push(() => lp.close());
+    const printer = new Printer({ uri: lp.uri, profile: getProfile('epson-tm-t88'), pollIntervalMs: 100 });
+    cleanups.push(() => printer.close());
+    const errors: string[] = [];
+    printer.on('disconnected', (e) => errors.push(e.message));
+    printer.start();
+    expect(await printer.whenConnected(5_000)).toBe(true);
+    const path = lp.uri.slice('file://'.length);
+    rmSync(path);
+    await waitFor(() => !printer.status.connected, 'the unplugged printer disconnected', 5_000);
+    expect(errors[0]).toMatch(/printer device .*lp0 is gone \(printer unplugged or off\?\): ENOENT/);
+    expect(notReadyReasons(printer.status)).toEqual(['disconnected']);
+    execFileSync('mkfifo', [path]);
+    await waitFor(() => printer.status.connected, 'the printer back', 10_000);
+    expect(printer.status.source).toBe('unreadable');
+  });
+
   it('a one-way USB printer is read through GET_PORT_STATUS: paper out holds jobs, printed is unconfirmed', async () => {
     const vp = await startVirtualPrinter({ listen: 'usb-one-way' });
     cleanups.push(() => vp.close());
