@@ -56,7 +56,7 @@ await build({
   // Function and class names stay readable in stack traces and logs.
   keepNames: true,
   sourcemap: 'linked',
-  external: ['better-sqlite3', 'serialport', '@serialport/*'],
+  external: ['better-sqlite3', 'serialport', '@serialport/*', 'usb', '@node-usb/*'],
   // The bundled CommonJS packages call require() for Node's built-in modules.
   banner: {
     js: "import { createRequire as __printrelayCreateRequire } from 'node:module'; const require = __printrelayCreateRequire(import.meta.url);",

@@ -1,7 +1,7 @@
 // How a printer's state reads to a person, in one place for every screen that shows it (HQ
 // dashboard, the store page, the tray app): the condition that matters most, how bad it is,
 // and in Chinese and English, its name and what a cashier should do about it.
-import { notReadyReasons, type PrinterStatus } from '../protocol/status.js';
+import { notReadyReasons, type PrinterStatus, STATUS_UNKNOWN } from '../protocol/status.js';
 
 export const LANGS = ['zh-CN', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
@@ -29,6 +29,7 @@ const REASON_CONDITION: Record<string, PrinterCondition> = {
   'cover-open': 'cover-open',
   'paper-out': 'paper-out',
   offline: 'offline',
+  [STATUS_UNKNOWN]: 'unknown',
 };
 
 /**

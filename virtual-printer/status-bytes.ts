@@ -109,3 +109,11 @@ export function paperSensorByte(c: PrinterCondition): number {
 export function drawerSensorByte(c: PrinterCondition): number {
   return bit(c.drawerPin3High, 0x01);
 }
+
+/** USB printer class GET_PORT_STATUS byte: 0x20 paper empty, 0x10 selected, 0x08 no error. */
+export function portStatusByte(c: PrinterCondition): number {
+  const f = c.faults;
+  return (
+    bit(f.has('paper-out'), 0x20) | bit(isOnline(f), 0x10) | bit(!hasError(f) && !f.has('cover-open'), 0x08)
+  );
+}

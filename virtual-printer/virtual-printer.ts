@@ -24,6 +24,7 @@
 //   modes, ASB and errors are lost; paper, cover and drawer stay as they physically are.
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import type { UsbBackend } from '../agent/printer/transports/usb.js';
 import type { PaperMetrics } from '../protocol/profile.js';
 import { type Effect, EscPosInterpreter, formatPrintedItem, type PrintedItem } from './escpos-interpreter.js';
 import type { ConnectionHandlers, HostConnection, Link } from './link.js';
@@ -43,12 +44,16 @@ import {
   realtimeStatusByte,
 } from './status-bytes.js';
 import { TcpLink } from './tcp-link.js';
+import { UsbLink } from './usb-link.js';
 
 export { formatPrintedItem, type PrintedItem } from './escpos-interpreter.js';
 export { FAULTS, type Fault } from './status-bytes.js';
 
 export interface VirtualPrinterOptions {
-  /** 'tcp://127.0.0.1:0' (port 0 = any free port) or 'pty' (serial over a socat pty pair). */
+  /**
+   * 'tcp://127.0.0.1:0' (port 0 = any free port), 'pty' (serial over a socat pty pair), or
+   * 'usb' / 'usb-one-way' (a fake WebUSB device, see `usb`).
+   */
   listen: string;
   /** Faults on at start. */
   faults?: Fault[];
@@ -130,10 +135,13 @@ type Queued =
 
 function parseListen(listen: string): Promise<Link> | Link {
   if (listen === 'pty') return PtyLink.create();
+  if (listen === 'usb' || listen === 'usb-one-way') return new UsbLink({ twoWay: listen === 'usb' });
   const m = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]+):(\d{1,5})$/.exec(listen);
   const port = Number(m?.[2]);
   if (!m?.[1] || port > 65535) {
-    throw new Error(`listen address "${listen}" must be tcp://HOST:PORT (port 0 = any free port) or pty`);
+    throw new Error(
+      `listen address "${listen}" must be tcp://HOST:PORT (port 0 = any free port), pty, usb or usb-one-way`,
+    );
   }
   return new TcpLink(m[1].replace(/^\[|\]$/g, ''), port);
 }
@@ -222,7 +230,15 @@ export class VirtualPrinter extends EventEmitter<VirtualPrinterEvents> {
   }
 
   async [START](): Promise<void> {
-    await this.#link.open((host) => this.#accept(host));
+    await this.#link.open(
+      (host) => this.#accept(host),
+      () => this.#condition(),
+    );
+  }
+
+  /** With listen 'usb': the fake WebUSB that lists this printer, for the USB transport's `backend`. */
+  get usb(): UsbBackend | undefined {
+    return this.#link instanceof UsbLink ? this.#link.backend : undefined;
   }
 
   /** Where clients connect: 'tcp://127.0.0.1:PORT' or 'serial:///tmp/.../host?baud=115200&flow=none'. */
@@ -334,7 +350,10 @@ export class VirtualPrinter extends EventEmitter<VirtualPrinterEvents> {
     // Powered before the link opens, so no byte from a quick client is dropped.
     this.#powered = true;
     try {
-      await this.#link.open((host) => this.#accept(host));
+      await this.#link.open(
+        (host) => this.#accept(host),
+        () => this.#condition(),
+      );
     } catch (err) {
       this.#powered = false;
       this.emit('status', this.status);

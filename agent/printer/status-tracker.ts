@@ -74,7 +74,7 @@ export class StatusTracker extends EventEmitter<{ change: [StatusChange] }> {
     return { ...this.#published };
   }
 
-  apply(patch: StatusPatch, source: 'asb' | 'dle-eot'): void {
+  apply(patch: StatusPatch, source: 'asb' | 'dle-eot' | 'port-status'): void {
     if (this.#disposed) return;
     for (const field of FIELDS) {
       const value = field === 'connected' ? undefined : patch[field];
@@ -86,6 +86,17 @@ export class StatusTracker extends EventEmitter<{ change: [StatusChange] }> {
     this.#published.source = source;
     this.#published.updatedAt = new Date().toISOString();
     this.#reconcile();
+  }
+
+  /**
+   * A one-way printer is connected: its status cannot be read, so nothing but the connection
+   * is known, and it is never published as ready (source 'unreadable').
+   */
+  setUnreadable(): void {
+    if (this.#disposed) return;
+    this.#published.source = 'unreadable';
+    this.#published.updatedAt = new Date().toISOString();
+    this.setConnected(true);
   }
 
   setConnected(connected: boolean): void {

@@ -14,6 +14,7 @@ import type { Log } from '../../shared/log.js';
 import { renderLayout, renderTicket } from '../escpos/encoder.js';
 import { layoutTicket } from '../escpos/layout.js';
 import { estimatePaperMm } from '../health.js';
+import { SENT_UNCONFIRMED } from '../printer/print-job.js';
 import type { Printer } from '../printer/printer.js';
 import type { AgentStore, JobRecord } from '../store/agent-store.js';
 import { markTicketForBackup, type NamedPrinter } from './backup-mark.js';
@@ -33,6 +34,9 @@ export interface PrinterQueueOptions {
   /** A person paused printing: no job starts (the one under way finishes). */
   paused(): boolean;
 }
+
+/** What 'printed' means for a one-way printer, in the job's detail and timeline. */
+export const UNCONFIRMED_CAVEAT = 'sent to a printer that cannot confirm printing';
 
 /** Why the driver gave up on a copy, in words for the job's detail. */
 function describeReason(reason: string | undefined): string {
@@ -267,12 +271,13 @@ export class PrinterQueue {
       });
       const result = await printing.done;
       if (result.state === 'printed') {
+        const caveat = result.reason === SENT_UNCONFIRMED ? UNCONFIRMED_CAVEAT : undefined;
         if (copy < job.copies) {
-          store.copyPrinted(jobId, paperMm);
+          store.copyPrinted(jobId, paperMm, caveat);
           continue;
         }
         return store.transaction(() => {
-          store.copyPrinted(jobId, paperMm);
+          store.copyPrinted(jobId, paperMm, caveat);
           return this.#takeNext();
         });
       }

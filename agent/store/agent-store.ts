@@ -507,7 +507,8 @@ export class AgentStore extends SqliteDatabase implements Outbox {
   }
 
   /** One more copy confirmed by the printer; the last one makes the job printed. */
-  copyPrinted(jobId: string, paperMm: number): JobRecord {
+  /** `caveat` qualifies 'printed' in the job's detail and event (e.g. a printer that cannot confirm). */
+  copyPrinted(jobId: string, paperMm: number, caveat?: string): JobRecord {
     return this.transaction(() => {
       const job = this.getJob(jobId);
       if (!job) throw new Error(`job ${jobId} is not in the database`);
@@ -523,8 +524,9 @@ export class AgentStore extends SqliteDatabase implements Outbox {
         );
       }
       if (copiesPrinted < job.copies) return this.update(job, { copiesPrinted });
-      const printed = this.update(job, { copiesPrinted, state: 'printed', detail: null });
-      this.jobEvent(printed, 'printed', job.copies > 1 ? `${job.copies} copies` : null);
+      const printed = this.update(job, { copiesPrinted, state: 'printed', detail: caveat ?? null });
+      const detail = [job.copies > 1 ? `${job.copies} copies` : '', caveat ?? ''].filter(Boolean).join('; ');
+      this.jobEvent(printed, 'printed', detail || null);
       return printed;
     });
   }
