@@ -19,7 +19,10 @@ export const PrinterStatus = Type.Object(
     drawerOpen: Type.Union([Type.Boolean(), Type.Null()], {
       description: 'null when the drawer is not known.',
     }),
-    source: StringEnum(['asb', 'dle-eot', 'none'], { description: 'Where the last status came from.' }),
+    source: StringEnum(['asb', 'dle-eot', 'port-status', 'none'], {
+      description:
+        'Where the last status came from: ASB frames, DLE EOT answers, the USB printer class port status of a one-way printer, or nothing (while connected: a one-way printer whose status cannot be read).',
+    }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
   { $id: 'PrinterStatus', additionalProperties: false },
@@ -52,6 +55,8 @@ export function unknownPrinterStatus(at = new Date()): PrinterStatus {
 export function notReadyReasons(s: PrinterStatus): string[] {
   const reasons: string[] = [];
   if (!s.connected) return ['disconnected'];
+  // Connected without any status: a one-way printer that never answers. Never "ready".
+  if (s.source === 'none') return ['status-unknown'];
   if (s.unrecoverableError) reasons.push('unrecoverable-error');
   if (s.mechanicalError) reasons.push('mechanical-error');
   if (s.cutterError) reasons.push('cutter-error');

@@ -29,6 +29,7 @@ const REASON_CONDITION: Record<string, PrinterCondition> = {
   'cover-open': 'cover-open',
   'paper-out': 'paper-out',
   offline: 'offline',
+  'status-unknown': 'unknown',
 };
 
 /**

@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePrinterAddress } from '../agent/printer/address.js';
-import { Printer } from '../agent/printer/printer.js';
+import { ONE_WAY_UNCONFIRMED, Printer } from '../agent/printer/printer.js';
 import { RAW_PRINT_SCRIPT, SpoolerTransport } from '../agent/printer/transports/spooler.js';
 import { decodePortStatus, UsbTransport } from '../agent/printer/transports/usb.js';
 import { UsblpTransport } from '../agent/printer/transports/usblp.js';
 import { getProfile } from '../agent/profiles/index.js';
 import { waitFor } from '../harness/wait.js';
+import { printerCondition } from '../shared/printer-state.js';
 import { startVirtualPrinter } from '../virtual-printer/virtual-printer.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -202,5 +203,61 @@ describe('Windows spooler (through the injectable PowerShell runner)', () => {
   it('is refused off Windows with the default runner', async () => {
     if (process.platform === 'win32') return;
     await expect(new SpoolerTransport({ printerName: 'X' }).open()).rejects.toThrow(/only on Windows/);
+  });
+});
+
+describe('one-way printers in the driver', () => {
+  it('a usblp printer that never answers is "status unknown", never ready, and printed only with the caveat', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'printrelay-usblp-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const fifo = join(dir, 'lp0');
+    execFileSync('mkfifo', [fifo]);
+    const reader = createReadStream(fifo, { flags: 'r+' });
+    const got: Buffer[] = [];
+    reader.on('data', (c) => got.push(Buffer.from(c)));
+    cleanups.push(() => reader.destroy());
+    const printer = new Printer({
+      uri: `file://${fifo}`,
+      profile: getProfile('epson-tm-t88'),
+      pollIntervalMs: 100,
+    });
+    cleanups.push(() => printer.close());
+    printer.start();
+    expect(await printer.whenConnected(5_000)).toBe(true);
+    expect(printer.status.source).toBe('none');
+    expect(printer.notReadyReasons).toEqual(['status-unknown']);
+    expect(printerCondition(printer.status)).toBe('unknown');
+    const job = printer.print(text('blind ticket'));
+    expect(await job.done).toMatchObject({ state: 'printed', reason: ONE_WAY_UNCONFIRMED });
+    await waitFor(() => Buffer.concat(got).includes('blind ticket'), 'ticket through the FIFO', 5_000);
+    // Several poll intervals later: still connected, and no status request was ever sent.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(printer.status.connected).toBe(true);
+    expect(Buffer.concat(got).includes(Buffer.of(0x10, 0x04))).toBe(false);
+    await expect(printer.identify({ timeoutMs: 500 })).rejects.toThrow(/one-way/);
+  });
+
+  it('a one-way USB printer takes its status from GET_PORT_STATUS and waits while out of paper', async () => {
+    const vp = await startVirtualPrinter({ listen: 'usb-one-way' });
+    cleanups.push(() => vp.close());
+    const usb = vp.usb;
+    if (!usb) throw new Error('no USB backend');
+    const printer = new Printer({
+      uri: vp.uri,
+      profile: getProfile('epson-tm-t88'),
+      usb: async () => usb,
+      pollIntervalMs: 100,
+    });
+    cleanups.push(() => printer.close());
+    printer.start();
+    await waitFor(() => printer.status.online, 'online by port status', 5_000);
+    expect(printer.status.source).toBe('port-status');
+    vp.setFault('paper-out', true);
+    await waitFor(() => printer.status.paper === 'out', 'paper out by port status', 5_000);
+    const job = printer.print(text('after refill'));
+    await waitFor(() => job.state === 'queued' && job.reason === 'paper-out', 'job held for paper', 5_000);
+    vp.setFault('paper-out', false);
+    expect(await job.done).toMatchObject({ state: 'printed', reason: ONE_WAY_UNCONFIRMED });
+    await waitFor(() => vp.printedText().includes('after refill'), 'printed after refill', 5_000);
   });
 });

@@ -81,6 +81,9 @@ const statusRequests = (ns: readonly RealtimeRequest[]): Uint8Array =>
   Uint8Array.from(ns.flatMap((n) => [0x10, 0x04, n]));
 
 /** The connection went while writing; bytesWritten tells whether the printer may have got part of it. */
+/** The reason of a 'printed' that only means "sent": the printer cannot say it printed. */
+export const ONE_WAY_UNCONFIRMED = 'unconfirmed-one-way';
+
 class ConnectionLost extends Error {
   constructor(
     cause: Error | undefined,
@@ -126,7 +129,11 @@ class Session {
   readonly ended$: Promise<void>;
   resolveEnded!: () => void;
 
+  /** Nothing comes back on this connection (see Transport.twoWay): printed means "sent". */
+  readonly oneWay: boolean;
+
   constructor(readonly transport: Transport) {
+    this.oneWay = transport.twoWay === false;
     this.ended$ = new Promise((resolve) => {
       this.resolveEnded = resolve;
     });
@@ -326,6 +333,12 @@ export class Printer extends EventEmitter<PrinterEvents> {
     );
     const timer = setInterval(() => this.#pollTick(session), Math.min(this.#pollIntervalMs, 250));
     void session.ended$.then(() => clearInterval(timer));
+    if (session.oneWay) {
+      // No status requests: they would go unanswered and end the connection.
+      if (transport.portStatus) void this.#readPortStatus(session);
+      else this.#statusKnown(session); // connected, status unknown (source 'none')
+      return session;
+    }
     if (this.#profile.status.asb) this.#write(session, enableAsb());
     this.#poll(session);
     return session;
@@ -354,6 +367,12 @@ export class Printer extends EventEmitter<PrinterEvents> {
 
   #pollTick(session: Session): void {
     if (session.ended) return;
+    if (session.oneWay) {
+      if (session.transport.portStatus && Date.now() - session.lastPollAt >= this.#pollIntervalMs) {
+        void this.#readPortStatus(session);
+      }
+      return;
+    }
     const now = Date.now();
     // While a job streams, requests already sent may sit behind its bytes: do not judge then.
     if (session.polls.length > 0 && !session.streaming && now - session.pollSentAt > this.#statusTimeoutMs) {
@@ -371,10 +390,31 @@ export class Printer extends EventEmitter<PrinterEvents> {
 
   /** Sends DLE EOT 1-4 unless requests are still unanswered (at most 4 outstanding) or a job streams. */
   #poll(session: Session): void {
-    if (session.ended || session.streaming || session.polls.length > 0) return;
+    if (session.ended || session.oneWay || session.streaming || session.polls.length > 0) return;
     session.polls.push(...REALTIME_REQUESTS);
     session.pollSentAt = session.lastPollAt = Date.now();
     this.#write(session, statusRequests(REALTIME_REQUESTS));
+  }
+
+  /** One-way USB: GET_PORT_STATUS says online, paper empty and error, nothing finer. */
+  async #readPortStatus(session: Session): Promise<void> {
+    session.lastPollAt = Date.now();
+    try {
+      const port = await session.transport.portStatus?.();
+      if (!port || session.ended) return;
+      this.#tracker.apply(
+        {
+          online: port.selected && !port.error,
+          paper: port.paperEmpty ? 'out' : 'unknown',
+          mechanicalError: port.error,
+        },
+        'port-status',
+      );
+      this.#statusKnown(session);
+      this.#notify();
+    } catch (err) {
+      this.#endSession(session, err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   #received(session: Session, chunk: Uint8Array): void {
@@ -466,7 +506,10 @@ export class Printer extends EventEmitter<PrinterEvents> {
       if (this.#closing) return undefined;
       const session = this.#session;
       const reasons = this.notReadyReasons;
-      if (session && reasons.length === 0) return session;
+      // A one-way printer without status is printed to blind: there is nothing to wait for.
+      if (session && (reasons.length === 0 || (session.oneWay && reasons[0] === 'status-unknown'))) {
+        return session;
+      }
       onNotReady(reasons);
       if (deadline !== undefined && Date.now() >= deadline) return undefined;
       await this.#nextChange(deadline === undefined ? undefined : deadline - Date.now());
@@ -479,6 +522,10 @@ export class Printer extends EventEmitter<PrinterEvents> {
       if (!session) {
         job[SET_STATE]('failed', 'printer-closed');
         return;
+      }
+      if (session.oneWay) {
+        if (await this.#printOneWay(job, session, bytes)) return;
+        continue;
       }
       const token = this.#newToken();
       const confirmed = this.#expectConfirmation(session, token);
@@ -498,6 +545,23 @@ export class Printer extends EventEmitter<PrinterEvents> {
       await this.#awaitConfirmation(job, session, confirmed);
       return;
     }
+  }
+
+  /**
+   * Sends a job to a printer that cannot confirm: once all bytes are passed on it counts as
+   * printed, with the caveat as the reason (the job's timeline shows it). False: retry.
+   */
+  async #printOneWay(job: PrintJob, session: Session, bytes: Uint8Array): Promise<boolean> {
+    job[SET_STATE]('sending');
+    try {
+      await this.#stream(session, [bytes], job);
+    } catch (err) {
+      if (err instanceof ConnectionLost && err.bytesWritten === 0 && !this.#closing) return false;
+      job[SET_STATE]('uncertain', this.#closing ? 'printer-closed' : 'connection-lost');
+      return true;
+    }
+    job[SET_STATE]('printed', ONE_WAY_UNCONFIRMED);
+    return true;
   }
 
   /** Printed when confirmed, else uncertain; the timeout runs only while the printer is ready. */
@@ -550,7 +614,7 @@ export class Printer extends EventEmitter<PrinterEvents> {
     const size = session.transport.chunkSize;
     // A write may wait long (the printer stopped and its buffer is full): show why meanwhile.
     const reflect = (): void => {
-      const reasons = this.notReadyReasons;
+      const reasons = this.notReadyReasons.filter((r) => r !== 'status-unknown');
       if (reasons.length > 0) job?.[SET_STATE]('waiting', reasons.join(', '));
       else job?.[SET_STATE]('sending');
     };
@@ -595,6 +659,8 @@ export class Printer extends EventEmitter<PrinterEvents> {
           : `printer not ready within ${timeoutMs} ms: ${this.notReadyReasons.join(', ')}`,
       );
     }
+    if (session.oneWay)
+      throw new Error(`${session.transport.description} is one-way: it cannot say who it is`);
     const bytes: number[] = [];
     for (const _ of ONE_BYTE_REQUESTS) session.oneByteAnswers.push((b) => bytes.push(b));
     const blocks: Partial<Record<BlockField, string>> = {};

@@ -74,7 +74,7 @@ export class StatusTracker extends EventEmitter<{ change: [StatusChange] }> {
     return { ...this.#published };
   }
 
-  apply(patch: StatusPatch, source: 'asb' | 'dle-eot'): void {
+  apply(patch: StatusPatch, source: 'asb' | 'dle-eot' | 'port-status'): void {
     if (this.#disposed) return;
     for (const field of FIELDS) {
       const value = field === 'connected' ? undefined : patch[field];

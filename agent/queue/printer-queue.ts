@@ -14,7 +14,7 @@ import type { Log } from '../../shared/log.js';
 import { renderLayout } from '../escpos/encoder.js';
 import { layoutTicket } from '../escpos/layout.js';
 import { estimatePaperMm } from '../health.js';
-import type { Printer } from '../printer/printer.js';
+import { ONE_WAY_UNCONFIRMED, type Printer } from '../printer/printer.js';
 import type { AgentStore, JobRecord } from '../store/agent-store.js';
 
 export interface PrinterQueueOptions {
@@ -38,6 +38,8 @@ function describeReason(reason: string | undefined): string {
       return 'the printer did not confirm it in time';
     case 'printer-closed':
       return 'the printer was closed';
+    case ONE_WAY_UNCONFIRMED:
+      return 'sent to the printer, which cannot say whether it printed (one-way: status unknown)';
     default:
       return reason ?? 'the printer stopped';
   }
@@ -235,12 +237,14 @@ export class PrinterQueue {
       });
       const result = await printing.done;
       if (result.state === 'printed') {
+        // A one-way printer's "printed" only means sent: the timeline says so.
+        const caveat = result.reason === ONE_WAY_UNCONFIRMED ? describeReason(result.reason) : undefined;
         if (copy < job.copies) {
-          store.copyPrinted(jobId, paperMm);
+          store.copyPrinted(jobId, paperMm, caveat);
           continue;
         }
         return store.transaction(() => {
-          store.copyPrinted(jobId, paperMm);
+          store.copyPrinted(jobId, paperMm, caveat);
           return this.#takeNext();
         });
       }

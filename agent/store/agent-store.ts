@@ -503,8 +503,11 @@ export class AgentStore extends SqliteDatabase implements Outbox {
     });
   }
 
-  /** One more copy confirmed by the printer; the last one makes the job printed. */
-  copyPrinted(jobId: string, paperMm: number): JobRecord {
+  /**
+   * One more copy confirmed by the printer; the last one makes the job printed. `caveat`
+   * (a one-way printer's "sent, not confirmed") goes into the printed event's detail.
+   */
+  copyPrinted(jobId: string, paperMm: number, caveat?: string): JobRecord {
     return this.transaction(() => {
       const job = this.getJob(jobId);
       if (!job) throw new Error(`job ${jobId} is not in the database`);
@@ -521,7 +524,9 @@ export class AgentStore extends SqliteDatabase implements Outbox {
       }
       if (copiesPrinted < job.copies) return this.update(job, { copiesPrinted });
       const printed = this.update(job, { copiesPrinted, state: 'printed', detail: null });
-      this.jobEvent(printed, 'printed', job.copies > 1 ? `${job.copies} copies` : null);
+      const copies = job.copies > 1 ? `${job.copies} copies` : null;
+      const detail = [copies, caveat].filter((d) => d).join('; ');
+      this.jobEvent(printed, 'printed', detail === '' ? null : detail);
       return printed;
     });
   }
