@@ -46,10 +46,31 @@ describe('parsePrinterAddress', () => {
     });
   });
 
+  it('reads usb, usblp (file) and Windows spooler addresses', () => {
+    expect(parsePrinterAddress('usb://04b8:0E28?serial=X1')).toEqual({
+      kind: 'usb',
+      vendorId: 0x04b8,
+      productId: 0x0e28,
+      serialNumber: 'X1',
+    });
+    expect(parsePrinterAddress('usb://0416:5011')).toMatchObject({ serialNumber: null });
+    expect(parsePrinterAddress('file:///dev/usb/lp0')).toEqual({ kind: 'usblp', path: '/dev/usb/lp0' });
+    expect(parsePrinterAddress('spooler://EPSON%20TM-T88V%20Receipt')).toEqual({
+      kind: 'spooler',
+      printerName: 'EPSON TM-T88V Receipt',
+    });
+    expect(parsePrinterAddress('spooler://Kitchen 1')).toEqual({ kind: 'spooler', printerName: 'Kitchen 1' });
+  });
+
   it.each([
     ['', /empty/],
     ['192.168.1.50:9100', /no scheme/],
-    ['usb://04b8:0202', /unknown scheme "usb"/],
+    ['lpd://host/queue', /unknown scheme "lpd"/],
+    ['usb://4b8:e28', /usb:\/\/VID:PID/],
+    ['usb://04b8:0e28?port=1', /unknown parameter "port"/],
+    ['file://dev/usb/lp0', /must be absolute/],
+    ['file:///dev/usb/lp0?x=1', /query or fragment/],
+    ['spooler://', /Windows printer's name/],
     ['tcp://host:0', /bad port "0"/],
     ['tcp://host:65536', /bad port "65536"/],
     ['tcp://host:abc', /bad port "abc"/],

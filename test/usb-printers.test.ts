@@ -6,7 +6,6 @@ import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parsePrinterAddress } from '../agent/printer/address.js';
 import { ONE_WAY_UNCONFIRMED, Printer } from '../agent/printer/printer.js';
 import { RAW_PRINT_SCRIPT, SpoolerTransport } from '../agent/printer/transports/spooler.js';
 import { decodePortStatus, UsbTransport } from '../agent/printer/transports/usb.js';
@@ -22,26 +21,6 @@ afterEach(async () => {
 });
 
 const text = (s: string) => new TextEncoder().encode(`${s}\n`);
-
-describe('printer addresses for USB, usblp and the spooler', () => {
-  it('parses usb://, file:// and spooler:// and names what is wrong', () => {
-    expect(parsePrinterAddress('usb://04b8:0E28?serial=X1')).toEqual({
-      kind: 'usb',
-      vendorId: 0x04b8,
-      productId: 0x0e28,
-      serialNumber: 'X1',
-    });
-    expect(parsePrinterAddress('file:///dev/usb/lp0')).toEqual({ kind: 'usblp', path: '/dev/usb/lp0' });
-    expect(parsePrinterAddress('spooler://EPSON%20TM-T88V%20Receipt')).toEqual({
-      kind: 'spooler',
-      printerName: 'EPSON TM-T88V Receipt',
-    });
-    expect(() => parsePrinterAddress('usb://4b8:e28')).toThrow(/usb:\/\/VID:PID/);
-    expect(() => parsePrinterAddress('usb://04b8:0e28?port=1')).toThrow(/unknown parameter "port"/);
-    expect(() => parsePrinterAddress('file://dev/usb/lp0')).toThrow(/must be absolute/);
-    expect(() => parsePrinterAddress('spooler://')).toThrow(/Windows printer's name/);
-  });
-});
 
 describe('USB transport against the virtual printer as a fake WebUSB device', () => {
   it('prints, reads status and identity through bulk IN, and reconnects after a power cycle', async () => {
