@@ -1,8 +1,12 @@
 // Printer discovery: the subnet arithmetic, the profile suggestion rules, and a real scan of a
 // loopback /24 with virtual printers on some of its addresses (tests never scan beyond loopback).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { discoverPrinters } from '../agent/discovery/discover.js';
+import { LIST_PRINTERS_SCRIPT } from '../agent/discovery/local-printers.js';
 import { suggestProfile, unknownRuleProfiles } from '../agent/discovery/suggest-profile.js';
 import { subnetHosts } from '../agent/discovery/tcp-scan.js';
 import type { PrinterIdentity } from '../agent/printer/identify.js';
@@ -82,6 +86,9 @@ describe('discovery on a loopback /24', () => {
       subnets: ['127.0.0.0/24'],
       ports: [port],
       serial: false,
+      usb: false,
+      usblp: false,
+      spooler: false,
       timeoutMs: 1500,
     });
     expect(found.map((p) => p.uri)).toEqual([
@@ -127,5 +134,63 @@ describe('discovery on a loopback /24', () => {
       `tcp://127.0.0.21:${port}`,
       `tcp://127.0.0.22:${port}`,
     ]);
+  });
+});
+
+describe('printers attached to this PC', () => {
+  it('finds USB printers (identified when two-way), usblp device nodes and Windows spooler printers', async () => {
+    const twoWay = await startVirtualPrinter({ listen: 'usb' });
+    cleanups.push(() => twoWay.close());
+    const oneWay = await startVirtualPrinter({ listen: 'usb-one-way' });
+    cleanups.push(() => oneWay.close());
+    // Both virtual printers have the same ids: list them as two USB buses would.
+    const devices = async () => [
+      ...((await twoWay.usb?.getDevices()) ?? []),
+      ...((await oneWay.usb?.getDevices()) ?? []).map(
+        (d) =>
+          new Proxy(d, {
+            get: (target, key) => {
+              if (key === 'serialNumber') return 'ONEWAY';
+              const value: unknown = Reflect.get(target, key);
+              return typeof value === 'function' ? value.bind(target) : value;
+            },
+          }),
+      ),
+    ];
+    const dev = mkdtempSync(join(tmpdir(), 'printrelay-devusb-'));
+    cleanups.push(async () => rmSync(dev, { recursive: true, force: true }));
+    writeFileSync(join(dev, 'lp0'), '');
+    writeFileSync(join(dev, 'hiddev0'), '');
+    const scripts: string[] = [];
+    const found = await discoverPrinters({
+      tcp: false,
+      serial: false,
+      usbBackend: async () => ({ getDevices: devices }),
+      usblpDir: dev,
+      powershell: async (script) => {
+        scripts.push(script);
+        return {
+          code: 0,
+          stdout: '{"name":"Kitchen 100%","driver":"EPSON TM-T88V Receipt5","port":"USB001"}',
+          stderr: '',
+        };
+      },
+      timeoutMs: 1500,
+    });
+    expect(scripts).toEqual([LIST_PRINTERS_SCRIPT]);
+    expect(found.map((p) => [p.uri, p.transport, p.twoWay])).toEqual([
+      ['usb://04b8:0e28?serial=VP00000001', 'usb', true],
+      ['usb://04b8:0e28?serial=ONEWAY', 'usb', false],
+      [`file://${join(dev, 'lp0')}`, 'usblp', false],
+      ['spooler://Kitchen 100%25', 'spooler', false],
+    ]);
+    expect(found[0]).toMatchObject({
+      identity: { maker: 'EPSON', model: 'TM-T88VI' },
+      suggestedProfile: 'epson-tm-t88',
+      condition: 'ready',
+    });
+    // One-way: connected, its port status read, but it cannot say who it is.
+    expect(found[1]).toMatchObject({ identity: null, suggestedProfile: null, condition: 'ready' });
+    expect(found[3]?.description).toContain('Windows printer "Kitchen 100%"');
   });
 });

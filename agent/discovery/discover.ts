@@ -1,11 +1,16 @@
 // `printrelay printer discover` and `agent enrol`: the printers this PC can reach, each asked
 // who it is (GS I) and given a suggested profile. Sources side by side: the local subnet's
-// raw port (tcp-scan.ts) and the serial ports; each printer found is identified through the
-// same driver the agent prints with.
+// raw port (tcp-scan.ts), the serial ports, and the printers attached to this PC
+// (local-printers.ts: USB, usblp, the Windows spooler); each printer found is identified
+// through the same driver the agent prints with. One-way printers cannot say who they are.
+
 import { type PrinterCondition, printerCondition } from '../../shared/printer-state.js';
 import type { PrinterIdentity } from '../printer/identify.js';
 import { Printer } from '../printer/printer.js';
+import type { PowerShellRunner } from '../printer/transports/spooler.js';
+import type { UsbBackend } from '../printer/transports/usb.js';
 import { getProfile } from '../profiles/index.js';
+import { spoolerPrinters, spoolerUri, usblpDevices, usbPrinters } from './local-printers.js';
 import { suggestProfile } from './suggest-profile.js';
 import { localSubnets, RAW_PORT, scanPorts, subnetHosts } from './tcp-scan.js';
 
@@ -35,6 +40,15 @@ export interface DiscoverOptions {
   serial?: boolean;
   /** How long one printer may take to answer (default 2000 ms). */
   timeoutMs?: number;
+  /** Look for USB printer-class devices (default true); `usbBackend` lists them (tests: a fake). */
+  usb?: boolean;
+  usbBackend?: () => Promise<UsbBackend>;
+  /** List Linux usblp device nodes (default true) in `usblpDir` (default /dev/usb). */
+  usblp?: boolean;
+  usblpDir?: string;
+  /** List the Windows spooler's printers (default true; nothing off Windows without `powershell`). */
+  spooler?: boolean;
+  powershell?: PowerShellRunner;
 }
 
 /** Identification needs only the commands every ESC/POS printer has: any profile with GS I will do. */
@@ -42,16 +56,23 @@ const PROBE_PROFILE = 'epson-tm-t88';
 const SERIAL_BAUD = 9600;
 
 /** Connects through the driver, reads the status, and asks who it is when it is ready. */
-async function probe(uri: string, timeoutMs: number) {
-  const printer = new Printer({ uri, profile: getProfile(PROBE_PROFILE), connectTimeoutMs: timeoutMs });
+async function probe(uri: string, timeoutMs: number, usb?: () => Promise<UsbBackend>) {
+  const printer = new Printer({
+    uri,
+    profile: getProfile(PROBE_PROFILE),
+    connectTimeoutMs: timeoutMs,
+    ...(usb ? { usb } : {}),
+  });
   try {
     printer.start();
     if (!(await printer.whenConnected(timeoutMs))) {
       return { identity: null, twoWay: false, condition: null };
     }
     const condition = printerCondition(printer.status);
-    const identity = await printer.identify({ timeoutMs }).catch(() => null);
-    return { identity, twoWay: true, condition };
+    // A one-way printer is connected too, but never answers DLE EOT or GS I.
+    const twoWay = printer.status.source === 'asb' || printer.status.source === 'dle-eot';
+    const identity = twoWay ? await printer.identify({ timeoutMs }).catch(() => null) : null;
+    return { identity, twoWay, condition };
   } finally {
     await printer.close();
   }
@@ -112,12 +133,52 @@ async function serialPrinters(timeoutMs: number): Promise<DiscoveredPrinter[]> {
   return found;
 }
 
-/** The printers found, network ones first, in address order. */
+async function attachedPrinters(opts: DiscoverOptions, timeoutMs: number): Promise<DiscoveredPrinter[]> {
+  const found: DiscoveredPrinter[] = [];
+  for (const { uri, label } of opts.usb === false ? [] : await usbPrinters(opts.usbBackend)) {
+    const answer = await probe(uri, timeoutMs, opts.usbBackend);
+    found.push({
+      uri,
+      transport: 'usb',
+      description: answer.identity ? describe(answer.identity, `USB ${label}`) : `${label} on USB`,
+      suggestedProfile: answer.identity ? suggestProfile(answer.identity) : null,
+      ...answer,
+    });
+  }
+  // Not probed: the kernel driver gives no status back, and a write would print.
+  for (const path of opts.usblp === false ? [] : await usblpDevices(opts.usblpDir)) {
+    found.push({
+      uri: `file://${path}`,
+      transport: 'usblp',
+      description: `USB printer at ${path} (one-way: status unknown)`,
+      identity: null,
+      suggestedProfile: null,
+      twoWay: false,
+      condition: null,
+    });
+  }
+  const spooler = opts.spooler === false ? [] : await spoolerPrinters(opts.powershell);
+  for (const p of spooler) {
+    found.push({
+      uri: spoolerUri(p.name),
+      transport: 'spooler',
+      description: `Windows printer "${p.name}" (${p.driver || 'driver unknown'}, ${p.port || 'port unknown'}; one-way: status unknown)`,
+      identity: null,
+      suggestedProfile: null,
+      twoWay: false,
+      condition: null,
+    });
+  }
+  return found;
+}
+
+/** The printers found: network ones first, in address order, then serial, USB and Windows ones. */
 export async function discoverPrinters(opts: DiscoverOptions = {}): Promise<DiscoveredPrinter[]> {
   const timeoutMs = opts.timeoutMs ?? 2000;
-  const [tcp, serial] = await Promise.all([
+  const [tcp, serial, attached] = await Promise.all([
     opts.tcp === false ? [] : tcpPrinters(opts, timeoutMs),
     opts.serial === false ? [] : serialPrinters(timeoutMs),
+    attachedPrinters(opts, timeoutMs),
   ]);
-  return [...tcp, ...serial];
+  return [...tcp, ...serial, ...attached];
 }
