@@ -6,9 +6,10 @@
 // own, and Sec-Fetch-Site must not say another site). OpenAPI at /openapi.json.
 import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
-import { ValidationError, validator } from '../protocol/validate.js';
+import { ApiError, apiError } from '../protocol/api.js';
+import { ValidationError, type ValidationIssue, validator } from '../protocol/validate.js';
 import { consoleLog, type Log } from '../shared/log.js';
 import { version } from '../shared/version.js';
 import { AgentRequestError } from './request-error.js';
@@ -41,26 +42,6 @@ export interface LocalApi {
   url: string;
   close(): Promise<void>;
 }
-
-export const LocalApiError = Type.Object(
-  {
-    error: Type.String({ description: 'Short code: bad_request, forbidden, not_found, conflict, ...' }),
-    message: Type.String({ description: 'What is wrong, for a person.' }),
-  },
-  { $id: 'LocalApiError' },
-);
-export type LocalApiError = Static<typeof LocalApiError>;
-
-const ERROR_CODES: Record<number, string> = {
-  400: 'bad_request',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  500: 'internal',
-};
 
 const HOST = '127.0.0.1';
 /** What an HTML form can send: a web page can post these to any site without asking it first. */
@@ -141,9 +122,11 @@ function refusal(request: FastifyRequest, port: number): string | null {
   return null;
 }
 
-function sendError(reply: FastifyReply, status: number, message: string): void {
-  const body: LocalApiError = { error: ERROR_CODES[status] ?? 'error', message };
-  void reply.code(status).type('application/json').send(body);
+function sendError(reply: FastifyReply, status: number, message: string, issues?: ValidationIssue[]): void {
+  void reply
+    .code(status)
+    .type('application/json')
+    .send(apiError(status, message, issues));
 }
 
 export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOptions): Promise<LocalApi> {
@@ -181,7 +164,7 @@ export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOption
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
     if (err instanceof AgentRequestError || err instanceof HttpError)
       return sendError(reply, err.status, err.message);
-    if (err instanceof ValidationError) return sendError(reply, 400, err.message);
+    if (err instanceof ValidationError) return sendError(reply, 400, err.message, err.issues);
     const statusCode = (err as FastifyError).statusCode;
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
       return sendError(reply, statusCode, err.message);
@@ -193,7 +176,7 @@ export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOption
     sendError(reply, 404, `no such endpoint: ${request.method} ${request.url.split('?')[0]}`),
   );
 
-  const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, LocalApiError]));
+  const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ApiError]));
   const idOf = (request: FastifyRequest) => parseIdParams(request.params).id;
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -8,9 +8,28 @@ import { PrinterStatus } from './status.js';
 import { STORE_ID_PATTERN } from './topics.js';
 import { validator } from './validate.js';
 
+/** Short machine-readable codes of the error body, by HTTP status. */
+export const API_ERROR_CODES: Readonly<Record<number, string>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable',
+  500: 'internal',
+  503: 'unavailable',
+};
+
+/** The one error body of every printrelay HTTP API (the relay's, its admin channel, the agent's local API). */
 export const ApiError = Type.Object(
   {
     error: Type.String({ description: 'What is wrong, for a person.' }),
+    code: Type.Optional(
+      Type.String({ description: 'Short code for programs: bad_request, not_found, conflict, ...' }),
+    ),
     issues: Type.Optional(
       Type.Array(
         Type.Object({
@@ -23,6 +42,15 @@ export const ApiError = Type.Object(
   { $id: 'ApiError' },
 );
 export type ApiError = Static<typeof ApiError>;
+
+/** The error body for an HTTP status. */
+export function apiError(status: number, message: string, issues?: ApiError['issues']): ApiError {
+  return {
+    error: message,
+    code: API_ERROR_CODES[status] ?? 'error',
+    ...(issues && issues.length > 0 ? { issues } : {}),
+  };
+}
 
 const Digits = (description: string) => Type.String({ pattern: '^[0-9]{1,6}$', description });
 const Iso = Type.String({ format: 'date-time' });
@@ -63,11 +91,16 @@ export const PrinterView = Type.Object({
   name: Type.Union([Type.String(), Type.Null()]),
   roles: Type.Array(Type.String()),
   ready: Type.Union([Type.Boolean(), Type.Null()], {
-    description: 'null until the agent reported a status.',
+    description:
+      "null when unknown: before the agent reported a status, and while the store's agent is offline.",
   }),
   reasons: Type.Array(Type.String(), { description: 'Why it cannot print (paper-out, cover-open, ...).' }),
+  statusKnown: Type.Boolean({
+    description:
+      "false while the store's agent is offline (or before it reported): status is then its last report, made at statusAt, not the present.",
+  }),
   status: Type.Union([Type.Object(PrinterStatus.properties), Type.Null()]),
-  statusAt: NullableIso,
+  statusAt: Type.Union([Iso, Type.Null()], { description: 'When the agent last reported this printer.' }),
   health: Type.Union([Type.Object(PrinterHealth.properties), Type.Null()], {
     description: "The agent's last health figures for it: queue depth, printed jobs, paper used.",
   }),
@@ -78,6 +111,9 @@ export const StoreView = Type.Object({
   storeId: Type.String(),
   name: Type.String(),
   online: Type.Boolean(),
+  disabled: Type.Boolean({
+    description: 'Disabled by an operator: its agent is refused and it takes no jobs.',
+  }),
   lastSeenAt: NullableIso,
   agentVersion: Type.Union([Type.String(), Type.Null()]),
   queueDepth: Type.Integer({ description: 'Jobs of this store not yet in a final state.' }),

@@ -157,10 +157,27 @@ export const JobCreated = Type.Object(
   {
     jobId: Type.String(),
     state: JobStateSchema,
+    note: Type.Optional(
+      Type.String({ description: 'Something to know, e.g. that the printer could not be checked yet.' }),
+    ),
   },
   { additionalProperties: false },
 );
 export type JobCreated = Static<typeof JobCreated>;
+
+export const JobWaiting = Type.Object(
+  {
+    printerId: Type.Union([Type.String(), Type.Null()], {
+      description: 'The printer it waits for, if that is why.',
+    }),
+    reasons: Type.Array(Type.String(), {
+      description: 'store-offline, store-disabled, or the printer faults (paper-out, cover-open, ...).',
+    }),
+    message: Type.String({ description: 'The same, for a person.' }),
+  },
+  { additionalProperties: false, description: 'Why a job that has not started printing waits.' },
+);
+export type JobWaiting = Static<typeof JobWaiting>;
 
 export const JobView = Type.Object(
   {
@@ -181,6 +198,8 @@ export const JobView = Type.Object(
     reprintOf: Type.Union([Type.String(), Type.Null()]),
     reprintCount: Type.Integer({ description: '0 for an original; n for the n-th reprint of it.' }),
     cancelRequested: Type.Boolean({ description: 'A cancel was asked for and waits for the agent.' }),
+    /** Present while the job waits and the relay knows why (from the store's last reports). */
+    waiting: Type.Optional(JobWaiting),
     timeline: Type.Array(TimelineEntry),
   },
   { additionalProperties: false },

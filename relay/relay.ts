@@ -1,10 +1,14 @@
 // The relay, put together: SQLite store, embedded MQTT broker, dispatcher, uplink handler,
 // webhook sender and HTTP API. startRelay() returns once everything listens.
+
+import { mkdirSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseJobRequest } from '../protocol/job.js';
 import { compileUplinkValidators } from '../protocol/messages.js';
 import { consoleLog, type Log } from '../shared/log.js';
+import type { AdminContext } from './admin.js';
+import { startAdminChannel } from './admin-channel.js';
 import { buildApi } from './api/app.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { Dispatcher } from './dispatcher.js';
@@ -42,6 +46,8 @@ export interface RelayOptions {
   /** Largest MQTT packet an agent may send (default 2 MiB). */
   maxPacketBytes?: number;
   resendAfterMs?: number;
+  /** After an agent's hello, how long a not-ready printer status waits before it is reported (default 5 s; see uplink.ts). */
+  printerSettleMs?: number;
   sweepIntervalMs?: number;
   retentionDays?: number;
   webhooks?: Partial<Omit<WebhookOptions, 'log'>>;
@@ -81,6 +87,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const log = options.log ?? consoleLog;
   const host = options.host ?? '0.0.0.0';
   const bodyLimit = options.maxBodyBytes ?? 2 * 1024 * 1024;
+  // Owner-only: the database, and the admin socket that gives its owner control of the relay.
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const orDefault = (value: number | null | undefined, fallback: number) =>
     value === undefined ? fallback : value;
   const tls = options.tls ?? null;
@@ -107,6 +115,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     return closing;
   };
   try {
+    // Before anything else: it refuses to start beside another relay on the same data.
+    const admin: AdminContext = { directory: store, jobs: store, dashboard: store.dashboard };
+    const channel = await startAdminChannel(options.dataDir, admin, log);
+    if (channel) cleanups.push(() => channel.close());
     // The embedded broker starts empty: no agent is connected until it connects again.
     await store.markAllOffline();
     // Before anything listens, so that the first order and the first agents do not wait for Ajv.
@@ -128,16 +140,23 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       log,
     });
 
+    admin.disconnectStore = (storeId) => broker.disconnectStore(storeId);
+    const brokerUrl = (kind: 'mqtt' | 'mqtts') => broker.listeners.find((l) => l.kind === kind)?.url;
+    admin.mqttUrl = brokerUrl('mqtts') ?? brokerUrl('mqtt');
+
     const dispatcher = new Dispatcher(store, store, broker.bus, {
       resendAfterMs: options.resendAfterMs ?? 60_000,
       sweepIntervalMs: options.sweepIntervalMs ?? 5_000,
       retentionDays: options.retentionDays ?? 90,
       log,
     });
-    const uplink = new Uplink(store, store, broker.bus, dispatcher, log);
+    const uplink = new Uplink(store, store, broker.bus, dispatcher, log, {
+      printerSettleMs: options.printerSettleMs ?? 5000,
+    });
     broker.bus.onUplink((m) => uplink.accept(m));
     cleanups.push(async () => {
       await broker.close();
+      uplink.stop();
       await uplink.idle();
     });
     dispatcher.start();
@@ -154,6 +173,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const api = await buildApi({
       directory: store,
       jobs: store,
+      admin,
       service,
       dispatcher,
       dashboard: store.dashboard,

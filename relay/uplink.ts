@@ -1,6 +1,12 @@
 // What agents tell the relay: presence, and batches of outbox events. Each event is
 // handled once (by outbox id), committed, and only then acknowledged on down/acks.
 // Messages of one store are handled one after another, in the order they arrived.
+//
+// Printer status is reported to webhooks only when it changes from what was last reported. An
+// agent that (re)connects reports its printers as it finds them: disconnected, then connected
+// but not yet online, then ready, within a second or two. So for `printerSettleMs` after it
+// comes online (and after each hello) only a ready status is reported at once; a not-ready one is kept, and reported at the
+// end of that time if the printer is still not as last reported.
 import {
   type AckMessage,
   type AgentEvent,
@@ -10,6 +16,7 @@ import {
   parseEventBatchEnvelope,
   parsePresenceMessage,
 } from '../protocol/messages.js';
+import { isReady } from '../protocol/status.js';
 import { topics } from '../protocol/topics.js';
 import type { Log } from '../shared/log.js';
 import type { MessageBus, UplinkMessage } from './broker/bus.js';
@@ -29,8 +36,15 @@ function plausibleTime(iso: string): number {
   return at > now + MAX_CLOCK_AHEAD_MS || at < now - MAX_EVENT_AGE_MS ? now : at;
 }
 
+export interface UplinkOptions {
+  /** After a hello, how long not-ready printer statuses are held back (see above). */
+  printerSettleMs: number;
+}
+
 export class Uplink {
   private readonly queues = new Map<string, Promise<void>>();
+  /** Stores whose printers are settling after a hello, with the timer that ends it. */
+  private readonly settling = new Map<string, NodeJS.Timeout>();
   /**
    * When each store's current connection said it is online. A job published since then went
    * over that connection (after its subscription), so a hello need not resend it.
@@ -43,17 +57,20 @@ export class Uplink {
     private readonly bus: MessageBus,
     private readonly dispatcher: Dispatcher,
     private readonly log: Log,
+    private readonly opts: UplinkOptions,
   ) {}
 
   /** Queues the message behind the store's earlier ones. */
   accept(message: UplinkMessage): void {
-    const { storeId } = message;
+    this.enqueue(message.storeId, `${message.channel} message`, () => this.handle(message));
+  }
+
+  /** Runs `task` after the store's earlier messages and tasks. */
+  private enqueue(storeId: string, what: string, task: () => Promise<void>): void {
     const previous = this.queues.get(storeId) ?? Promise.resolve();
     const next = previous
-      .then(() => this.handle(message))
-      .catch((err: unknown) =>
-        this.log.error(`store ${storeId}: ${message.channel} message failed: ${String(err)}`),
-      );
+      .then(task)
+      .catch((err: unknown) => this.log.error(`store ${storeId}: ${what} failed: ${String(err)}`));
     this.queues.set(storeId, next);
     void next.finally(() => {
       if (this.queues.get(storeId) === next) this.queues.delete(storeId);
@@ -63,6 +80,25 @@ export class Uplink {
   /** Resolves when every queued message has been handled. */
   async idle(): Promise<void> {
     while (this.queues.size > 0) await Promise.all(this.queues.values());
+  }
+
+  /** Drops the settling timers (the relay is stopping; the next start reports afresh). */
+  stop(): void {
+    for (const timer of this.settling.values()) clearTimeout(timer);
+    this.settling.clear();
+  }
+
+  /** Coming online and a hello start (or restart) the settling time; at its end, what differs is reported. */
+  private startSettling(storeId: string): void {
+    clearTimeout(this.settling.get(storeId));
+    const timer = setTimeout(() => {
+      this.settling.delete(storeId);
+      this.enqueue(storeId, 'printer status report', async () => {
+        await this.directory.reportPrinterStatuses(storeId);
+      });
+    }, this.opts.printerSettleMs);
+    timer.unref();
+    this.settling.set(storeId, timer);
   }
 
   private async handle({ storeId, channel, payload }: UplinkMessage): Promise<void> {
@@ -82,8 +118,11 @@ export class Uplink {
         agentVersion: msg.agentVersion,
         at,
       });
-      if (applied && msg.online) this.onlineSince.set(storeId, at);
-      else if (applied) this.onlineSince.delete(storeId);
+      if (applied && msg.online) {
+        this.onlineSince.set(storeId, at);
+        // Before the agent's outbox: statuses it queued while away come after this.
+        this.startSettling(storeId);
+      } else if (applied) this.onlineSince.delete(storeId);
       this.log.info(
         `store ${storeId}: ${msg.online ? 'online' : 'offline'} (agent ${msg.agentVersion})${applied ? '' : ', ignored: from an older connection'}`,
       );
@@ -144,6 +183,7 @@ export class Uplink {
           at: Date.now(),
           statusAt: at,
         });
+        this.startSettling(storeId);
         this.log.info(
           `store ${storeId}: hello from agent ${event.agentVersion}, ${event.printers.length} printer(s), holds ${event.jobIds.length} job(s)`,
         );
@@ -170,7 +210,9 @@ export class Uplink {
         }
         return;
       case 'printer-status':
-        await this.directory.setPrinterStatus(storeId, event.printerId, event.status, at);
+        await this.directory.setPrinterStatus(storeId, event.printerId, event.status, at, {
+          report: !this.settling.has(storeId) || isReady(event.status),
+        });
         return;
       case 'health':
         await this.directory.recordHealth(storeId, {

@@ -68,7 +68,7 @@ class AgentSide {
           agentVersion: 'link-test',
           instanceId: 'instance-1',
           // The relay forgets printers a hello does not list.
-          printers: [{ id: 'counter', roles: ['receipt'] }],
+          printers: [{ id: 'counter', roles: ['receipt', 'kitchen'] }],
           jobIds: [...this.stored.keys()],
         }),
       onDisconnected: (err) => {

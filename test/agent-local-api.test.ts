@@ -181,7 +181,7 @@ describe('agent local API', () => {
     expect(discarded.body).toMatchObject({ jobId: toDiscard, state: 'cancelled' });
     const again = await call('POST', `/v1/jobs/${toDiscard}/print`);
     expect(again.status).toBe(409);
-    expect(again.body).toMatchObject({ error: 'conflict', message: expect.stringContaining('not held') });
+    expect(again.body).toMatchObject({ code: 'conflict', error: expect.stringContaining('not held') });
 
     const decided = await call('POST', `/v1/jobs/${toPrint}/print`);
     expect(decided.status).toBe(200);
@@ -199,28 +199,28 @@ describe('agent local API', () => {
   it('answers errors as JSON with a status that says what is wrong', async () => {
     expect(await call('GET', '/v1/jobs/no-such-job')).toEqual({
       status: 404,
-      body: { error: 'not_found', message: expect.stringContaining('no-such-job') },
+      body: { code: 'not_found', error: expect.stringContaining('no-such-job') },
     });
     expect(await call('POST', '/v1/jobs/no-such-job/reprint')).toMatchObject({ status: 404 });
     expect(await call('POST', '/v1/printers/nope/test-print')).toEqual({
       status: 404,
-      body: { error: 'not_found', message: expect.stringContaining('counter') },
+      body: { code: 'not_found', error: expect.stringContaining('counter') },
     });
-    expect(await call('GET', '/v1/nothing')).toMatchObject({ status: 404, body: { error: 'not_found' } });
-    expect(await call('GET', '/v1/jobs?state=lost')).toEqual({
+    expect(await call('GET', '/v1/nothing')).toMatchObject({ status: 404, body: { code: 'not_found' } });
+    expect(await call('GET', '/v1/jobs?state=lost')).toMatchObject({
       status: 400,
-      body: { error: 'bad_request', message: expect.stringContaining('/state: must be one of queued') },
+      body: { code: 'bad_request', error: expect.stringContaining('/state: must be one of queued') },
     });
-    expect(await call('GET', '/v1/jobs?limit=many')).toEqual({
+    expect(await call('GET', '/v1/jobs?limit=many')).toMatchObject({
       status: 400,
-      body: { error: 'bad_request', message: expect.stringContaining('/limit') },
+      body: { code: 'bad_request', error: expect.stringContaining('/limit') },
     });
     // Still printing (the printer is out): nothing to reprint yet.
     printer.setFault('paper-out', true);
     const pending = (await call('POST', '/v1/printers/counter/test-print')).body as LocalJobView;
     expect(await call('POST', `/v1/jobs/${pending.jobId}/reprint`)).toMatchObject({
       status: 409,
-      body: { error: 'conflict' },
+      body: { code: 'conflict' },
     });
   });
 
@@ -231,7 +231,7 @@ describe('agent local API', () => {
     // DNS rebinding: a web page's own name resolving to 127.0.0.1.
     expect(await rawGet('/v1/status', { host: `evil.example:${port}` })).toEqual({
       status: 403,
-      body: { error: 'forbidden', message: expect.stringContaining('evil.example') },
+      body: { code: 'forbidden', error: expect.stringContaining('evil.example') },
     });
     // No Host at all (Node itself answers 400 to HTTP/1.1 without one).
     expect((await rawGet('/v1/status', {})).status).toBeGreaterThanOrEqual(400);

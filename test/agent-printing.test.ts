@@ -212,9 +212,17 @@ describe('store agent printing', () => {
     expect(agent.getJob(jobId)?.state).toBe('printed');
   });
 
-  it('fails a job whose printer ref matches no printer', async () => {
-    const { relay } = await setup([{ id: 'k1', roles: ['kitchen'] }]);
+  it('fails a job whose printer ref matches no printer (any more)', async () => {
+    // The relay refuses a ref the store does not have; one it accepted can still meet an agent
+    // whose printers changed since.
+    const { relay, agent, vps, restart } = await setup([
+      { id: 'k1', roles: ['kitchen'] },
+      { id: 'b1', roles: ['bar'] },
+    ]);
+    await agent.close();
     const jobId = await postJob(relay, 'NOWHERE', { printer: 'bar' });
+    const uri = vps.get('k1')?.uri ?? '';
+    await restart({ printers: [{ id: 'k1', roles: ['kitchen'], uri, profile: 'epson-tm-t88' }] });
     const failed = await relayState(relay, jobId, 'failed');
     expect(failed.timeline.at(-1)?.detail).toBe('no printer with id or role bar');
   });

@@ -91,6 +91,23 @@ describe('printrelay start and demo order', { timeout: 60_000 }, () => {
     expect(await second.exited).toBe(0);
   });
 
+  it('gives a demo order hint that reaches this system when its data is elsewhere', async () => {
+    const cwd = e2e.tempDir();
+    const proc = new CliProcess('start', ['start', '--no-ws', ...FREE_PORTS, '--data-dir', 'elsewhere'], {
+      cwd,
+    });
+    e2e.onClose(() => proc.kill('SIGKILL').then(() => undefined));
+    await proc.waitForOutput('Press Ctrl+C to stop.', 20_000);
+    expect(proc.output).toContain(
+      'Or, all in one: npx printrelay demo order --data-dir elsewhere [--printer kitchen]',
+    );
+    // As the hint says: it finds the free ports this start took through that data dir.
+    const order = await demoOrder(cwd, '--data-dir', 'elsewhere', '--order-no', 'ELSEWHERE1');
+    expect(order.output).toMatch(/: printed on printer receipt\.\n$/);
+    proc.proc.kill('SIGINT');
+    expect(await proc.exited).toBe(0);
+  });
+
   it('says which port is taken and which option moves it', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

@@ -32,7 +32,11 @@ const validBody = fc.oneof(
   fc.record(
     {
       storeId: fc.constant(STORE),
-      printer: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,20}$/),
+      // The agent's printer (p1) and roles, or a ref the store does not have (a 422).
+      printer: fc.oneof(
+        fc.constantFrom('p1', 'receipt', 'kitchen'),
+        fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,20}$/),
+      ),
       ticket: ticketOf(anyBlock, 4),
       copies: fc.integer({ min: 1, max: 10 }),
       ttlSeconds: fc.integer({ min: 1, max: 7 * 24 * 3600 }),
@@ -134,8 +138,9 @@ describe('POST /v1/jobs (fast-check)', () => {
           const job = await t.api(`/v1/jobs/${r.json.jobId}`);
           expect(job.status).toBe(200);
         } else {
-          // Schema-valid but refused: ticket and raw together, expiry rules, unknown store.
-          expect([400, 404], r.text).toContain(r.status);
+          // Schema-valid but refused: ticket and raw together, expiry rules, unknown store, a
+          // printer the store does not have.
+          expect([400, 404, 422], r.text).toContain(r.status);
           expect(r.json.issues?.length, r.text).toBeGreaterThan(0);
         }
       }),

@@ -129,7 +129,7 @@ describe('relay dispatch', () => {
       type: 'hello',
       agentVersion: 'other-1',
       instanceId: 'x',
-      printers: [],
+      printers: [{ id: 'p1', roles: ['kitchen'] }],
       jobIds: [],
     };
     await client.publishAsync(topics.events('s1'), JSON.stringify({ v: 1, events: [hello] }), { qos: 1 });

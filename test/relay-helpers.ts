@@ -192,7 +192,12 @@ export class FakeAgent {
     );
   }
 
-  hello(jobIds: string[] = [], instanceId = 'instance-1', printers: unknown[] = []): Promise<string[]> {
+  /** By default one printer that takes both roles the tests send to. */
+  hello(
+    jobIds: string[] = [],
+    instanceId = 'instance-1',
+    printers: unknown[] = [{ id: 'p1', roles: ['kitchen', 'receipt'] }],
+  ): Promise<string[]> {
     return this.send({ type: 'hello', agentVersion: 'test-1', instanceId, printers, jobIds });
   }
 

@@ -1,17 +1,20 @@
-// `printrelay relay users add|list|remove`: who may sign in to the HQ dashboard.
+// `printrelay relay users add|list|remove`: who may sign in to the HQ dashboard. Run through the
+// relay's admin operations (relay/admin.ts), live on a running relay or on its database.
 import type { Command } from 'commander';
-import { parseStoreScope } from '../../relay/admin.js';
-import { addUser, parseRole } from '../../relay/dashboard/users.js';
-import type { RelayStore } from '../../relay/store/job-store.js';
+import type { AdminInput, AdminOperationName, AdminOutput } from '../../relay/admin.js';
 
-/** The relay command's way to open its database for one operation (cli/commands/relay.ts). */
-type WithStore = <T>(dataDir: string, fn: (store: RelayStore) => Promise<T>) => Promise<T>;
+/** The relay command's runner of admin operations (cli/commands/relay.ts). */
+type RunAdmin = <N extends AdminOperationName>(
+  dataDir: string,
+  name: N,
+  input: AdminInput<N>,
+) => Promise<{ result: AdminOutput<N> }>;
 
 /** Adds `users` under the `relay` command; `dataDirOption` is the relay's --data-dir option. */
 export function registerRelayUsers(
   relay: Command,
   dataDirOption: readonly [string, string, string],
-  withStore: WithStore,
+  admin: RunAdmin,
 ): void {
   const users = relay.command('users').description('Who may sign in to the HQ dashboard.');
   users
@@ -23,17 +26,15 @@ export function registerRelayUsers(
     .option(...dataDirOption)
     .action(
       async (name: string, opts: { role: string; stores: string; password?: string; dataDir: string }) => {
-        const role = parseRole(opts.role);
-        const { password, user } = await withStore(opts.dataDir, async (s) =>
-          addUser(s.dashboard, {
-            name,
-            role,
-            stores: await parseStoreScope(s, opts.stores),
-            password: opts.password,
-          }),
-        );
+        const { result } = await admin(opts.dataDir, 'users.add', {
+          name,
+          role: opts.role,
+          stores: opts.stores,
+          ...(opts.password === undefined ? {} : { password: opts.password }),
+        });
+        const { user, password } = result;
         const scope = user.stores === 'all' ? 'all stores' : user.stores.join(', ');
-        console.log(`User ${name} (${role}, ${scope}) created.`);
+        console.log(`User ${name} (${user.role}, ${scope}) created.`);
         if (!opts.password) console.log(`  password   ${password}   (shown once: only a hash is kept)`);
       },
     );
@@ -42,7 +43,7 @@ export function registerRelayUsers(
     .description('List dashboard users.')
     .option(...dataDirOption)
     .action(async (opts: { dataDir: string }) => {
-      const list = await withStore(opts.dataDir, (s) => s.dashboard.listUsers());
+      const { result: list } = await admin(opts.dataDir, 'users.list', {});
       if (list.length === 0) return console.log('No dashboard users.');
       for (const u of list) {
         console.log(
@@ -55,8 +56,7 @@ export function registerRelayUsers(
     .description('Remove a dashboard user and sign them out everywhere.')
     .option(...dataDirOption)
     .action(async (name: string, opts: { dataDir: string }) => {
-      const done = await withStore(opts.dataDir, (s) => s.dashboard.removeUser(name));
-      if (!done) throw new Error(`no dashboard user ${JSON.stringify(name)}`);
+      await admin(opts.dataDir, 'users.remove', { name });
       console.log(`User ${name} removed.`);
     });
 }

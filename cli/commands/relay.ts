@@ -1,16 +1,18 @@
 // `printrelay relay ...`: run the cloud relay and manage its stores, API keys and webhooks.
-// The management commands open the relay's database directly (SQLite WAL allows this while
-// the relay runs), so they work on the relay machine without any extra credentials.
+// The management commands talk to the running relay through its admin socket in the data dir
+// (relay/admin-channel.ts), so they act on the live relay at once; with no relay running they
+// open its database, and refuse a data dir that holds none.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { addApiKey, addStore, addWebhook, parseStoreScope, parseWebhookEvents } from '../../relay/admin.js';
+import type { AdminInput, AdminOperationName, AgentCredentials } from '../../relay/admin.js';
+import { type AdminVia, runAdmin } from '../../relay/admin-channel.js';
 import { describeListeners } from '../../relay/listeners.js';
 import { startRelay } from '../../relay/relay.js';
-import type { RelayStore, StoreScope } from '../../relay/store/job-store.js';
-import { openRelayStore } from '../../relay/store/open.js';
+import { type StoreScope, WEBHOOK_EVENT_TYPES } from '../../relay/store/job-store.js';
 import { version } from '../../shared/version.js';
 import { portOrOff } from '../options.js';
+import { assertPortsFree, explainListenError, relayPorts } from '../ports.js';
 import { registerRelayUsers } from './relay-users.js';
 
 const DEFAULT_DATA_DIR = process.env.PRINTRELAY_RELAY_DATA ?? 'relay-data';
@@ -31,13 +33,40 @@ function scopeText(scope: StoreScope): string {
   return scope === 'all' ? 'all stores' : scope.join(', ');
 }
 
-/** Opens the database, runs `fn`, and always closes it again. */
-async function withStore<T>(dataDir: string, fn: (store: RelayStore) => Promise<T>): Promise<T> {
-  const store = openRelayStore(resolve(dataDir));
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
+/** Runs an admin operation on the relay of `dataDir` (live, or its database). */
+function admin<N extends AdminOperationName>(dataDir: string, name: N, input: AdminInput<N>) {
+  return runAdmin(resolve(dataDir), name, input);
+}
+
+function disconnectedText(disconnected: number, via: AdminVia): string {
+  if (via === 'database') return ' (no relay is running: nothing to disconnect)';
+  return disconnected > 0 ? `; its connected agent was disconnected` : '';
+}
+
+/** A shell word for a path, quoted when it needs to be. */
+function shellWord(text: string): string {
+  return /^[\w./:@-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+function printCredentials(
+  c: AgentCredentials,
+  enrolment: { code: string; expiresAt: number },
+  mqttUrl: string | null,
+): void {
+  console.log('Agent credentials (shown once: only a hash is kept):');
+  console.log(`  username   ${c.username}`);
+  console.log(`  password   ${c.password}`);
+  console.log(`  client id  ${c.clientId}\n`);
+  console.log(
+    `Enrolment code (one use, valid until ${iso(enrolment.expiresAt)}; it replaces the password above):`,
+  );
+  console.log(`  ${enrolment.code}`);
+  console.log('  An agent trades it for its own credentials at POST /v1/enrol.');
+  if (mqttUrl) {
+    console.log('\nOn the store PC:');
+    console.log(
+      `  printrelay agent init --store ${c.storeId} --relay ${mqttUrl} --password ${c.password} --printer <id>=<uri>,<profile>,<role>`,
+    );
   }
 }
 
@@ -80,6 +109,17 @@ async function start(opts: StartOptions): Promise<void> {
   if (!opts.plain && !tls) throw new Error('--no-plain needs --tls-cert and --tls-key');
   const plain = (p: number | null) => (opts.plain ? p : null);
   const dataDir = resolve(opts.dataDir);
+  const ports = relayPorts({
+    host: opts.host,
+    ws: opts.ws,
+    httpPort: plain(opts.httpPort),
+    mqttPort: plain(opts.mqttPort),
+    wsPort: plain(opts.wsPort),
+    httpsPort: tls ? opts.httpsPort : null,
+    mqttsPort: tls ? opts.mqttsPort : null,
+    wssPort: tls ? opts.wssPort : null,
+  });
+  await assertPortsFree(ports, 'relay');
   const relay = await startRelay({
     dataDir,
     host: opts.host,
@@ -92,26 +132,50 @@ async function start(opts: StartOptions): Promise<void> {
       mqttsPort: opts.mqttsPort,
       wssPort: opts.ws ? opts.wssPort : null,
     },
+  }).catch((err: unknown) => {
+    throw explainListenError(err, ports, 'relay');
   });
+  // Before saying "Press Ctrl+C": whoever reads that may send the signal at once.
+  const stop = (signal: string) => {
+    console.log(`\n${signal}: stopping the relay...`);
+    relay.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`printrelay: error while stopping: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
   const { urls } = relay;
+  // Every hint names this relay's data dir: a command run without it would look elsewhere.
+  const data = `--data-dir ${shellWord(dataDir)}`;
   console.log(`printrelay relay ${version} is running`);
   for (const line of describeListeners(relay.listeners)) console.log(`  ${line}`);
-  console.log(`  OpenAPI         ${urls.http}/openapi.json`);
-  console.log(`  data            ${dataDir}`);
+  console.log(`  OpenAPI     ${urls.http}/openapi.json`);
+  console.log(`  data        ${dataDir}`);
+  console.log(
+    `Manage it with \`printrelay relay stores|keys|webhooks ... ${data}\` (or PRINTRELAY_RELAY_DATA=${shellWord(dataDir)}).`,
+  );
+  if ((await relay.store.listStores()).length === 0) {
+    console.log(
+      `No stores yet: add one with \`printrelay relay stores add <storeId> --name "..." ${data}\`;`,
+    );
+    console.log(
+      `  its agent then connects with \`printrelay agent init --store <storeId> --relay ${urls.mqtts ?? urls.mqtt} --password <pw> ...\`.`,
+    );
+  }
+  if ((await relay.store.listApiKeys()).length === 0) {
+    console.log(`No API keys yet: make one with \`printrelay relay keys add --stores all ${data}\`;`);
+    console.log(`  order sources then POST ${urls.http}/v1/jobs with it.`);
+  }
   if (relay.listeners.some((l) => !l.tls) && !/^(127\.|::1$|localhost$)/.test(opts.host)) {
     console.log(
       'WARNING: plain listeners are open to the network: agent passwords and API keys cross it in clear.\n' +
         `  ${tls ? 'Close them' : 'Serve TLS with --tls-cert/--tls-key and close them'} with --no-plain (docs/security.md).`,
     );
   }
-  if ((await relay.store.listStores()).length === 0) {
-    console.log('No stores yet: add one with `printrelay relay stores add <storeId> --name "..."`.');
-  }
-  if ((await relay.store.listApiKeys()).length === 0) {
-    console.log('No API keys yet: make one with `printrelay relay keys add --stores all`.');
-  }
-  console.log('Press Ctrl+C to stop.');
-
   // A renewed certificate (e.g. by certbot) without dropping the connected agents.
   process.on('SIGHUP', () => {
     try {
@@ -125,18 +189,7 @@ async function start(opts: StartOptions): Promise<void> {
       );
     }
   });
-  const stop = (signal: string) => {
-    console.log(`\n${signal}: stopping the relay...`);
-    relay.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(`printrelay: error while stopping: ${String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  console.log('Press Ctrl+C to stop.');
 }
 
 export function registerRelay(program: Command): void {
@@ -169,7 +222,7 @@ export function registerRelay(program: Command): void {
     .option('--no-plain', 'no plain HTTP, MQTT or WebSocket listener (needs --tls-cert/--tls-key)')
     .action((opts: StartOptions) => start(opts));
 
-  registerRelayUsers(relay, dataDirOption, withStore);
+  registerRelayUsers(relay, dataDirOption, admin);
 
   const stores = relay.command('stores').description('Stores and their agent credentials.');
   stores
@@ -178,28 +231,69 @@ export function registerRelay(program: Command): void {
     .requiredOption('--name <name>', 'store name shown to people')
     .option(...dataDirOption)
     .action(async (storeId: string, opts: { name: string; dataDir: string }) => {
-      const created = await withStore(opts.dataDir, (s) => addStore(s, storeId, opts.name));
-      const { credentials: c, enrolment } = created;
-      console.log(`Store ${storeId} "${created.store.name}" created.\n`);
-      console.log('Agent credentials (shown once: only a hash is kept):');
-      console.log(`  username   ${c.username}`);
-      console.log(`  password   ${c.password}`);
-      console.log(`  client id  ${c.clientId}\n`);
-      console.log(`Enrolment code (one use, valid until ${iso(enrolment.expiresAt)}):`);
-      console.log(`  ${enrolment.code}`);
-      console.log('  An agent trades it for its own credentials at POST /v1/enrol.');
+      const { result } = await admin(opts.dataDir, 'stores.add', { storeId, name: opts.name });
+      console.log(`Store ${storeId} "${result.store.name}" created.\n`);
+      printCredentials(result.credentials, result.enrolment, result.mqttUrl);
     });
   stores
     .command('list')
     .description('List stores with their agent presence.')
     .option(...dataDirOption)
     .action(async (opts: { dataDir: string }) => {
-      const list = await withStore(opts.dataDir, (s) => s.listStores());
+      const { result: list } = await admin(opts.dataDir, 'stores.list', {});
       if (list.length === 0) return console.log('No stores.');
       printTable([
-        ['STORE', 'NAME', 'ONLINE', 'LAST SEEN', 'AGENT'],
-        ...list.map((s) => [s.id, s.name, s.online ? 'yes' : 'no', iso(s.lastSeenAt), s.agentVersion ?? '-']),
+        ['STORE', 'NAME', 'ONLINE', 'LAST SEEN', 'AGENT', 'DISABLED'],
+        ...list.map((s) => [
+          s.id,
+          s.name,
+          s.online ? 'yes' : 'no',
+          iso(s.lastSeenAt),
+          s.agentVersion ?? '-',
+          s.disabledAt === null ? '-' : iso(s.disabledAt),
+        ]),
       ]);
+    });
+  stores
+    .command('rotate <storeId>')
+    .description(
+      'New agent password and enrolment code; the old password is refused at once and a connected agent disconnected.',
+    )
+    .option(...dataDirOption)
+    .action(async (storeId: string, opts: { dataDir: string }) => {
+      const { result, via } = await admin(opts.dataDir, 'stores.rotate', { storeId });
+      console.log(
+        `Store ${storeId}: ${result.revoked} old password(s) revoked${disconnectedText(result.disconnected, via)}.\n`,
+      );
+      printCredentials(result.credentials, result.enrolment, null);
+    });
+  stores
+    .command('disable <storeId>')
+    .description("Refuse the store's agent (disconnecting it now) and new jobs for it, until enabled again.")
+    .option(...dataDirOption)
+    .action(async (storeId: string, opts: { dataDir: string }) => {
+      const { result, via } = await admin(opts.dataDir, 'stores.disable', { storeId });
+      console.log(
+        `Store ${storeId} ${result.alreadyDisabled ? 'was already' : 'is now'} disabled${disconnectedText(result.disconnected, via)}.`,
+      );
+    });
+  stores
+    .command('enable <storeId>')
+    .description("Let a disabled store's agent connect and its jobs in again.")
+    .option(...dataDirOption)
+    .action(async (storeId: string, opts: { dataDir: string }) => {
+      const { result } = await admin(opts.dataDir, 'stores.enable', { storeId });
+      console.log(`Store ${storeId} ${result.wasDisabled ? 'is enabled again' : 'was not disabled'}.`);
+    });
+  stores
+    .command('remove <storeId>')
+    .description(
+      'Delete a store with its credentials and job history (refused while it has unfinished jobs).',
+    )
+    .option(...dataDirOption)
+    .action(async (storeId: string, opts: { dataDir: string }) => {
+      const { result, via } = await admin(opts.dataDir, 'stores.remove', { storeId });
+      console.log(`Store ${storeId} removed${disconnectedText(result.disconnected, via)}.`);
     });
 
   const keys = relay.command('keys').description('API keys for order sources.');
@@ -210,20 +304,19 @@ export function registerRelay(program: Command): void {
     .option('--name <name>', 'what the key is for', 'api key')
     .option(...dataDirOption)
     .action(async (opts: { stores: string; name: string; dataDir: string }) => {
-      const { id, key, scope } = await withStore(opts.dataDir, async (s) => {
-        const scope = await parseStoreScope(s, opts.stores);
-        return { ...(await addApiKey(s, opts.name, scope)), scope };
-      });
-      console.log(`API key ${id} "${opts.name}" for ${scopeText(scope)} (shown once: only a hash is kept):`);
-      console.log(`  ${key}`);
-      console.log(`Send it as the header  Authorization: Bearer ${key}`);
+      const { result } = await admin(opts.dataDir, 'keys.add', { name: opts.name, stores: opts.stores });
+      console.log(
+        `API key ${result.id} "${opts.name}" for ${scopeText(result.scope)} (shown once: only a hash is kept):`,
+      );
+      console.log(`  ${result.key}`);
+      console.log(`Send it as the header  Authorization: Bearer ${result.key}`);
     });
   keys
     .command('list')
     .description('List API keys (never the keys themselves).')
     .option(...dataDirOption)
     .action(async (opts: { dataDir: string }) => {
-      const list = await withStore(opts.dataDir, (s) => s.listApiKeys());
+      const { result: list } = await admin(opts.dataDir, 'keys.list', {});
       if (list.length === 0) return console.log('No API keys.');
       printTable([
         ['ID', 'NAME', 'STORES', 'CREATED', 'REVOKED'],
@@ -235,27 +328,27 @@ export function registerRelay(program: Command): void {
     .description('Revoke an API key at once.')
     .option(...dataDirOption)
     .action(async (id: string, opts: { dataDir: string }) => {
-      const done = await withStore(opts.dataDir, (s) => s.revokeApiKey(id, Date.now()));
-      if (!done) throw new Error(`no active API key ${JSON.stringify(id)}`);
+      await admin(opts.dataDir, 'keys.revoke', { id });
       console.log(`API key ${id} revoked.`);
     });
 
   const hooks = relay
     .command('webhooks')
-    .description('Webhooks: signed POSTs on job and printer status changes.');
+    .description('Webhooks: signed POSTs on job, printer and store presence changes.');
   hooks
     .command('add <url>')
     .description('Subscribe a URL; prints the signing secret once.')
-    .option('--events <list>', 'job.state, printer.status', 'job.state,printer.status')
+    .option('--events <list>', WEBHOOK_EVENT_TYPES.join(', '), WEBHOOK_EVENT_TYPES.join(','))
     .option('--stores <all|ids>', '"all" or a comma-separated list of store ids', 'all')
     .option(...dataDirOption)
     .action(async (url: string, opts: { events: string; stores: string; dataDir: string }) => {
-      const events = parseWebhookEvents(opts.events);
-      const { id, secret } = await withStore(opts.dataDir, async (s) =>
-        addWebhook(s, url, events, await parseStoreScope(s, opts.stores)),
-      );
-      console.log(`Webhook ${id} -> ${url} (${events.join(', ')})`);
-      console.log(`Signing secret (not shown again): ${secret}`);
+      const { result } = await admin(opts.dataDir, 'webhooks.add', {
+        url,
+        events: opts.events,
+        stores: opts.stores,
+      });
+      console.log(`Webhook ${result.id} -> ${url} (${result.events.join(', ')})`);
+      console.log(`Signing secret (not shown again): ${result.secret}`);
       console.log(
         'Each POST carries X-Printrelay-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">.',
       );
@@ -265,7 +358,7 @@ export function registerRelay(program: Command): void {
     .description('List webhooks.')
     .option(...dataDirOption)
     .action(async (opts: { dataDir: string }) => {
-      const list = await withStore(opts.dataDir, (s) => s.listWebhooks());
+      const { result: list } = await admin(opts.dataDir, 'webhooks.list', {});
       if (list.length === 0) return console.log('No webhooks.');
       printTable([
         ['ID', 'URL', 'EVENTS', 'STORES'],
@@ -277,8 +370,7 @@ export function registerRelay(program: Command): void {
     .description('Remove a webhook and its pending deliveries.')
     .option(...dataDirOption)
     .action(async (id: string, opts: { dataDir: string }) => {
-      const done = await withStore(opts.dataDir, (s) => s.removeWebhook(id));
-      if (!done) throw new Error(`no webhook ${JSON.stringify(id)}`);
+      await admin(opts.dataDir, 'webhooks.remove', { id });
       console.log(`Webhook ${id} removed.`);
     });
 }

@@ -3,7 +3,6 @@
 // two virtual printers (receipt and kitchen) and the store agent printing to them. The demo
 // store's secrets are kept in <data-dir>/demo.json, so a restart reuses them.
 import { createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type Agent, startAgent } from '../../agent/agent.js';
@@ -20,6 +19,7 @@ import {
   type VirtualPrinter,
 } from '../../virtual-printer/virtual-printer.js';
 import { port } from '../options.js';
+import { assertPortsFree, relayPorts, type WantedPort } from '../ports.js';
 import {
   DEMO_DATA_DIR,
   DEMO_STORE_ID,
@@ -82,53 +82,22 @@ function prefixed(prefix: string): Log {
   };
 }
 
-function portFree(host: string, p: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = net.createServer();
-    server.once('error', () => done(false));
-    server.listen(p, host, () => server.close(() => done(true)));
-  });
-}
-
-/** Says which ports are taken, by whom they would be used and which option moves them, all at once. */
-async function checkPorts(opts: StartOptions): Promise<void> {
-  type Wanted = { host: string; port: number; what: string; option: string };
-  const local = (port: number, what: string, option: string): Wanted => ({
+/** The ports `start` listens on, with the option that moves each. */
+function wantedPorts(opts: StartOptions): WantedPort[] {
+  const local = (port: number, what: string, option: string): WantedPort => ({
     host: '127.0.0.1',
     port,
     what,
     option,
   });
-  const wanted: Wanted[] = [
-    { host: opts.host, port: opts.httpPort, what: 'relay HTTP API', option: '--http-port' },
-    { host: opts.host, port: opts.mqttPort, what: 'relay MQTT', option: '--mqtt-port' },
-    ...(opts.ws
-      ? [
-          {
-            host: opts.host,
-            port: opts.wsPort,
-            what: 'relay MQTT over WebSocket',
-            option: '--ws-port or --no-ws',
-          },
-        ]
-      : []),
+  return [
+    ...relayPorts(opts),
     ...PRINTERS.flatMap((p) => [
       local(p.port(opts), `${p.id} virtual printer`, `--${p.id}-port`),
       local(p.controlPort(opts), `${p.id} printer control API`, `--${p.id}-control-port`),
     ]),
     local(opts.localApiPort, 'agent local API', '--local-api-port'),
   ];
-  const taken: string[] = [];
-  for (const w of wanted) {
-    if (w.port !== 0 && !(await portFree(w.host, w.port)))
-      taken.push(`  port ${w.port} (${w.what}): choose another with ${w.option}`);
-  }
-  if (taken.length > 0) {
-    throw new Error(
-      `cannot start: ${taken.length === 1 ? 'a port is' : 'ports are'} already in use ` +
-        `(is another \`printrelay start\` or relay running?)\n${taken.join('\n')}`,
-    );
-  }
 }
 
 /** The demo store and its API key: created once, then reused from demo.json. */
@@ -223,12 +192,30 @@ async function start(opts: StartOptions): Promise<void> {
   const dataDir = resolve(opts.dataDir);
   const printedDir = join(dataDir, 'printed');
   mkdirSync(printedDir, { recursive: true });
-  await checkPorts(opts);
+  await assertPortsFree(wantedPorts(opts), '`printrelay start` or relay');
 
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   };
+  // Before anything says "Press Ctrl+C": whoever reads that may send the signal at once.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping...`);
+    stopAll().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(
+          `printrelay: error while stopping: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   try {
     const relay = await startRelay({
       dataDir: join(dataDir, 'relay'),
@@ -292,7 +279,8 @@ async function start(opts: StartOptions): Promise<void> {
       'and its ticket to the kitchen:',
       `  ${curlCommand(dataDir, http, state.apiKey.key, 'kitchen')}`,
       `Then follow it: curl -H 'Authorization: Bearer ${state.apiKey.key}' ${http}/v1/jobs/<jobId>`,
-      'Or, all in one: npx printrelay demo order [--printer kitchen]',
+      // demo order finds this system's ports in <data-dir>/demo.json: it needs the data dir.
+      `Or, all in one: npx printrelay demo order${dataDir === resolve(DEMO_DATA_DIR) ? '' : ` --data-dir ${shellPath(dataDir)}`} [--printer kitchen]`,
       ...printers
         .filter((p) => p.spec.id === 'kitchen')
         .map(
@@ -308,24 +296,6 @@ async function start(opts: StartOptions): Promise<void> {
     await stopAll();
     throw err;
   }
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping...`);
-    stopAll().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(
-          `printrelay: error while stopping: ${err instanceof Error ? err.message : String(err)}`,
-        );
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 export function registerStart(program: Command): void {

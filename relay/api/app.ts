@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Log } from '../../shared/log.js';
 import { version } from '../../shared/version.js';
+import type { AdminContext } from '../admin.js';
 import { type DashboardPluginDeps, registerDashboard } from '../dashboard/plugin.js';
 import type { JobService } from '../jobs.js';
 import type { ListenerInfo } from '../listeners.js';
@@ -16,6 +17,8 @@ import { registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
 
 export interface ApiDeps extends DashboardPluginDeps {
   directory: Directory;
+  /** For enrolment, which replaces a store's agent credentials. */
+  admin: AdminContext;
   jobs: JobStore;
   service: JobService;
   /** Largest accepted request body; bigger ones get a 413. */
@@ -67,7 +70,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return { ok: true, listeners, plain: listeners.filter((l) => !l.tls).map((l) => l.kind) };
   });
   registerEnrolRoute(app, {
-    directory: deps.directory,
+    admin: deps.admin,
     listeners: () => Object.fromEntries(deps.listeners().map((l) => [l.kind, l.url])),
   });
   await registerDashboard(app, deps);

@@ -25,6 +25,7 @@ const errors = {
   404: ApiError,
   409: ApiError,
   413: ApiError,
+  422: ApiError,
 };
 
 function idempotencyKey(request: FastifyRequest, required: boolean): string | null {
@@ -66,7 +67,9 @@ export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobStore; 
         description:
           'Answers 201 once the job is committed. The same Idempotency-Key with the same body returns the same job ' +
           '(header Idempotent-Replayed: true) and prints nothing more; with another body it is a 409. ' +
-          'Keys are scoped to the API key and kept as long as the job (90 days by default).',
+          'Keys are scoped to the API key and kept as long as the job (90 days by default). ' +
+          'A printer the store does not have is a 422 naming its printers and roles, once its agent has reported ' +
+          'them; until then the job is accepted with a note saying the printer could not be checked.',
         headers: Type.Object({ 'idempotency-key': Type.String({ maxLength: 255 }) }),
         body: JobRequest,
         response: { 201: JobCreated, ...errors },
@@ -85,7 +88,9 @@ export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobStore; 
       }
       if (result.outcome === 'replayed') reply.header('idempotent-replayed', 'true');
       reply.header('location', `/v1/jobs/${result.job.id}`);
-      return reply.code(201).send({ jobId: result.job.id, state: result.job.state });
+      const created: JobCreated = { jobId: result.job.id, state: result.job.state };
+      if (result.note !== undefined) created.note = result.note;
+      return reply.code(201).send(created);
     },
   );
 

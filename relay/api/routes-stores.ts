@@ -14,7 +14,7 @@ import {
 } from '../../protocol/api.js';
 import type { HealthEvent } from '../../protocol/messages.js';
 import { notReadyReasons } from '../../protocol/status.js';
-import { EnrolmentError, enrol } from '../admin.js';
+import { type AdminContext, enrol } from '../admin.js';
 import {
   type Directory,
   type JobStore,
@@ -27,13 +27,16 @@ import { HttpError } from './errors.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function toPrinterView(p: PrinterRecord): PrinterView {
+/** A printer of an offline store is unknown now: its status is shown as the last report, no more. */
+function toPrinterView(p: PrinterRecord, storeOnline: boolean): PrinterView {
+  const current = storeOnline && p.status !== null ? p.status : null;
   return {
     printerId: p.printerId,
     name: p.info?.name ?? null,
     roles: p.info?.roles ?? [],
-    ready: p.status ? notReadyReasons(p.status).length === 0 : null,
-    reasons: p.status ? notReadyReasons(p.status) : [],
+    ready: current ? notReadyReasons(current).length === 0 : null,
+    reasons: current ? notReadyReasons(current) : [],
+    statusKnown: current !== null,
     status: p.status,
     statusAt: iso(p.statusAt),
     health: p.health,
@@ -46,12 +49,13 @@ function toStoreView(s: StoreRecord, printers: PrinterRecord[], queueDepth: numb
     storeId: s.id,
     name: s.name,
     online: s.online,
+    disabled: s.disabledAt !== null,
     lastSeenAt: iso(s.lastSeenAt),
     agentVersion: s.agentVersion,
     queueDepth,
     uptimeSeconds: health?.uptimeSeconds ?? null,
     heldJobs: health?.heldJobs ?? null,
-    printers: printers.map(toPrinterView),
+    printers: printers.map((p) => toPrinterView(p, s.online)),
   };
 }
 
@@ -117,7 +121,7 @@ export function agentUrls(listeners: ListenerUrls, hostname: string): string[] {
 /** Public: the enrolment code is the credential. */
 export function registerEnrolRoute(
   app: FastifyInstance,
-  deps: { directory: Directory; listeners: () => ListenerUrls },
+  deps: { admin: AdminContext; listeners: () => ListenerUrls },
 ): void {
   app.post(
     '/v1/enrol',
@@ -130,15 +134,8 @@ export function registerEnrolRoute(
       },
     },
     async (request) => {
-      const { code } = parseEnrolRequest(request.body);
-      try {
-        const credentials = await enrol(deps.directory, code);
-        return { ...credentials, relayUrls: agentUrls(deps.listeners(), request.hostname) };
-      } catch (err) {
-        if (err instanceof EnrolmentError)
-          throw new HttpError(404, err.message, [{ path: '/code', message: err.message }]);
-        throw err;
-      }
+      const credentials = await enrol(deps.admin, parseEnrolRequest(request.body).code);
+      return { ...credentials, relayUrls: agentUrls(deps.listeners(), request.hostname) };
     },
   );
 }

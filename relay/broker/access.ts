@@ -10,7 +10,7 @@ export const AGENT_TOKEN_PREFIX = 'pra';
 
 export type AuthResult =
   | { ok: true; storeId: string }
-  | { ok: false; reason: 'bad-credentials' | 'bad-client-id'; message: string };
+  | { ok: false; reason: 'bad-credentials' | 'bad-client-id' | 'disabled'; message: string };
 
 export async function authenticateAgent(
   directory: Directory,
@@ -33,6 +33,11 @@ export async function authenticateAgent(
     !tokenMatches(token.secret, cred.secretHash)
   ) {
     return refused;
+  }
+  // Credentials are revoked at once (rotation, enrolment, removal); a disabled store keeps
+  // them but may not connect until it is enabled again.
+  if ((await directory.getStore(cred.storeId))?.disabledAt != null) {
+    return { ok: false, reason: 'disabled', message: `store ${cred.storeId} is disabled` };
   }
   if (!clientIdBelongsTo(clientId, cred.storeId)) {
     return {

@@ -12,7 +12,7 @@ import { parseStoreTopic, topics } from '../../protocol/topics.js';
 import type { Log } from '../../shared/log.js';
 import { closeServer, displayHost, type ListenerInfo, listen, type TlsCertificate } from '../listeners.js';
 import type { Directory } from '../store/job-store.js';
-import { authenticateAgent, maySubscribe, publishRefusal } from './access.js';
+import { type AuthResult, authenticateAgent, maySubscribe, publishRefusal } from './access.js';
 import type { MessageBus, UplinkMessage } from './bus.js';
 import { guarded } from './packet-guard.js';
 import { type IdentityConflict, StoreConnections } from './takeover.js';
@@ -35,12 +35,17 @@ export interface BrokerOptions {
 export interface EmbeddedBroker {
   bus: MessageBus;
   listeners: ListenerInfo[];
+  /** Closes the connections of a store's agent now (its credentials were revoked); how many. */
+  disconnectStore(storeId: string): number;
   close(): Promise<void>;
 }
 
-// aedes error codes for CONNACK
-const BAD_USERNAME_OR_PASSWORD = 4;
-const IDENTIFIER_REJECTED = 2;
+// CONNACK return codes for each refusal
+const RETURN_CODES: Record<Exclude<AuthResult, { ok: true }>['reason'], number> = {
+  'bad-client-id': 2, // identifier rejected
+  'bad-credentials': 4, // bad user name or password
+  disabled: 5, // not authorized
+};
 
 export async function startEmbeddedBroker(opts: BrokerOptions): Promise<EmbeddedBroker> {
   const { directory, log } = opts;
@@ -70,7 +75,7 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
             `mqtt: refused client ${JSON.stringify(client.id)} (user ${JSON.stringify(username)}): ${r.message}`,
           );
           const err = Object.assign(new Error(r.message), {
-            returnCode: r.reason === 'bad-client-id' ? IDENTIFIER_REJECTED : BAD_USERNAME_OR_PASSWORD,
+            returnCode: RETURN_CODES[r.reason],
           });
           done(err, false);
         },
@@ -131,6 +136,24 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     cb();
   };
   await new Promise<void>((resolve) => broker.subscribe(topics.relayUplink, deliver, resolve));
+
+  // The connected clients of each store, so that revoking its credentials can close them.
+  const connected = new Map<string, Set<Client>>();
+  broker.on('client', (client) => {
+    const storeId = storeOf.get(client);
+    if (storeId) connected.set(storeId, (connected.get(storeId) ?? new Set()).add(client));
+  });
+  broker.on('clientDisconnect', (client) => {
+    const storeId = storeOf.get(client);
+    const clients = storeId === undefined ? undefined : connected.get(storeId);
+    clients?.delete(client);
+    if (storeId !== undefined && clients?.size === 0) connected.delete(storeId);
+  });
+  const disconnectStore = (storeId: string): number => {
+    const clients = [...(connected.get(storeId) ?? [])];
+    for (const client of clients) client.close();
+    return clients.length;
+  };
 
   broker.on('clientError', (client, err) => {
     // The guarded stream (Duplex.from) reports a connection that ended normally, e.g. after a
@@ -219,5 +242,5 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     },
   };
 
-  return { bus, listeners, close };
+  return { bus, listeners, disconnectStore, close };
 }

@@ -2,6 +2,7 @@
 // own user admin: add (password hashed with scrypt, off the event loop), list, remove, and the
 // password check at sign-in.
 import { hashSlow, randomSecret, slowHashMatches } from '../credentials.js';
+import { Refused } from '../errors.js';
 import { type DashboardStore, ROLES, type Role, type UserRecord } from '../store/dashboard-store.js';
 import type { StoreScope } from '../store/job-store.js';
 
@@ -10,7 +11,7 @@ export const MIN_PASSWORD_LENGTH = 10;
 
 export function parseRole(text: string): Role {
   if (!(ROLES as readonly string[]).includes(text)) {
-    throw new Error(`unknown role ${JSON.stringify(text)}: use ${ROLES.join(', ')}`);
+    throw new Refused('invalid', `unknown role ${JSON.stringify(text)}: use ${ROLES.join(', ')}`);
   }
   return text as Role;
 }
@@ -30,13 +31,14 @@ export async function addUser(
   now = Date.now(),
 ): Promise<{ user: UserRecord; password: string }> {
   if (!USER_NAME.test(input.name)) {
-    throw new Error(
+    throw new Refused(
+      'invalid',
       `invalid user name ${JSON.stringify(input.name)}: letters, digits and . _ @ -, at most 64 characters`,
     );
   }
   const password = input.password ?? randomSecret(12);
   if (password.length < MIN_PASSWORD_LENGTH) {
-    throw new Error(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+    throw new Refused('invalid', `the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
   }
   const user: UserRecord = {
     name: input.name,

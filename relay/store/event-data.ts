@@ -24,6 +24,15 @@ export function printerStatusEventData(storeId: string, printerId: string, statu
   return { storeId, printerId, ready: reasons.length === 0, reasons, status };
 }
 
+export function storePresenceEventData(
+  storeId: string,
+  online: boolean,
+  at: number,
+  agentVersion: string | null,
+) {
+  return { storeId, online, at: new Date(at).toISOString(), agentVersion };
+}
+
 /** Whether two statuses differ in anything a person would notice (not just the timestamp). */
 export function printerStatusChanged(before: PrinterStatus | null, after: PrinterStatus): boolean {
   if (!before) return true;

@@ -30,6 +30,16 @@ export interface StoreRecord {
   /** The last health event, as sent. */
   health: unknown;
   healthAt: number | null;
+  /** When an operator disabled it: its agent is refused and it takes no new jobs. */
+  disabledAt: number | null;
+}
+
+/** What a new job for a store is checked against. */
+export interface StoreRouting {
+  disabled: boolean;
+  /** Whether its agent has said hello, so that `printers` is what the store has. */
+  printersKnown: boolean;
+  printers: { id: string; roles: string[] }[];
 }
 
 export interface PrinterRecord {
@@ -67,7 +77,13 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
 }
 
-export const WEBHOOK_EVENT_TYPES = ['job.state', 'printer.status', 'store.identity-conflict'] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  'job.state',
+  'printer.status',
+  'store.online',
+  'store.offline',
+  'store.identity-conflict',
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 export interface WebhookRecord {
@@ -101,13 +117,23 @@ export interface Directory {
   storeOnline(id: string): Promise<boolean | null>;
   listStores(): Promise<StoreRecord[]>;
   listPrinters(storeId: string): Promise<PrinterRecord[]>;
+  /** null for an unknown store. */
+  storeRouting(id: string): Promise<StoreRouting | null>;
+  /** Disables (at a time) or enables (null) a store; false for an unknown store. */
+  setStoreDisabled(id: string, disabledAt: number | null): Promise<boolean>;
+  /** Deletes a store with its printers, credentials, codes and jobs; false for an unknown store. */
+  removeStore(id: string): Promise<boolean>;
 
   addAgentCredential(cred: AgentCredentialRecord): Promise<void>;
   getAgentCredential(id: string): Promise<AgentCredentialRecord | null>;
+  /** Revokes every credential of the store but `keepId`; returns how many. */
+  revokeAgentCredentials(storeId: string, at: number, keepId?: string): Promise<number>;
   addEnrolmentCode(code: EnrolmentCodeRecord): Promise<void>;
   getEnrolmentCode(id: string): Promise<EnrolmentCodeRecord | null>;
   /** Marks the code used; false when it was already used or has expired. */
   useEnrolmentCode(id: string, now: number): Promise<boolean>;
+  /** Makes the store's unused codes unusable (marked used at `now`); returns how many. */
+  voidEnrolmentCodes(storeId: string, now: number): Promise<number>;
 
   addApiKey(key: ApiKeyRecord): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRecord | null>;
@@ -121,6 +147,7 @@ export interface Directory {
   /**
    * Applies a presence message. An offline message from another connection than the
    * current one (an old connection's last will) is ignored; returns whether it applied.
+   * Queues a store.online / store.offline event when it differs from the last one queued.
    */
   setPresence(storeId: string, presence: PresenceUpdate): Promise<boolean>;
   /** Queues a store.identity-conflict event: two live agents used the store's identity. */
@@ -132,7 +159,9 @@ export interface Directory {
   /** Records a hello (which also marks the store online); returns the instance id the agent had before. */
   /**
    * `at`: when the relay got it (last seen); `statusAt`: when the agent sent it, by the agent's
-   * clock like its printer-status events, so that a status sent after the hello wins.
+   * clock like its printer-status events, so that a status sent after the hello wins. Their
+   * statuses are kept but not reported: a hello comes before the agent's printers have settled
+   * (see reportPrinterStatuses).
    */
   recordHello(
     storeId: string,
@@ -144,8 +173,20 @@ export interface Directory {
       statusAt: number;
     },
   ): Promise<{ previousInstanceId: string | null }>;
-  /** Applies a printer status unless a newer one is known; queues a printer.status event when it changed. */
-  setPrinterStatus(storeId: string, printerId: string, status: PrinterStatus, at: number): Promise<boolean>;
+  /**
+   * Applies a printer status unless a newer one is known; queues a printer.status event when it
+   * differs from the last one queued, unless `report` is false (then it is only kept).
+   * Returns whether it queued one.
+   */
+  setPrinterStatus(
+    storeId: string,
+    printerId: string,
+    status: PrinterStatus,
+    at: number,
+    opts?: { report?: boolean },
+  ): Promise<boolean>;
+  /** Queues a printer.status event for each printer whose kept status differs from the last reported; how many. */
+  reportPrinterStatuses(storeId: string): Promise<number>;
   recordHealth(
     storeId: string,
     health: { agentVersion: string; printers: PrinterHealth[]; at: number; raw: unknown },

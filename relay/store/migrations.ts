@@ -180,4 +180,13 @@ export const migrations: string[] = [
     detail TEXT
   );
   `,
+  // Operator controls and webhook de-duplication: a store can be disabled; the presence and
+  // printer status last sent to webhooks, so that only real changes are sent.
+  `
+  ALTER TABLE stores ADD COLUMN disabled_at INTEGER;
+  ALTER TABLE stores ADD COLUMN reported_online INTEGER;
+  ALTER TABLE printers ADD COLUMN reported_status TEXT;
+  UPDATE stores SET reported_online = online;
+  UPDATE printers SET reported_status = status;
+  `,
 ];

@@ -43,6 +43,7 @@ export function toStore(r: Row): StoreRecord {
     instanceId: (r.instance_id as string | null) ?? null,
     health: json(r.health),
     healthAt: (r.health_at as number | null) ?? null,
+    disabledAt: (r.disabled_at as number | null) ?? null,
   };
 }
 

@@ -6,7 +6,7 @@ import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
 import type { Row } from '../../shared/sqlite.js';
 import { SqliteDashboardStore } from './dashboard-sqlite.js';
-import { printerStatusChanged, printerStatusEventData } from './event-data.js';
+import { printerStatusChanged, printerStatusEventData, storePresenceEventData } from './event-data.js';
 import {
   type AgentCredentialRecord,
   type ApiKeyRecord,
@@ -16,6 +16,7 @@ import {
   type PresenceUpdate,
   type PrinterRecord,
   type StoreRecord,
+  type StoreRouting,
   type WebhookRecord,
 } from './job-store.js';
 import {
@@ -60,6 +61,53 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
 
   async listPrinters(storeId: string): Promise<PrinterRecord[]> {
     return this.all('SELECT * FROM printers WHERE store_id = ? ORDER BY printer_id', storeId).map(toPrinter);
+  }
+
+  async storeRouting(id: string): Promise<StoreRouting | null> {
+    const store = this.get('SELECT instance_id, disabled_at FROM stores WHERE id = ?', id);
+    if (!store) return null;
+    const printers = this.all(
+      'SELECT printer_id, info FROM printers WHERE store_id = ? ORDER BY printer_id',
+      id,
+    );
+    return {
+      disabled: store.disabled_at != null,
+      printersKnown: store.instance_id != null,
+      printers: printers.map((r) => ({
+        id: r.printer_id as string,
+        roles: json<PrinterInfo>(r.info)?.roles ?? [],
+      })),
+    };
+  }
+
+  async setStoreDisabled(id: string, disabledAt: number | null): Promise<boolean> {
+    return this.run('UPDATE stores SET disabled_at = ? WHERE id = ?', disabledAt, id).changes === 1;
+  }
+
+  async removeStore(id: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.run('DELETE FROM job_timeline WHERE job_id IN (SELECT id FROM jobs WHERE store_id = ?)', id);
+      for (const table of ['jobs', 'printers', 'agent_credentials', 'enrolment_codes', 'agent_events_seen'])
+        this.run(`DELETE FROM ${table} WHERE store_id = ?`, id);
+      return this.run('DELETE FROM stores WHERE id = ?', id).changes === 1;
+    })();
+  }
+
+  async revokeAgentCredentials(storeId: string, at: number, keepId?: string): Promise<number> {
+    return this.run(
+      'UPDATE agent_credentials SET revoked_at = ? WHERE store_id = ? AND revoked_at IS NULL AND id IS NOT ?',
+      at,
+      storeId,
+      keepId ?? null,
+    ).changes;
+  }
+
+  async voidEnrolmentCodes(storeId: string, now: number): Promise<number> {
+    return this.run(
+      'UPDATE enrolment_codes SET used_at = ? WHERE store_id = ? AND used_at IS NULL',
+      now,
+      storeId,
+    ).changes;
   }
 
   async addAgentCredential(c: AgentCredentialRecord): Promise<void> {
@@ -177,12 +225,28 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
           storeId,
           p.connectionId,
         );
-    if (r.changes === 1) this.note({ type: 'presence', storeId, online: p.online, at: p.at });
+    if (r.changes === 1) {
+      this.note({ type: 'presence', storeId, online: p.online, at: p.at });
+      this.#reportPresence(storeId, p.online, p.at, p.agentVersion);
+    }
     return r.changes === 1;
   }
 
   async recordIdentityConflict(storeId: string, at: number, data: unknown): Promise<void> {
     await this.write('soft', () => this.addEvent('store.identity-conflict', storeId, at, data));
+  }
+
+  /** Queues a store.online / store.offline event unless the last one queued said the same. */
+  #reportPresence(storeId: string, online: boolean, at: number, agentVersion: string): void {
+    const changed = this.run(
+      'UPDATE stores SET reported_online = ? WHERE id = ? AND reported_online IS NOT ?',
+      online ? 1 : 0,
+      storeId,
+      online ? 1 : 0,
+    );
+    if (changed.changes === 0) return;
+    const type = online ? 'store.online' : 'store.offline';
+    this.addEvent(type, storeId, at, storePresenceEventData(storeId, online, at, agentVersion));
   }
 
   async touchStore(storeId: string, at: number): Promise<void> {
@@ -214,6 +278,7 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
         storeId,
       );
       this.note({ type: 'presence', storeId, online: true, at: hello.at });
+      this.#reportPresence(storeId, true, hello.at, hello.agentVersion);
       const ids = hello.printers.map((p) => p.id);
       this.run(
         `DELETE FROM printers WHERE store_id = ? AND printer_id NOT IN (SELECT value FROM json_each(?))`,
@@ -229,20 +294,27 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
           p.id,
           JSON.stringify(info),
         );
-        if (status) this.#applyPrinterStatus(storeId, p.id, status, hello.statusAt);
+        if (status) this.#applyPrinterStatus(storeId, p.id, status, hello.statusAt, false);
       }
       return { previousInstanceId: (before?.instance_id as string | null | undefined) ?? null };
     });
   }
 
-  #applyPrinterStatus(storeId: string, printerId: string, status: PrinterStatus, at: number): boolean {
+  #applyPrinterStatus(
+    storeId: string,
+    printerId: string,
+    status: PrinterStatus,
+    at: number,
+    report: boolean,
+  ): boolean {
     const row = this.get(
-      'SELECT status, status_at FROM printers WHERE store_id = ? AND printer_id = ?',
+      'SELECT status, reported_status, status_at FROM printers WHERE store_id = ? AND printer_id = ?',
       storeId,
       printerId,
     );
     if (row && typeof row.status_at === 'number' && row.status_at > at) return false;
     const before = row ? json<PrinterStatus>(row.status) : null;
+    const reported = row ? json<PrinterStatus>(row.reported_status) : null;
     this.run(
       `INSERT INTO printers (store_id, printer_id, status, status_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (store_id, printer_id) DO UPDATE SET status = excluded.status, status_at = excluded.status_at`,
@@ -251,11 +323,52 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
       JSON.stringify(status),
       at,
     );
-    if (!printerStatusChanged(before, status)) return false;
-    const condition = this.#dashboard.notePrinterStatus(storeId, printerId, status, at);
-    if (condition) this.note({ type: 'printer', storeId, printerId, condition, at });
+    // The dashboard shows what is stored now; webhooks tell only changes from what they last told.
+    if (printerStatusChanged(before, status)) {
+      const condition = this.#dashboard.notePrinterStatus(storeId, printerId, status, at);
+      if (condition) this.note({ type: 'printer', storeId, printerId, condition, at });
+    }
+    return report && this.#reportPrinterStatus(storeId, printerId, status, reported, at);
+  }
+
+  /**
+   * Queues a printer.status event if `status` differs from the one last reported: compared with
+   * that, not with the last stored, so that states kept unreported in between (an agent's
+   * start-up) are no change.
+   */
+  #reportPrinterStatus(
+    storeId: string,
+    printerId: string,
+    status: PrinterStatus,
+    reported: PrinterStatus | null,
+    at: number,
+  ): boolean {
+    if (!printerStatusChanged(reported, status)) return false;
+    this.run(
+      'UPDATE printers SET reported_status = ? WHERE store_id = ? AND printer_id = ?',
+      JSON.stringify(status),
+      storeId,
+      printerId,
+    );
     this.addEvent('printer.status', storeId, at, printerStatusEventData(storeId, printerId, status));
     return true;
+  }
+
+  async reportPrinterStatuses(storeId: string): Promise<number> {
+    return this.write('soft', () => {
+      let reported = 0;
+      const rows = this.all(
+        'SELECT printer_id, status, status_at, reported_status FROM printers WHERE store_id = ? AND status IS NOT NULL',
+        storeId,
+      );
+      for (const r of rows) {
+        const status = json<PrinterStatus>(r.status) as PrinterStatus;
+        const before = json<PrinterStatus>(r.reported_status);
+        if (this.#reportPrinterStatus(storeId, r.printer_id as string, status, before, r.status_at as number))
+          reported++;
+      }
+      return reported;
+    });
   }
 
   async setPrinterStatus(
@@ -263,8 +376,11 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
     printerId: string,
     status: PrinterStatus,
     at: number,
+    opts: { report?: boolean } = {},
   ): Promise<boolean> {
-    return this.write('soft', () => this.#applyPrinterStatus(storeId, printerId, status, at));
+    return this.write('soft', () =>
+      this.#applyPrinterStatus(storeId, printerId, status, at, opts.report ?? true),
+    );
   }
 
   async recordHealth(

@@ -73,6 +73,7 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
           instanceId: null,
           health: null,
           healthAt: null,
+          disabledAt: null,
         });
         expect((await store.listStores()).map((s) => s.id)).toEqual(['s1', 's2']);
         expect(await store.storeOnline('s1')).toBe(false);
@@ -82,6 +83,86 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
           DuplicateError,
         );
         expect((await store.getStore('s1'))?.name).toBe('一号店 Store 1');
+      });
+    });
+
+    describe('operator controls', () => {
+      it('disables and enables a store, and tells what a new job is checked against', async () => {
+        expect(await store.storeRouting('s1')).toEqual({
+          disabled: false,
+          printersKnown: false,
+          printers: [],
+        });
+        expect(await store.storeRouting('nope')).toBeNull();
+        await store.recordHello('s1', {
+          agentVersion: '1.0.0',
+          instanceId: 'i1',
+          printers: [
+            { id: 'counter', roles: ['receipt'] },
+            { id: 'k1', roles: ['kitchen', 'bar'] },
+          ],
+          at: T0,
+          statusAt: T0,
+        });
+        expect(await store.storeRouting('s1')).toEqual({
+          disabled: false,
+          printersKnown: true,
+          printers: [
+            { id: 'counter', roles: ['receipt'] },
+            { id: 'k1', roles: ['kitchen', 'bar'] },
+          ],
+        });
+        expect(await store.setStoreDisabled('s1', T0 + 1)).toBe(true);
+        expect((await store.getStore('s1'))?.disabledAt).toBe(T0 + 1);
+        expect((await store.storeRouting('s1'))?.disabled).toBe(true);
+        expect(await store.setStoreDisabled('s1', null)).toBe(true);
+        expect((await store.getStore('s1'))?.disabledAt).toBeNull();
+        expect(await store.setStoreDisabled('nope', T0)).toBe(false);
+      });
+
+      it('revokes every agent credential of a store but the one kept, and voids its unused codes', async () => {
+        for (const [id, storeId] of [
+          ['a1', 's1'],
+          ['a2', 's1'],
+          ['a3', 's1'],
+          ['b1', 's2'],
+        ] as const)
+          await store.addAgentCredential({ id, storeId, secretHash: 'h', createdAt: T0, revokedAt: null });
+        expect(await store.revokeAgentCredentials('s1', T0 + 5, 'a3')).toBe(2);
+        expect((await store.getAgentCredential('a1'))?.revokedAt).toBe(T0 + 5);
+        expect((await store.getAgentCredential('a3'))?.revokedAt).toBeNull();
+        expect((await store.getAgentCredential('b1'))?.revokedAt).toBeNull();
+        expect(await store.revokeAgentCredentials('s1', T0 + 6)).toBe(1);
+        expect((await store.getAgentCredential('a3'))?.revokedAt).toBe(T0 + 6);
+
+        const code = { codeHash: 'h', createdAt: T0, expiresAt: T0 + 60 * MIN, usedAt: null };
+        await store.addEnrolmentCode({ ...code, id: 'C1', storeId: 's1' });
+        await store.addEnrolmentCode({ ...code, id: 'C2', storeId: 's2' });
+        expect(await store.voidEnrolmentCodes('s1', T0 + 7)).toBe(1);
+        expect(await store.useEnrolmentCode('C1', T0 + 8)).toBe(false);
+        expect(await store.useEnrolmentCode('C2', T0 + 8)).toBe(true);
+      });
+
+      it('removes a store with its printers, credentials, codes and jobs', async () => {
+        await store.addAgentCredential({
+          id: 'a1',
+          storeId: 's1',
+          secretHash: 'h',
+          createdAt: T0,
+          revokedAt: null,
+        });
+        await store.setPrinterStatus('s1', 'p1', status(), T0);
+        await store.createJob(newJob({ id: 'j1' }));
+        await store.createJob(newJob({ id: 'j2', storeId: 's2' }));
+        expect(await store.removeStore('s1')).toBe(true);
+        expect(await store.getStore('s1')).toBeNull();
+        expect(await store.getAgentCredential('a1')).toBeNull();
+        expect(await store.listPrinters('s1')).toEqual([]);
+        expect(await store.getJob('j1')).toBeNull();
+        expect(await store.getJob('j2')).not.toBeNull();
+        expect(await store.removeStore('s1')).toBe(false);
+        // The id is free again.
+        await store.createStore({ id: 's1', name: 'again', createdAt: T0 });
       });
     });
 
@@ -468,6 +549,66 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
     });
 
     describe('events for webhooks', () => {
+      /** The types and data of the events queued since the last call. */
+      const events = async () => {
+        await store.fanOutEvents(100);
+        const due = await store.dueDeliveries(T0 + 1000 * MIN, 100);
+        for (const d of due) await store.markDelivered(d.webhook.id, d.event.seq, T0);
+        return due.map((d) => ({ type: d.event.type, data: d.event.data as Record<string, unknown> }));
+      };
+
+      it('reports store presence and printer status only when they differ from what was last reported', async () => {
+        await store.addWebhook(webhook('all', ['printer.status', 'store.online', 'store.offline'], 'all'));
+        const hello = (at: number, s: PrinterStatus) =>
+          store.recordHello('s1', {
+            agentVersion: '1.0.0',
+            instanceId: 'i1',
+            printers: [{ id: 'p1', roles: ['receipt'], status: s }],
+            at,
+            statusAt: at,
+          });
+        await online('s1', 'c1');
+        // A hello's statuses are kept, not reported: the agent has just connected.
+        await hello(T0, status());
+        expect((await store.listPrinters('s1'))[0]?.status).toEqual(status());
+        expect(await events()).toEqual([
+          { type: 'store.online', data: expect.objectContaining({ storeId: 's1', online: true }) },
+        ]);
+        expect(await store.reportPrinterStatuses('s1')).toBe(1);
+        expect(await store.reportPrinterStatuses('s1')).toBe(0);
+        expect(await events()).toEqual([
+          { type: 'printer.status', data: expect.objectContaining({ printerId: 'p1', ready: true }) },
+        ]);
+        // The agent restarts: offline, online, a hello before it reached the printer, a status
+        // held back, then the printer as it was. Only the store's presence changed.
+        await store.setPresence('s1', {
+          online: false,
+          connectionId: 'c1',
+          agentVersion: '1.0.0',
+          at: T0 + 1,
+        });
+        await online('s1', 'c2');
+        await hello(T0 + 2, unknownPrinterStatus(new Date(T0 + 2)));
+        const offline = status({ online: false, updatedAt: new Date(T0 + 3).toISOString() });
+        expect(await store.setPrinterStatus('s1', 'p1', offline, T0 + 3, { report: false })).toBe(false);
+        expect((await store.listPrinters('s1'))[0]?.status).toEqual(offline);
+        const ready = status({ updatedAt: new Date(T0 + 4).toISOString() });
+        expect(await store.setPrinterStatus('s1', 'p1', ready, T0 + 4)).toBe(false);
+        expect(await store.reportPrinterStatuses('s1')).toBe(0);
+        expect((await events()).map((e) => e.type)).toEqual(['store.offline', 'store.online']);
+        // A real change is reported, once.
+        const paperOut = status({ paper: 'out', online: false });
+        expect(await store.setPrinterStatus('s1', 'p1', paperOut, T0 + 5)).toBe(true);
+        expect(await store.setPrinterStatus('s1', 'p1', paperOut, T0 + 6)).toBe(false);
+        expect(await events()).toEqual([
+          { type: 'printer.status', data: expect.objectContaining({ ready: false, reasons: ['paper-out'] }) },
+        ]);
+        // A relay restart marks everyone offline without an event; the agent coming back is no change.
+        await store.markAllOffline();
+        await online('s1', 'c3');
+        expect(await events()).toEqual([]);
+      });
+
       it('fans each event out once to the webhooks that want it, with its data', async () => {
         await store.addWebhook(webhook('all-jobs', ['job.state'], 'all'));
         await store.addWebhook(webhook('s2-everything', ['job.state', 'printer.status'], ['s2']));
