@@ -22,19 +22,39 @@ afterEach(async () => {
 
 const text = (s: string) => new TextEncoder().encode(`${s}\n`);
 
+/** A virtual printer on fake USB and the driver connected to it (not started). */
+async function usbPrinter(listen: 'usb' | 'usb-one-way') {
+  const vp = await startVirtualPrinter({ listen });
+  cleanups.push(() => vp.close());
+  const usb = vp.usb;
+  if (!usb) throw new Error('the virtual printer has no USB backend');
+  const printer = new Printer({
+    uri: vp.uri,
+    profile: getProfile('epson-tm-t88'),
+    usb: async () => usb,
+    pollIntervalMs: 100,
+  });
+  cleanups.push(() => printer.close());
+  return { vp, usb, printer };
+}
+
+/** A FIFO standing in for /dev/usb/lp0, with what was written to it so far. */
+function fifo() {
+  const dir = mkdtempSync(join(tmpdir(), 'printrelay-usblp-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'lp0');
+  execFileSync('mkfifo', [path]);
+  // r+ so that opening does not wait for the writer.
+  const reader = createReadStream(path, { flags: 'r+' });
+  const got: Buffer[] = [];
+  reader.on('data', (c) => got.push(Buffer.from(c)));
+  cleanups.push(() => reader.destroy());
+  return { path, written: () => Buffer.concat(got) };
+}
+
 describe('USB transport against the virtual printer as a fake WebUSB device', () => {
   it('prints, reads status and identity through bulk IN, and reconnects after a power cycle', async () => {
-    const vp = await startVirtualPrinter({ listen: 'usb' });
-    cleanups.push(() => vp.close());
-    const usb = vp.usb;
-    if (!usb) throw new Error('the virtual printer has no USB backend');
-    const printer = new Printer({
-      uri: vp.uri,
-      profile: getProfile('epson-tm-t88'),
-      usb: async () => usb,
-      pollIntervalMs: 100,
-    });
-    cleanups.push(() => printer.close());
+    const { vp, printer } = await usbPrinter('usb');
     printer.start();
     expect(await printer.whenConnected(5_000)).toBe(true);
     expect(printer.status.online).toBe(true);
@@ -74,10 +94,7 @@ describe('USB transport against the virtual printer as a fake WebUSB device', ()
   });
 
   it('a one-way USB printer has no bulk IN; GET_PORT_STATUS follows the device condition', async () => {
-    const vp = await startVirtualPrinter({ listen: 'usb-one-way' });
-    cleanups.push(() => vp.close());
-    const usb = vp.usb;
-    if (!usb) throw new Error('no USB backend');
+    const { vp, usb } = await usbPrinter('usb-one-way');
     const t = new UsbTransport({
       vendorId: 0x04b8,
       productId: 0x0e28,
@@ -106,22 +123,11 @@ describe('USB transport against the virtual printer as a fake WebUSB device', ()
 
 describe('usblp device file', () => {
   it('writes to a FIFO as to /dev/usb/lp0, and closes without holding the process', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'printrelay-usblp-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const fifo = join(dir, 'lp0');
-    execFileSync('mkfifo', [fifo]);
-    const t = new UsblpTransport({ path: fifo });
+    const lp0 = fifo();
+    const t = new UsblpTransport({ path: lp0.path });
     await t.open();
-    const reader = createReadStream(fifo);
-    const got: Buffer[] = [];
-    reader.on('data', (c) => got.push(Buffer.from(c)));
-    cleanups.push(() => reader.destroy());
     await t.write(text('lp0 ticket'));
-    await waitFor(
-      () => Buffer.concat(got).toString().includes('lp0 ticket'),
-      'bytes through the FIFO',
-      5_000,
-    );
+    await waitFor(() => lp0.written().includes('lp0 ticket'), 'bytes through the FIFO', 5_000);
     const closed = new Promise((resolve) => t.once('close', resolve));
     await t.close();
     expect(await closed).toBeUndefined();
@@ -187,16 +193,9 @@ describe('Windows spooler (through the injectable PowerShell runner)', () => {
 
 describe('one-way printers in the driver', () => {
   it('a usblp printer that never answers is "status unknown", never ready, and printed only with the caveat', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'printrelay-usblp-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const fifo = join(dir, 'lp0');
-    execFileSync('mkfifo', [fifo]);
-    const reader = createReadStream(fifo, { flags: 'r+' });
-    const got: Buffer[] = [];
-    reader.on('data', (c) => got.push(Buffer.from(c)));
-    cleanups.push(() => reader.destroy());
+    const lp0 = fifo();
     const printer = new Printer({
-      uri: `file://${fifo}`,
+      uri: `file://${lp0.path}`,
       profile: getProfile('epson-tm-t88'),
       pollIntervalMs: 100,
     });
@@ -208,26 +207,16 @@ describe('one-way printers in the driver', () => {
     expect(printerCondition(printer.status)).toBe('unknown');
     const job = printer.print(text('blind ticket'));
     expect(await job.done).toMatchObject({ state: 'printed', reason: ONE_WAY_UNCONFIRMED });
-    await waitFor(() => Buffer.concat(got).includes('blind ticket'), 'ticket through the FIFO', 5_000);
+    await waitFor(() => lp0.written().includes('blind ticket'), 'ticket through the FIFO', 5_000);
     // Several poll intervals later: still connected, and no status request was ever sent.
     await new Promise((r) => setTimeout(r, 400));
     expect(printer.status.connected).toBe(true);
-    expect(Buffer.concat(got).includes(Buffer.of(0x10, 0x04))).toBe(false);
+    expect(lp0.written().includes(Buffer.of(0x10, 0x04))).toBe(false);
     await expect(printer.identify({ timeoutMs: 500 })).rejects.toThrow(/one-way/);
   });
 
   it('a one-way USB printer takes its status from GET_PORT_STATUS and waits while out of paper', async () => {
-    const vp = await startVirtualPrinter({ listen: 'usb-one-way' });
-    cleanups.push(() => vp.close());
-    const usb = vp.usb;
-    if (!usb) throw new Error('no USB backend');
-    const printer = new Printer({
-      uri: vp.uri,
-      profile: getProfile('epson-tm-t88'),
-      usb: async () => usb,
-      pollIntervalMs: 100,
-    });
-    cleanups.push(() => printer.close());
+    const { vp, printer } = await usbPrinter('usb-one-way');
     printer.start();
     await waitFor(() => printer.status.online, 'online by port status', 5_000);
     expect(printer.status.source).toBe('port-status');
