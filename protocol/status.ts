@@ -55,8 +55,9 @@ export function unknownPrinterStatus(at = new Date()): PrinterStatus {
 export function notReadyReasons(s: PrinterStatus): string[] {
   const reasons: string[] = [];
   if (!s.connected) return ['disconnected'];
-  // Connected without any status: a one-way printer that never answers. Never "ready".
-  if (s.source === 'none') return ['status-unknown'];
+  // Connected with nothing ever read (no source, paper unknown): a one-way printer that never
+  // answers. Never "ready".
+  if (s.source === 'none' && s.paper === 'unknown') return ['status-unknown'];
   if (s.unrecoverableError) reasons.push('unrecoverable-error');
   if (s.mechanicalError) reasons.push('mechanical-error');
   if (s.cutterError) reasons.push('cutter-error');
