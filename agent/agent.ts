@@ -133,6 +133,8 @@ export class Agent {
         printerId: config.id,
         printer,
         profile,
+        printerName: config.name,
+        intendedPrinter: (ref) => this.#router.primary(ref),
         store: this.#store,
         log: this.#log,
         changed: () => this.#changed(),

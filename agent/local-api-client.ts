@@ -1,5 +1,7 @@
 // A client of the agent's local API for the store page (in the browser, same origin) and the
 // tray app (in Node, given the API's URL): plain fetch, the types from agent/views.ts.
+
+import type { ApiError } from '../protocol/api.js';
 import type { AgentView, LocalJobView } from './views.js';
 
 /** The API answered with an error: `message` is its words for a person. */
@@ -27,9 +29,8 @@ export function localApiClient(baseUrl: string, timeoutMs = 5000): LocalApiClien
     const res = await fetch(`${baseUrl}${path}`, { method, signal: AbortSignal.timeout(timeoutMs) });
     const body = (await res.json().catch(() => null)) as unknown;
     if (!res.ok) {
-      // { message } or { error: { message } }: either way the API's words for a person.
-      const b = body as { message?: unknown; error?: { message?: unknown } } | null;
-      const message = b?.message ?? b?.error?.message;
+      // The one error shape of both HTTP APIs (protocol/api.ts): `error` is its words for a person.
+      const message = (body as Partial<ApiError> | null)?.error;
       throw new LocalApiRequestError(
         res.status,
         typeof message === 'string' ? message : `HTTP ${res.status}`,

@@ -1,9 +1,10 @@
-// `npm run bench [-- --quick] [-- --only render|fanout|agent|dashboard] [-- --out FILE]`: runs the benchmarks
+// `npm run bench [-- --quick] [-- --only render|fanout|agent|dashboard|enrol] [-- --out FILE]`: runs the benchmarks
 // and prints their figures as Markdown (the body of bench/RESULTS.md); --out also writes it.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runAgentFootprint } from './agent-footprint.js';
 import { runDashboardBench } from './dashboard.js';
+import { runEnrolFloodBench } from './enrol-flood.js';
 import { runFanoutBench } from './fanout.js';
 import { runRenderBench } from './render.js';
 import { machine } from './stats.js';
@@ -16,8 +17,9 @@ const { values } = parseArgs({
   },
 });
 const only = values.only;
-if (only !== undefined && !['render', 'fanout', 'agent', 'dashboard'].includes(only)) {
-  console.error(`--only takes render, fanout, agent or dashboard, not ${JSON.stringify(only)}`);
+const benches = ['render', 'fanout', 'agent', 'dashboard', 'enrol'];
+if (only !== undefined && !benches.includes(only)) {
+  console.error(`--only takes ${benches.join(', ')}, not ${JSON.stringify(only)}`);
   process.exit(2);
 }
 const quick = values.quick ?? false;
@@ -65,6 +67,19 @@ if (only === undefined || only === 'agent') {
 if (only === undefined || only === 'dashboard') {
   log('HQ dashboard with 10,000 stores ...');
   sections.push((await runDashboardBench({ stores: 10_000, rounds: quick ? 3 : 10, log })).markdown, '');
+}
+if (only === undefined || only === 'enrol') {
+  log('enrolment flood ...');
+  sections.push(
+    (
+      await runEnrolFloodBench(
+        quick
+          ? { seconds: 3, orderRate: 20, floodRate: 18, log }
+          : { seconds: 10, orderRate: 20, floodRate: 18, log },
+      )
+    ).markdown,
+    '',
+  );
 }
 const markdown = sections.join('\n');
 console.log(markdown);

@@ -37,7 +37,16 @@ export class RelayProcess {
   }
 
   async start(): Promise<void> {
-    const args = ['relay', 'start', '--data-dir', this.dataDir, '--host', '127.0.0.1'];
+    // Webhook receivers of tests and chaos runs are on this machine, so loopback is allowed.
+    const args = [
+      'relay',
+      'start',
+      '--data-dir',
+      this.dataDir,
+      '--host',
+      '127.0.0.1',
+      '--webhooks-allow-private',
+    ];
     args.push('--http-port', String(this.httpPort), '--mqtt-port', String(this.mqttPort), '--no-ws');
     this.proc = cliChild(this.cliPath, 'relay', args, this.logFile ? { logFile: this.logFile } : {});
     await this.proc.waitForOutput('Press Ctrl+C to stop.', 20_000);

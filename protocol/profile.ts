@@ -2,6 +2,7 @@
 // The renderer and the driver read capabilities from here instead of branching on brands.
 import { type Static, Type } from '@sinclair/typebox';
 import { IntegerEnum, StringEnum } from './schema.js';
+import type { Font } from './ticket.js';
 import { validator } from './validate.js';
 
 export const TextEncoding = StringEnum(['gb18030', 'gbk', 'cp437', 'cp858', 'cp1252'], {
@@ -47,6 +48,14 @@ export const PrinterProfile = Type.Object(
       description: 'Lines fed before a cut so the last printed line clears the blade.',
     }),
     qr: StringEnum(['native', 'raster'], { description: 'native: GS ( k; raster: sent as an image.' }),
+    barcodeMinModuleWidth: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 6,
+        description:
+          'Narrowest bar (GS w n) the printer accepts, in dots (default 2, the ESC/POS minimum; some clones print 1).',
+      }),
+    ),
     buzzer: StringEnum(['esc-b', 'none'], { description: 'esc-b: ESC B n t (common on Chinese clones).' }),
     drawer: Type.Object(
       {
@@ -72,3 +81,25 @@ export type PrinterProfile = Static<typeof PrinterProfile>;
 export type TextEncoding = Static<typeof TextEncoding>;
 
 export const parsePrinterProfile = validator(PrinterProfile, 'printer profile');
+
+/** What the width model reads of a profile: its printable width and columns. */
+export type PaperMetrics = PrinterProfile['paper'];
+
+/**
+ * Dots across one character cell of a font: the printable width over the font's columns
+ * (12 for font A and 9 for font B on Epson-class printers, on 80 and 58 mm paper alike).
+ */
+export function cellDots(paper: PaperMetrics, font: Font): number {
+  return Math.floor(paper.dots / (font === 'B' ? paper.columnsFontB : paper.columnsFontA));
+}
+
+/**
+ * The width model: dots one character takes on paper. `wide` means a two-byte character in
+ * Chinese mode (Han, full-width punctuation): its glyph is 24x24 dots, two font-A cells, in
+ * font B too, since printers have no smaller Han font. `width` is the GS ! width multiplier.
+ * The layout, the text preview and the virtual printer all measure with this one function
+ * (see docs/escpos.md, "Character widths").
+ */
+export function charDots(paper: PaperMetrics, font: Font, wide: boolean, width = 1): number {
+  return (wide ? 2 * cellDots(paper, 'A') : cellDots(paper, font)) * width;
+}

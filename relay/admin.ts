@@ -27,6 +27,7 @@ import {
   WEBHOOK_EVENT_TYPES,
   type WebhookEventType,
 } from './store/job-store.js';
+import { checkWebhookUrl } from './webhook-target.js';
 
 export const API_KEY_PREFIX = 'prk';
 const ENROLMENT_CODE_TTL_MS = 7 * 24 * 3600_000;
@@ -177,6 +178,12 @@ async function replaceCredentials(
 }
 
 /**
+ * Stands in for the hash of a code that does not exist: checking against it costs the same
+ * scrypt, and no code matches it (that would take an scrypt output of all zeros).
+ */
+const UNKNOWN_CODE_HASH = `scrypt$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}`;
+
+/**
  * Redeems a one-time enrolment code for agent credentials, which replace the store's others
  * (an enrolled agent is the store's agent; the one it replaces is disconnected).
  */
@@ -191,8 +198,11 @@ export async function enrol(ctx: AdminContext, code: string, now = Date.now()): 
     ]);
   const { directory } = ctx;
   const record = await directory.getEnrolmentCode(parsed.id);
-  if (!record || record.usedAt !== null || record.expiresAt <= now) throw refused;
-  if (!(await slowHashMatches(parsed.secret, record.codeHash))) throw refused;
+  // Every well-formed code costs one slow hash, so that how long a refusal takes does not
+  // tell whether its first group names a code.
+  const live = record !== null && record.usedAt === null && record.expiresAt > now;
+  const matches = await slowHashMatches(parsed.secret, live ? record.codeHash : UNKNOWN_CODE_HASH);
+  if (!live || !matches) throw refused;
   if (!(await directory.useEnrolmentCode(parsed.id, now))) throw refused;
   const credentials = await newAgentCredentials(directory, record.storeId, now);
   await replaceCredentials(ctx, credentials, now);
@@ -247,21 +257,19 @@ export function parseWebhookEvents(text: string): WebhookEventType[] {
   return events as WebhookEventType[];
 }
 
+/**
+ * Subscribes a URL. One that names a link-local or metadata address is refused, and a loopback
+ * or private one unless `allowPrivateNetworks` (the relay checks again where it connects).
+ */
 export async function addWebhook(
   directory: Directory,
   url: string,
   events: WebhookEventType[],
   stores: StoreScope,
-  now = Date.now(),
+  opts: { allowPrivateNetworks?: boolean; now?: number } = {},
 ) {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Refused('invalid', `invalid webhook URL ${JSON.stringify(url)}`);
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
-    throw new Refused('invalid', 'a webhook URL must be http:// or https://');
+  const parsed = checkWebhookUrl(url, opts.allowPrivateNetworks ?? false);
+  const now = opts.now ?? Date.now();
   const id = randomId();
   const secret = randomSecret();
   await directory.addWebhook({ id, url: parsed.toString(), secret, events, stores, createdAt: now });
@@ -318,13 +326,22 @@ export const adminOperations = {
   }),
   'webhooks.add': operation(
     Type.Object(
-      { url: Type.String(), events: Type.String(), stores: Type.String() },
+      {
+        url: Type.String(),
+        events: Type.String(),
+        stores: Type.String(),
+        allowPrivateNetworks: Type.Optional(Type.Boolean()),
+      },
       { additionalProperties: false },
     ),
     async (ctx, i) => {
       const events = parseWebhookEvents(i.events);
       const stores = await parseStoreScope(ctx.directory, i.stores);
-      return { ...(await addWebhook(ctx.directory, i.url, events, stores)), events };
+      const allowPrivateNetworks = i.allowPrivateNetworks ?? false;
+      return {
+        ...(await addWebhook(ctx.directory, i.url, events, stores, { allowPrivateNetworks })),
+        events,
+      };
     },
   ),
   'users.add': operation(

@@ -7,7 +7,16 @@
 import { createHash, randomBytes, randomInt, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
-const scryptAsync = promisify(scrypt) as (secret: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+const scryptOnPool = promisify(scrypt) as (secret: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+
+// scrypt runs on the libuv pool (4 threads), off the event loop, but the relay's WAL fsyncs
+// wait for the same pool: one slow hash at a time leaves them three threads whatever arrives.
+let slowHashes: Promise<unknown> = Promise.resolve();
+function scryptAsync(secret: string, salt: Buffer, keylen: number): Promise<Buffer> {
+  const run = slowHashes.then(() => scryptOnPool(secret, salt, keylen));
+  slowHashes = run.catch(() => undefined);
+  return run;
+}
 
 /** URL-safe random text with `bytes` of entropy. */
 export function randomSecret(bytes = 32): string {

@@ -9,9 +9,11 @@ import { compileUplinkValidators } from '../protocol/messages.js';
 import { consoleLog, type Log } from '../shared/log.js';
 import type { AdminContext } from './admin.js';
 import { startAdminChannel } from './admin-channel.js';
-import { buildApi } from './api/app.js';
+import { buildApi, type HttpLimits } from './api/app.js';
+import type { AuthThrottleOptions } from './broker/auth-throttle.js';
 import { startEmbeddedBroker } from './broker/embedded.js';
 import { Dispatcher } from './dispatcher.js';
+import { defaultIgnoredEvents, type IgnoredEventOptions, IgnoredEvents } from './ignored-events.js';
 import { JobService } from './jobs.js';
 import {
   closeServer,
@@ -43,8 +45,14 @@ export interface RelayOptions {
   defaultTtlSeconds?: number;
   /** Largest job request (default 2 MiB); bigger gets a 413. */
   maxBodyBytes?: number;
+  /** Request and idle timeouts, enrolment rate limits (defaults: defaultHttpLimits). */
+  httpLimits?: Partial<HttpLimits>;
   /** Largest MQTT packet an agent may send (default 2 MiB). */
   maxPacketBytes?: number;
+  /** Failed MQTT logins allowed per address and per username (defaults: defaultAuthThrottle). */
+  mqttAuthThrottle?: Partial<AuthThrottleOptions>;
+  /** Events for jobs a store does not have: summary interval, and how many before its batches are dropped. */
+  ignoredEvents?: Partial<IgnoredEventOptions>;
   resendAfterMs?: number;
   /** After an agent's hello, how long a not-ready printer status waits before it is reported (default 5 s; see uplink.ts). */
   printerSettleMs?: number;
@@ -137,6 +145,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           log.error(`store ${c.storeId}: could not record the identity conflict: ${String(err)}`);
         });
       },
+      authThrottle: options.mqttAuthThrottle,
       log,
     });
 
@@ -150,14 +159,24 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       retentionDays: options.retentionDays ?? 90,
       log,
     });
-    const uplink = new Uplink(store, store, broker.bus, dispatcher, log, {
-      printerSettleMs: options.printerSettleMs ?? 5000,
-    });
+    const ignored = new IgnoredEvents({ ...defaultIgnoredEvents, ...options.ignoredEvents }, log);
+    const uplink = new Uplink(
+      store,
+      store,
+      broker.bus,
+      dispatcher,
+      log,
+      {
+        printerSettleMs: options.printerSettleMs ?? 5000,
+      },
+      ignored,
+    );
     broker.bus.onUplink((m) => uplink.accept(m));
     cleanups.push(async () => {
       await broker.close();
       uplink.stop();
       await uplink.idle();
+      ignored.close();
     });
     dispatcher.start();
     cleanups.push(() => dispatcher.stop());
@@ -179,6 +198,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       dashboard: store.dashboard,
       changes: store.changes,
       bodyLimit,
+      limits: options.httpLimits,
       listeners: () => listeners,
       log,
     });

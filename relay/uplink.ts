@@ -21,6 +21,7 @@ import { topics } from '../protocol/topics.js';
 import type { Log } from '../shared/log.js';
 import type { MessageBus, UplinkMessage } from './broker/bus.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { IgnoredEvents } from './ignored-events.js';
 import type { Directory, JobStore } from './store/job-store.js';
 
 const MAX_EVENT_AGE_MS = 8 * 24 * 3600_000;
@@ -58,6 +59,7 @@ export class Uplink {
     private readonly dispatcher: Dispatcher,
     private readonly log: Log,
     private readonly opts: UplinkOptions,
+    private readonly ignored: IgnoredEvents,
   ) {}
 
   /** Queues the message behind the store's earlier ones. */
@@ -136,6 +138,8 @@ export class Uplink {
       this.log.warn(`store ${storeId}: dropped an event batch: ${(err as Error).message}`);
       return;
     }
+    // A store over its budget of ignored events: dropped unread, its agent sends it again.
+    if (this.ignored.throttled(storeId)) return;
     await this.directory.touchStore(storeId, Date.now());
     // The events of a batch are applied without waiting for each other's commits, so the
     // store's group commit serves a whole batch with a few fsyncs instead of two per event.
@@ -156,15 +160,16 @@ export class Uplink {
 
   private async handleEvent(storeId: string, raw: { id: string }): Promise<void> {
     if (await this.jobs.agentEventSeen(storeId, raw.id)) return;
-    let event: AgentEvent | null = null;
+    let event: AgentEvent;
     try {
       event = parseAgentEvent(raw);
     } catch (err) {
-      // It will never become valid: acknowledge it so that it cannot jam the outbox.
-      this.log.warn(`store ${storeId}: ignored event ${raw.id}: ${(err as Error).message}`);
+      // It will never become valid: acknowledged, so that it cannot jam the outbox.
+      this.ignored.note(storeId, 'invalid', `event ${raw.id}: ${(err as Error).message}`);
+      return;
     }
-    if (event) await this.apply(storeId, event);
-    await this.jobs.rememberAgentEvent(storeId, raw.id, Date.now());
+    // An ignored event changes nothing when it comes again: nothing to remember.
+    if (await this.apply(storeId, event)) await this.jobs.rememberAgentEvent(storeId, raw.id, Date.now());
   }
 
   private async ack(storeId: string, ids: string[]): Promise<void> {
@@ -172,7 +177,8 @@ export class Uplink {
     await this.bus.publish(topics.acks(storeId), JSON.stringify(msg));
   }
 
-  private async apply(storeId: string, event: AgentEvent): Promise<void> {
+  /** False when the event was ignored (a job that is not the store's). */
+  private async apply(storeId: string, event: AgentEvent): Promise<boolean> {
     const at = plausibleTime(event.at);
     switch (event.type) {
       case 'hello': {
@@ -193,27 +199,25 @@ export class Uplink {
           previousInstanceId,
           this.onlineSince.get(storeId) ?? Date.now(),
         );
-        return;
+        return true;
       }
       case 'job-received':
-        if (await this.ownJob(storeId, event.jobId)) {
-          await this.jobs.transitionJob(event.jobId, 'delivered', { at });
-        }
-        return;
+        if (!(await this.ownJob(storeId, event.jobId))) return false;
+        await this.jobs.transitionJob(event.jobId, 'delivered', { at });
+        return true;
       case 'job-state':
-        if (await this.ownJob(storeId, event.jobId)) {
-          await this.jobs.transitionJob(event.jobId, event.state, {
-            at,
-            detail: event.detail,
-            printerId: event.printerId,
-          });
-        }
-        return;
+        if (!(await this.ownJob(storeId, event.jobId))) return false;
+        await this.jobs.transitionJob(event.jobId, event.state, {
+          at,
+          detail: event.detail,
+          printerId: event.printerId,
+        });
+        return true;
       case 'printer-status':
         await this.directory.setPrinterStatus(storeId, event.printerId, event.status, at, {
           report: !this.settling.has(storeId) || isReady(event.status),
         });
-        return;
+        return true;
       case 'health':
         await this.directory.recordHealth(storeId, {
           agentVersion: event.agentVersion,
@@ -221,14 +225,14 @@ export class Uplink {
           at: Date.now(),
           raw: event,
         });
-        return;
+        return true;
     }
   }
 
-  /** An agent reports only on its own store's jobs; anything else is logged and ignored. */
+  /** An agent reports only on its own store's jobs; anything else is counted and ignored. */
   private async ownJob(storeId: string, jobId: string): Promise<boolean> {
     if ((await this.jobs.storeOfJob(jobId)) === storeId) return true;
-    this.log.warn(`store ${storeId}: event for job ${jobId}, which is not one of its jobs; ignored`);
+    this.ignored.note(storeId, 'not its job', `job ${jobId}`);
     return false;
   }
 }

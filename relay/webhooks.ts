@@ -5,9 +5,13 @@
 // Signature: header `X-Printrelay-Signature: t=<unix seconds>,v1=<hex>` where hex is
 // HMAC-SHA256(secret, `${t}.${body}`). Receivers should recompute it and reject old `t`.
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import type { Log } from '../shared/log.js';
 import { version } from '../shared/version.js';
 import type { DueDelivery, JobStore } from './store/job-store.js';
+import { addressRefusal, guardedLookup } from './webhook-target.js';
 
 export interface WebhookOptions {
   pollMs: number;
@@ -16,6 +20,8 @@ export interface WebhookOptions {
   maxDelayMs: number;
   maxAttempts: number;
   timeoutMs: number;
+  /** Whether webhooks may reach loopback and private addresses (see ./webhook-target.ts). */
+  allowPrivateNetworks: boolean;
   log: Log;
 }
 
@@ -25,6 +31,7 @@ export const defaultWebhookOptions = {
   maxDelayMs: 3600_000,
   maxAttempts: 15,
   timeoutMs: 10_000,
+  allowPrivateNetworks: false,
 } satisfies Omit<WebhookOptions, 'log'>;
 
 export function signWebhook(secret: string, timestamp: number, body: string): string {
@@ -39,6 +46,42 @@ export function retryDelay(
 ): number {
   const exp = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** Math.max(0, attempts - 1));
   return Math.round(exp * (0.75 + Math.random() * 0.5));
+}
+
+/**
+ * POSTs `body` and resolves with the HTTP status (redirects are not followed). The address it
+ * connects to is checked first (./webhook-target.ts).
+ */
+function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  opts: { signal: AbortSignal; allowPrivate: boolean },
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    // A literal address is connected to without a lookup: check it here.
+    const refusal = isIP(host) ? addressRefusal(host, opts.allowPrivate) : null;
+    if (refusal) return reject(new Error(refusal));
+    const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = request(
+      target,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        lookup: guardedLookup(opts.allowPrivate),
+        signal: opts.signal,
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export class WebhookSender {
@@ -105,9 +148,9 @@ export class WebhookSender {
     const timestamp = Math.floor(Date.now() / 1000);
     let error: string;
     try {
-      const res = await fetch(webhook.url, {
-        method: 'POST',
-        headers: {
+      const status = await post(
+        webhook.url,
+        {
           'content-type': 'application/json',
           'user-agent': `printrelay/${version}`,
           'x-printrelay-event-id': event.id,
@@ -115,15 +158,16 @@ export class WebhookSender {
           'x-printrelay-signature': signWebhook(webhook.secret, timestamp, body),
         },
         body,
-        redirect: 'manual',
-        signal: AbortSignal.any([this.aborter.signal, AbortSignal.timeout(this.opts.timeoutMs)]),
-      });
-      await res.body?.cancel();
-      if (res.status >= 200 && res.status < 300) {
+        {
+          signal: AbortSignal.any([this.aborter.signal, AbortSignal.timeout(this.opts.timeoutMs)]),
+          allowPrivate: this.opts.allowPrivateNetworks,
+        },
+      );
+      if (status >= 200 && status < 300) {
         await this.jobs.markDelivered(webhook.id, event.seq, Date.now());
         return;
       }
-      error = `HTTP ${res.status}`;
+      error = `HTTP ${status}`;
     } catch (err) {
       if (this.aborter.signal.aborted) return;
       error = (err as Error).message;

@@ -14,7 +14,11 @@
 //
 // Schema: one migration per version (PRAGMA user_version), applied in order. Never edit a
 // migration that has shipped: append a new one.
-import { mkdirSync } from 'node:fs';
+//
+// Modes: the folder is owner-only (0700) and so are the database and its -wal and -shm
+// files (0600): they hold credentials' hashes, webhook secrets, tickets with customers'
+// phone numbers. SQLite gives the -wal and -shm files the database file's mode.
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -121,7 +125,7 @@ export function openDatabase(
   what: string,
   opts: OpenOptions = {},
 ): Connection {
-  mkdirSync(dirname(file), { recursive: true });
+  ownerOnly(file);
   const db = connect(file, opts.engine ?? sqliteEngine());
   try {
     db.pragma('journal_mode = WAL');
@@ -135,6 +139,15 @@ export function openDatabase(
     db.close();
     throw err;
   }
+}
+
+/** Creates the folder (0700) and the file (0600) if needed, and tightens both if they exist. */
+function ownerOnly(file: string): void {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
 
 function migrate(db: Connection, migrations: readonly string[], what: string): void {

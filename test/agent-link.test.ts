@@ -147,7 +147,13 @@ const relayLogger: Log = {
 };
 
 function startRelay(extra: Parameters<typeof startTestRelay>[0] = {}) {
-  return startTestRelay({ resendAfterMs: 300, log: relayLogger, wsPort: null, ...extra });
+  return startTestRelay({
+    resendAfterMs: 300,
+    log: relayLogger,
+    wsPort: null,
+    mqttAuthThrottle: { summaryMs: 50 },
+    ...extra,
+  });
 }
 
 function agentSide(overrides: Partial<RelayLinkOptions> = {}, url = t.relay.urls.mqtt): AgentSide {
@@ -323,10 +329,12 @@ describe('agent relay link', () => {
     );
     cleanups.push(() => side.link.close());
     side.link.start();
-    await waitFor(
-      () => relayLog.filter((l) => l.includes('mqtt: refused client')).length >= 3,
-      'three refused attempts',
-    );
+    // The relay logs refused logins as a summary line per interval.
+    const refused = () =>
+      relayLog
+        .map((l) => /^mqtt: refused (\d+) login\(s\).*bad-credentials/.exec(l)?.[1])
+        .reduce((n, count) => n + Number(count ?? 0), 0);
+    await waitFor(() => refused() >= 3, 'three refused attempts');
     expect(side.link.connected).toBe(false);
     expect(side.link.lastConnectedAt).toBeNull();
     expect(side.link.lastError).toMatch(/refused the credentials of store s1 \(bad username or password\)/);

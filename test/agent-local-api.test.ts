@@ -252,7 +252,7 @@ describe('agent local API', () => {
     const refused = async (headers: Record<string, string>, why: string) => {
       const res = await post(headers);
       expect(res.status, JSON.stringify(headers)).toBe(403);
-      expect(((await res.json()) as { message: string }).message).toContain(why);
+      expect(((await res.json()) as { error: string }).error).toContain(why);
     };
     // Another program's page on this PC (another port) is another site too.
     await refused({ origin: 'http://127.0.0.1:1' }, 'other sites');
@@ -312,7 +312,7 @@ describe('agent local API', () => {
   it('reprints the last order ticket, and says so when there is none', async () => {
     expect(await call('POST', '/v1/last-ticket/reprint')).toMatchObject({
       status: 404,
-      body: { message: expect.stringContaining('no order ticket') },
+      body: { error: expect.stringContaining('no order ticket') },
     });
     const first = await relayJob();
     await waitForState(first, 'printed');
@@ -347,7 +347,7 @@ describe('agent local API', () => {
     expect(await attention()).toEqual([]);
     expect(await call('POST', `/v1/jobs/${failed}/discard`)).toMatchObject({
       status: 409,
-      body: { message: expect.stringContaining('already') },
+      body: { error: expect.stringContaining('already') },
     });
   });
 

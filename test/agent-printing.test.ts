@@ -287,10 +287,16 @@ describe('store agent printing', () => {
     expect(printed(vps.get('k1'), 'CANCEL-ME')).toBe(0);
   });
 
-  it('sends the jobs of a primary out of paper to its backup', async () => {
+  it('sends the jobs of a primary out of paper to its backup, marked with where they belong', async () => {
     const { relay, agent, vps } = await setup([
-      { id: 'front', roles: ['receipt'], backup: 'back', vp: { faults: ['paper-out'] } },
-      { id: 'back', roles: ['kitchen'] },
+      {
+        id: 'front',
+        name: '收银台 Counter',
+        roles: ['receipt'],
+        backup: 'back',
+        vp: { faults: ['paper-out'] },
+      },
+      { id: 'back', name: '后厨 Kitchen', roles: ['kitchen'] },
     ]);
     const jobId = await postJob(relay, 'FAILOVER', { printer: 'receipt' });
     const done = await relayState(relay, jobId, 'printed');
@@ -301,6 +307,29 @@ describe('store agent printing', () => {
     expect(printed(vps.get('back'), 'FAILOVER')).toBe(1);
     expect(printed(vps.get('front'), 'FAILOVER')).toBe(0);
     expect(agent.getJob(jobId)?.printerRef).toBe('receipt');
+    // The mark is on paper above the ticket, Chinese first (lines wrap on 80 mm: compare unspaced).
+    const paper = (vps.get('back')?.printedText() ?? '').replace(/\s+/g, '');
+    const mark =
+      '【转单】收银台Counter的单→转至后厨Kitchen打印receiptticketfor收银台Counter,printedat后厨Kitchen';
+    expect(paper).toContain(`${mark}FAILOVER`);
+  });
+
+  it('prints a job whose ticket its printer can only print differently, and says how in the timeline', async () => {
+    const { relay, vps } = await setup([{ id: 'k1', roles: ['kitchen'] }]);
+    const data = 'PICKUP-ORDER-A057-SHANGHAI-XUHUI'; // 774 dots at the narrowest bars; the paper has 576
+    const jobId = await postJob(relay, 'TOO-WIDE', {
+      ticket: {
+        blocks: [
+          { type: 'text', text: 'TOO-WIDE' },
+          { type: 'barcode', symbology: 'CODE128', data },
+        ],
+      },
+    });
+    const done = await relayState(relay, jobId, 'printed');
+    expect(done.timeline.find((t) => t.state === 'printing')?.detail).toBe(
+      `/blocks/1: CODE128 "${data}" is 774 dots wide at the narrowest bars, the paper has 576: printed as text instead of bars`,
+    );
+    expect(vps.get('k1')?.printedText()).toContain(data);
   });
 
   it('keeps a job that started on the primary there, and moves the ones behind it', async () => {

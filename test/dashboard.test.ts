@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRelayStore } from '../relay/store/open.js';
 import { launchBrowser, screenshot } from './support/browser.js';
 import { CliProcess, E2e } from './support/e2e.js';
 
@@ -461,6 +462,8 @@ describe('HQ dashboard', { timeout: 60_000 }, () => {
 
   it('`printrelay relay users` adds (scrypt, password shown once), lists and removes dashboard users', async () => {
     const dataDir = e2e.tempDir();
+    // A relay's database (admin commands refuse a data dir without one).
+    await openRelayStore(dataDir).close();
     const run = async (...args: string[]) => {
       const proc = new CliProcess('relay users', ['relay', ...args, '--data-dir', dataDir]);
       return { code: await proc.exited, output: proc.output };

@@ -83,13 +83,14 @@ describe('end to end: access', { timeout: 60_000 }, () => {
     expect((await api.job(jobId)).state).toBe('accepted');
     expect(ticketsWith(printer, 'REFUSED-1')).toBe(0);
 
-    // The HTTP side: an agent password is no API key, and store B's key gives nothing of A.
+    // The HTTP side: an agent password is no API key, and store B's key gives nothing of A
+    // (store A's job is as unknown to it as a job that does not exist).
     const agentPassword = await fetch(`${relay.httpUrl}/v1/jobs/${jobId}`, {
       headers: { authorization: `Bearer ${a.password}` },
     });
     expect(agentPassword.status).toBe(401);
     const keyB = new ApiClient(relay, await relay.addKey(['store-b']));
-    expect((await keyB.request(`/v1/jobs/${jobId}`)).status).toBe(403);
+    expect((await keyB.request(`/v1/jobs/${jobId}`)).status).toBe(404);
     expect((await keyB.postJob(markedJob('store-a', 'REFUSED-2'), 'refused-2')).status).toBe(403);
   });
 });

@@ -137,11 +137,14 @@ describe('end to end: store state as HQ sees it', { timeout: 90_000 }, () => {
       'webhooks',
       'add',
       url,
+      '--allow-private',
       '--data-dir',
       relay.dataDir,
     ]);
     expect(await add.exited).toBe(0);
-    expect(add.output).toContain('(job.state, printer.status, store.online, store.offline)');
+    expect(add.output).toContain(
+      '(job.state, printer.status, store.online, store.offline, store.identity-conflict)',
+    );
 
     const { printer, agent } = await e2e.store(relay, api, 'hook1');
     const statusEvents = () => recordedEvents(relay, 'hook1').filter((e) => e.type !== 'job.state');

@@ -25,7 +25,7 @@ import {
   type VirtualPrinter,
   type VirtualPrinterOptions,
 } from '../virtual-printer/virtual-printer.js';
-import { CLI_PATH } from './support/build.js';
+import { CLI_PATH, REPO_ROOT } from './support/build.js';
 
 const profile = getProfile('epson-tm-t88');
 /** A clone without GS ( H: jobs are confirmed with GS r 1. */
@@ -441,6 +441,27 @@ describe('printrelay printer (CLI)', () => {
     expect(printedCount(vp, 'CLI-AFTER-REFILL')).toBe(1);
   });
 
+  it('print gives up at --timeout while the printer is out of paper, saying which printer and why', async () => {
+    vp.setFault('paper-out', true);
+    try {
+      const file = join(work, 'no-paper.json');
+      writeFileSync(file, JSON.stringify({ blocks: [{ type: 'text', text: 'CLI-NO-PAPER' }] }));
+      const { code, stderr } = await cli('print', vp.uri, file, '--timeout', '1500');
+      expect(code).toBe(1);
+      expect(stderr).toContain(`${vp.uri}: paper out (not printed within 1500 ms; nothing was sent)`);
+    } finally {
+      vp.refill();
+    }
+    expect(printedCount(vp, 'CLI-NO-PAPER')).toBe(0);
+  });
+
+  it('print says that an order file is a job request with its ticket under .ticket', async () => {
+    const order = join(REPO_ROOT, 'examples', 'orders', 'meituan-receipt.json');
+    const { code, stderr } = await cli('print', vp.uri, order);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(`${order}: this looks like a job request; its ticket is under .ticket`);
+  });
+
   it('print exits non-zero when the printer never confirms', async () => {
     const silent = await startVirtualPrinter({ listen: 'tcp://127.0.0.1:0', confirms: false });
     cleanups.push(() => silent.close());
@@ -448,7 +469,9 @@ describe('printrelay printer (CLI)', () => {
     writeFileSync(file, JSON.stringify({ blocks: [{ type: 'text', text: 'CLI-SILENT' }] }));
     const { code, stderr } = await cli('print', silent.uri, file, '--timeout', '500');
     expect(code).toBe(1);
-    expect(stderr).toContain('not printed: uncertain (confirm-timeout)');
+    expect(stderr).toContain(
+      `${silent.uri}: no confirmation that it printed (not printed within 500 ms; it may or may not have printed)`,
+    );
   });
 
   it('identify prints maker, model and font language as JSON', async () => {

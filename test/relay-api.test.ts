@@ -25,6 +25,14 @@ function post(body: unknown, key: string | null = crypto.randomUUID(), apiKey?: 
   });
 }
 
+function reprint(jobId: string, body?: unknown, key: string | null = crypto.randomUUID()) {
+  return t.api(`/v1/jobs/${jobId}/reprint`, {
+    method: 'POST',
+    ...(body === undefined ? {} : { json: body }),
+    headers: key === null ? {} : { 'idempotency-key': key },
+  });
+}
+
 async function errorOf(res: Response) {
   return (await res.json()) as { error: string; issues?: { path: string; message: string }[] };
 }
@@ -54,7 +62,21 @@ describe('relay API auth', () => {
 
     const other = await post(jobBody('s2'));
     const otherId = ((await other.json()) as { jobId: string }).jobId;
-    expect((await t.api(`/v1/jobs/${otherId}`, { key: scoped })).status).toBe(403);
+    // Another store's job answers like an id that does not exist: ids are not probed.
+    const hidden = await t.api(`/v1/jobs/${otherId}`, { key: scoped });
+    const unknown = await t.api('/v1/jobs/no-such-job', { key: scoped });
+    expect(hidden.status).toBe(404);
+    expect(unknown.status).toBe(404);
+    expect((await errorOf(hidden)).error).toBe(`unknown job "${otherId}"`);
+    expect((await errorOf(unknown)).error).toBe('unknown job "no-such-job"');
+    await t.relay.store.transitionJob(otherId, 'printed', { at: Date.now() });
+    expect((await t.api(`/v1/jobs/${otherId}/cancel`, { method: 'POST', key: scoped })).status).toBe(404);
+    const reprintOther = await t.api(`/v1/jobs/${otherId}/reprint`, {
+      method: 'POST',
+      key: scoped,
+      headers: { 'idempotency-key': 'r-other' },
+    });
+    expect(reprintOther.status).toBe(404);
   });
 
   it('refuses a revoked key', async () => {
@@ -209,10 +231,10 @@ describe('relay API jobs', () => {
   it('reprints a finished job as a new linked job with a visible REPRINT mark and count', async () => {
     const res = await post(jobBody('s1'));
     const { jobId } = (await res.json()) as { jobId: string };
-    expect((await t.api(`/v1/jobs/${jobId}/reprint`, { method: 'POST' })).status).toBe(409);
+    expect((await reprint(jobId)).status).toBe(409);
     await t.relay.store.transitionJob(jobId, 'printed', { at: Date.now() });
 
-    const first = await t.api(`/v1/jobs/${jobId}/reprint`, { method: 'POST' });
+    const first = await reprint(jobId);
     expect(first.status).toBe(201);
     const r1 = (await first.json()) as JobView;
     expect(r1).toMatchObject({
@@ -228,14 +250,32 @@ describe('relay API jobs', () => {
     expect(ticket.blocks.slice(1)).toEqual(jobBody('s1').ticket.blocks);
 
     await t.relay.store.transitionJob(r1.jobId, 'printed', { at: Date.now() });
-    const second = (await (
-      await t.api(`/v1/jobs/${r1.jobId}/reprint`, { method: 'POST', json: { printer: 'receipt', copies: 2 } })
-    ).json()) as JobView;
+    const second = (await (await reprint(r1.jobId, { printer: 'receipt', copies: 2 })).json()) as JobView;
     expect(second).toMatchObject({ reprintOf: jobId, reprintCount: 2, printer: 'receipt', copies: 2 });
 
-    const bad = await t.api(`/v1/jobs/${jobId}/reprint`, { method: 'POST', json: { copies: 99 } });
+    const bad = await reprint(jobId, { copies: 99 });
     expect(bad.status).toBe(400);
     expect((await errorOf(bad)).issues?.[0]?.path).toBe('/copies');
+  });
+
+  it('needs an Idempotency-Key to reprint, so that a client retry does not print a second reprint', async () => {
+    const { jobId } = (await (await post(jobBody('s1'))).json()) as { jobId: string };
+    await t.relay.store.transitionJob(jobId, 'printed', { at: Date.now() });
+    const missing = await reprint(jobId, undefined, null);
+    expect(missing.status).toBe(400);
+    expect((await errorOf(missing)).issues?.[0]?.path).toBe('/headers/idempotency-key');
+
+    const first = await reprint(jobId, undefined, 'reprint-1');
+    const retry = await reprint(jobId, undefined, 'reprint-1');
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    const a = (await first.json()) as JobView;
+    const b = (await retry.json()) as JobView;
+    expect(b.jobId).toBe(a.jobId);
+    expect(b.reprintCount).toBe(1);
+    const copies = (await (await t.api(`/v1/jobs?storeId=s1&limit=500`)).json()) as { jobs: JobView[] };
+    expect(copies.jobs.filter((j) => j.reprintOf === jobId)).toHaveLength(1);
   });
 
   it('reprints raw jobs with an ESC/POS banner before the bytes', async () => {
@@ -244,7 +284,7 @@ describe('relay API jobs', () => {
       jobId: string;
     };
     await t.relay.store.transitionJob(jobId, 'failed', { at: Date.now(), detail: 'paper out' });
-    const view = (await (await t.api(`/v1/jobs/${jobId}/reprint`, { method: 'POST' })).json()) as JobView;
+    const view = (await (await reprint(jobId)).json()) as JobView;
     const bytes = Buffer.from((await t.relay.store.getJob(view.jobId))?.payload ?? '', 'base64');
     expect(bytes.toString('latin1')).toContain('** REPRINT #1 **\n');
     expect(bytes.subarray(bytes.length - 8).toString('latin1')).toBe('\x1b@hello\n');
@@ -274,6 +314,45 @@ describe('relay API documents and enrolment', () => {
     expect(Object.keys(post.requestBody.content['application/json']?.schema.properties ?? {})).toContain(
       'ticket',
     );
+  });
+
+  it('documents the reprint key and optional body, 415 and 429 answers, and the webhooks with their signature', async () => {
+    type Operation = {
+      parameters?: { name: string; in: string; required?: boolean }[];
+      requestBody?: { required: boolean };
+      responses: Record<string, unknown>;
+      description?: string;
+    };
+    const doc = (await (await t.api('/openapi.json', { key: null })).json()) as {
+      paths: Record<string, Record<string, Operation>>;
+      webhooks: Record<
+        string,
+        { post: Operation & { requestBody: { content: Record<string, { schema: { $ref: string } }> } } }
+      >;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    const reprintOp = doc.paths['/v1/jobs/{id}/reprint']?.post as Operation;
+    expect(reprintOp.parameters).toContainEqual(
+      expect.objectContaining({ name: 'idempotency-key', in: 'header', required: true }),
+    );
+    expect(reprintOp.requestBody?.required).toBe(false);
+    expect(Object.keys(doc.paths['/v1/jobs']?.post?.responses ?? {})).toContain('415');
+    expect(Object.keys(doc.paths['/v1/enrol']?.post?.responses ?? {})).toEqual(
+      expect.arrayContaining(['404', '415', '429']),
+    );
+    for (const [type, schema] of [
+      ['job.state', 'JobStateEvent'],
+      ['printer.status', 'PrinterStatusEvent'],
+    ] as const) {
+      const hook = doc.webhooks[type]?.post;
+      expect(hook?.description).toMatch(/X-Printrelay-Signature: t=<unix seconds>,v1=<hex>.*HMAC-SHA256/);
+      expect(hook?.requestBody.content['application/json']?.schema.$ref).toBe(
+        `#/components/schemas/${schema}`,
+      );
+      expect(Object.keys(doc.components.schemas[schema]?.properties ?? {})).toEqual(
+        expect.arrayContaining(['id', 'type', 'sequence', 'createdAt', 'storeId', 'data']),
+      );
+    }
   });
 
   it('trades an enrolment code for credentials once', async () => {

@@ -50,7 +50,7 @@ export async function startTestRelay(options: Partial<RelayOptions> = {}): Promi
     wsPort: 0,
     sweepIntervalMs: 50,
     log: silentLog,
-    webhooks: { pollMs: 20, baseDelayMs: 50, maxDelayMs: 200 },
+    webhooks: { pollMs: 20, baseDelayMs: 50, maxDelayMs: 200, allowPrivateNetworks: true },
     ...options,
     dataDir,
   });
@@ -99,7 +99,7 @@ export function connectMqtt(url: string, opts: IClientOptions): Promise<MqttClie
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
     client.once('connect', () => {
-      // No Nagle delay on the client side either (see /work/shared/ref/platform.md).
+      // No Nagle delay on the client side either (see docs/platform.md, aedes).
       (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       resolve(client);
     });

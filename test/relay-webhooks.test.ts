@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { validator } from '../protocol/validate.js';
+import { JobStateEvent, PrinterStatusEvent } from '../protocol/webhooks.js';
 import { addWebhook } from '../relay/admin.js';
 import { retryDelay, signWebhook } from '../relay/webhooks.js';
 import { FakeAgent, jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
@@ -41,10 +43,14 @@ async function receiver(status: (attempt: number) => number) {
 }
 
 let t: TestRelay;
+// The receivers listen on loopback.
+const local = { allowPrivateNetworks: true };
 const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeEach(async () => {
-  t = await startTestRelay({ webhooks: { pollMs: 20, baseDelayMs: 30, maxDelayMs: 100, maxAttempts: 3 } });
+  t = await startTestRelay({
+    webhooks: { pollMs: 20, baseDelayMs: 30, maxDelayMs: 100, maxAttempts: 3, allowPrivateNetworks: true },
+  });
 });
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
@@ -59,7 +65,13 @@ describe('relay webhooks', () => {
     const hook = await receiver((attempt) => (attempt === 1 ? 500 : 204));
     cleanups.push(hook.close);
     const creds = await t.store('s1');
-    const { secret } = await addWebhook(t.relay.store, hook.url, ['job.state', 'printer.status'], 'all');
+    const { secret } = await addWebhook(
+      t.relay.store,
+      hook.url,
+      ['job.state', 'printer.status'],
+      'all',
+      local,
+    );
 
     const agent = await FakeAgent.connect(t.relay.urls.mqtt, creds);
     cleanups.push(() => agent.close());
@@ -96,6 +108,11 @@ describe('relay webhooks', () => {
     const delivered = () => hook.received.filter((r) => r.status === 204).map(payloadOf);
     await waitFor(() => delivered().length >= 4, 'four delivered events');
     const events = delivered();
+    // What the OpenAPI document's webhooks section says is what arrives.
+    for (const e of events) {
+      if (e.type === 'job.state') validator(JobStateEvent)(e);
+      else validator(PrinterStatusEvent)(e);
+    }
     const jobStates = events.filter((e) => e.type === 'job.state').map((e) => e.data.state);
     expect(jobStates.sort()).toEqual(['accepted', 'delivered', 'sent']);
     const printer = events.filter((e) => e.type === 'printer.status');
@@ -135,8 +152,8 @@ describe('relay webhooks', () => {
     cleanups.push(down.close, scoped.close);
     await t.store('s1');
     await t.store('s2');
-    await addWebhook(t.relay.store, down.url, ['job.state'], 'all');
-    await addWebhook(t.relay.store, scoped.url, ['job.state'], ['s2']);
+    await addWebhook(t.relay.store, down.url, ['job.state'], 'all', local);
+    await addWebhook(t.relay.store, scoped.url, ['job.state'], ['s2'], local);
     await t.api('/v1/jobs', { method: 'POST', json: jobBody('s1'), headers: { 'idempotency-key': 'a' } });
     await t.api('/v1/jobs', { method: 'POST', json: jobBody('s2'), headers: { 'idempotency-key': 'b' } });
 
@@ -173,5 +190,82 @@ describe('relay webhooks', () => {
     expect(signWebhook('k', 1, '{}')).toBe(
       `t=1,v1=${createHmac('sha256', 'k').update('1.{}').digest('hex')}`,
     );
+  });
+});
+
+describe('webhook targets', () => {
+  it('refuses link-local and metadata URLs always, loopback and private ones unless allowed', async () => {
+    const add = (url: string, allowPrivateNetworks = false) =>
+      addWebhook(t.relay.store, url, ['job.state'], 'all', { allowPrivateNetworks });
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://[fe80::1]/hook',
+      'http://100.100.100.200/latest/meta-data/',
+      'http://[::ffff:169.254.169.254]/',
+      'http://[fd00:ec2::254]/',
+      'http://0.0.0.0:8080/',
+    ]) {
+      await expect(add(url, true), url).rejects.toThrow(/link-local, metadata or reserved/);
+    }
+    for (const url of [
+      'http://127.0.0.1:9000/hook',
+      'http://localhost/hook',
+      'http://10.1.2.3/hook',
+      'https://192.168.1.20/hook',
+      'http://172.20.0.1/hook',
+      'http://[::1]/hook',
+      'http://[::ffff:10.0.0.1]/hook',
+    ]) {
+      await expect(add(url), url).rejects.toThrow(/loopback or private address/);
+      await expect(add(url, true), url).resolves.toMatchObject({ id: expect.any(String) });
+    }
+    await expect(add('https://hooks.example.com/printrelay')).resolves.toMatchObject({
+      id: expect.any(String),
+    });
+    await expect(add('ftp://hooks.example.com/')).rejects.toThrow(/http:\/\/ or https:\/\//);
+  });
+
+  it('does not deliver to a name that resolves to a refused address', async () => {
+    const guarded = await startTestRelay({
+      webhooks: { pollMs: 20, baseDelayMs: 30, maxDelayMs: 100, maxAttempts: 2, allowPrivateNetworks: false },
+    });
+    cleanups.push(() => guarded.close());
+    const hook = await receiver(() => 204);
+    cleanups.push(hook.close);
+    await guarded.store('s1');
+    // Stored past addWebhook's check, as a name could change its DNS answer after it.
+    const port = new URL(hook.url).port;
+    await guarded.relay.store.addWebhook({
+      id: 'rebound',
+      url: `http://localhost:${port}/hook`,
+      secret: 'k',
+      events: ['job.state'],
+      stores: 'all',
+      createdAt: Date.now(),
+    });
+    await guarded.relay.store.addWebhook({
+      id: 'literal',
+      url: hook.url,
+      secret: 'k',
+      events: ['job.state'],
+      stores: 'all',
+      createdAt: Date.now(),
+    });
+    await guarded.createJob(jobBody('s1'));
+    const db = new Database(join(guarded.dataDir, 'relay.db'), { readonly: true });
+    cleanups.push(async () => db.close());
+    const failed = (id: string) =>
+      db.prepare('SELECT attempts, last_error FROM webhook_deliveries WHERE webhook_id = ?').get(id) as
+        | { attempts: number; last_error: string | null }
+        | undefined;
+    await waitFor(
+      () => (failed('rebound')?.attempts ?? 0) >= 1 && (failed('literal')?.attempts ?? 0) >= 1,
+      'refused deliveries',
+    );
+    expect(failed('rebound')?.last_error).toMatch(
+      /localhost resolves to (127\.0\.0\.1|::1) is a loopback or private address/,
+    );
+    expect(failed('literal')?.last_error).toMatch(/^127\.0\.0\.1 is a loopback or private address/);
+    expect(hook.received).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 // The ESC/POS renderer, the text preview, the printer profiles and `printrelay render`.
-// Byte expectations are written from /work/shared/ref/escpos.md, not copied from the output;
+// Byte expectations are written from docs/escpos.md, not copied from the output;
 // the golden files under test/golden/ were checked by reading them (UPDATE_GOLDEN=1 rewrites).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,13 +11,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { confirmationRequest, stripTrailingConfirmation } from '../agent/escpos/commands.js';
 import { DEFAULT_CONFIRM_TOKEN, RASTER_BAND_ROWS, renderTicket } from '../agent/escpos/encoder.js';
 import { RenderError } from '../agent/escpos/layout.js';
-import { marker } from '../agent/escpos/markers.js';
 import { previewTicket, previewTicketWithWarnings } from '../agent/escpos/preview.js';
 import { codecFor, wrapText } from '../agent/escpos/text.js';
 import { checkProfile, getProfile, listProfiles, loadProfileFile } from '../agent/profiles/index.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import { type Block, parseTicket, type Ticket } from '../protocol/ticket.js';
 import { ValidationError } from '../protocol/validate.js';
+import { marker } from '../shared/escpos/markers.js';
 import { CLI_PATH } from './support/build.js';
 
 const repo = join(import.meta.dirname, '..');
@@ -377,12 +377,15 @@ describe('barcodes', () => {
     );
   });
 
-  it('rejects a barcode wider than the paper at the narrowest bars', () => {
-    expect(() =>
-      render(gp58, { type: 'barcode', symbology: 'CODE128', data: '1702339812345678901' }),
-    ).toThrow(
-      /^\/blocks\/0: CODE128 "1702339812345678901" is 488 dots wide at the narrowest bars, the paper has 384$/,
-    );
+  it('fits a 19-digit order number on 58 mm paper with code set C (it was refused in code set B)', () => {
+    const { bytes, warnings } = render(gp58, {
+      type: 'barcode',
+      symbology: 'CODE128',
+      data: '1702339812345678901',
+    });
+    expect(warnings).toEqual([]);
+    // 1 in set B, then nine pairs in set C: 13 symbols, 156 modules, 312 dots at 2-dot bars.
+    expect(hex(bytes)).toContain(h('1d7702 1d4802 1d6b49 0e 7b42 31 7b43 46 17 27 51 17 2d 43 59 01'));
   });
 });
 
@@ -684,6 +687,15 @@ describe('printrelay render (CLI)', () => {
     expect(code).toBe(0);
     expect(stdout.toString('utf8')).toBe(previewTicket(loadFixture('meituan-receipt'), latin));
     expect(stderr).toMatch(/^warning: \/blocks\/0: 薄 饼 工 坊 cannot be printed with cp858/m);
+  });
+
+  it('says that an order file is a job request with its ticket under .ticket', async () => {
+    const order = join(repo, 'examples', 'orders', 'meituan-kitchen.json');
+    const { code, stderr } = await cli('render', order, '--profile', 'xprinter-80', '--preview');
+    expect(code).not.toBe(0);
+    expect(stderr.trim()).toBe(
+      `printrelay: ${order}: this looks like a job request; its ticket is under .ticket (give that object alone, e.g. jq .ticket ${order} > ticket.json)`,
+    );
   });
 
   it('refuses to write bytes to a terminal', async () => {

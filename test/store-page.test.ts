@@ -112,8 +112,15 @@ describe('store page', () => {
   });
 
   it('asks about held, failed and uncertain tickets, and prints or discards them', async () => {
-    // Failed: no printer has that role. Held: its expiry passes while the paper is out.
-    const failed = await api.submit({ ...markedJob('s1', 'FAILED-1'), printer: 'nowhere' }, 'failed-1');
+    // Failed: a ticket this printer cannot lay out (16 columns 8 dots apart do not fit on 80 mm).
+    // Held: its expiry passes while the paper is out.
+    const tooWide = {
+      blocks: [
+        { type: 'text' as const, text: 'FAILED-1' },
+        { type: 'table' as const, columns: Array.from({ length: 16 }, () => ({})), gap: 8, rows: [] },
+      ],
+    };
+    const failed = await api.submit({ ...markedJob('s1', 'FAILED-1'), ticket: tooWide }, 'failed-1');
     await api.waitForState(failed, 'failed');
     printer.setFault('paper-out', true);
     await waitFor(async () => !(await agent.status()).printers[0]?.ready, 'the agent to see paper out');

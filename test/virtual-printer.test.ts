@@ -1,5 +1,5 @@
 // The virtual printer over real TCP sockets and a real pty (socat), checked against the
-// printer behaviour described in /work/shared/ref/escpos.md.
+// printer behaviour described in docs/escpos.md.
 //
 // Command bytes come from agent/escpos/commands.ts where it has a builder; the rest (real-time
 // commands, GS I, a bare GS ( H) are written inline, each saying which command it is.
@@ -8,7 +8,6 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
-import { barcodeData } from '../agent/escpos/barcode.js';
 import {
   barcode,
   buzzer,
@@ -27,6 +26,7 @@ import {
 } from '../agent/escpos/commands.js';
 import { InboundParser } from '../agent/printer/inbound-parser.js';
 import { waitFor } from '../harness/wait.js';
+import { barcodeData } from '../shared/escpos/barcode.js';
 import { startControlServer } from '../virtual-printer/control.js';
 import {
   type PrintedItem,
@@ -42,7 +42,7 @@ const DLE_ENQ_2: Bytes = [0x10, 0x05, 0x02]; // recover from an error, clearing 
 const GS_I = (n: number): Bytes => [0x1d, 0x49, n]; // printer ID
 /** GS ( H fn 48: answered `37 22 d1..d4 00` once everything before it has printed. */
 const GS_H = (token: string): Bytes => [0x1d, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30, ...ascii(token)];
-/** 宫保鸡丁 in GBK/GB18030 (escpos.md). */
+/** 宫保鸡丁 in GBK/GB18030 (docs/escpos.md). */
 const KUNG_PAO_GBK: Bytes = [0xb9, 0xac, 0xb1, 0xa3, 0xbc, 0xa6, 0xb6, 0xa1];
 const LF: Bytes = [0x0a];
 

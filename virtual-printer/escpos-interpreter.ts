@@ -5,10 +5,13 @@
 // parameters as text and losing step with the stream.
 //
 // Layout is rough on purpose: one text line per printed line, alignment shown as leading
-// spaces on an 80 mm roll (576 dots, 48 columns of Font A, a Han character two columns).
+// spaces (one per font-A cell). Where a line is full is decided in dots by charDots, the
+// width model the agent lays tickets out with, on the paper of the printer's profile
+// (80 mm, 576 dots by default).
 import iconv from 'iconv-lite';
-import { ean13CheckDigit } from '../agent/escpos/barcode.js';
-import { marker } from '../agent/escpos/markers.js';
+import { cellDots, charDots, type PaperMetrics } from '../protocol/profile.js';
+import { barcodeText } from '../shared/escpos/barcode.js';
+import { marker } from '../shared/escpos/markers.js';
 import { DC4_PARAM_BYTES, eotParamBytes } from './realtime-commands.js';
 
 export type Align = 'left' | 'center' | 'right';
@@ -85,9 +88,8 @@ const ESC = 0x1b;
 const FS = 0x1c;
 const GS = 0x1d;
 
-const PAPER_DOTS = 576;
-const FONT_A_DOTS = 12;
-const FONT_B_DOTS = 9;
+/** An 80 mm roll, as on an Epson TM-T88: the paper when none is given. */
+const DEFAULT_PAPER: PaperMetrics = { widthMm: 80, dots: 576, columnsFontA: 48, columnsFontB: 64 };
 /** ESC 2 line spacing (about 1/6 inch), in the same units as ESC 3 and ESC J. */
 const DEFAULT_LINE_SPACING = 30;
 /** Dots a text line is tall: converts images and barcodes into lines of paper. */
@@ -157,7 +159,7 @@ interface Modes {
  * Power-on modes. Chinese-market printers (this one reports "CHINA GB18030") start in
  * two-byte mode and return to it after ESC @: senders must send FS . before code-page text.
  */
-const defaultModes = (): Modes => ({
+const defaultModes = (paper: PaperMetrics): Modes => ({
   align: 'left',
   fontB: false,
   widthMul: 1,
@@ -168,7 +170,7 @@ const defaultModes = (): Modes => ({
   lineSpacing: DEFAULT_LINE_SPACING,
   tabs: DEFAULT_TABS,
   leftMargin: 0,
-  areaWidth: PAPER_DOTS,
+  areaWidth: paper.dots,
   barcodeHeight: 162,
   hri: 0,
 });
@@ -208,36 +210,11 @@ function gb18030Length(buf: Uint8Array, i: number): number | undefined {
   return b2 >= 0x40 && b2 <= 0xfe && b2 !== 0x7f ? 2 : 1;
 }
 
-/** CODE128 data as people read it: Epson's {A {B {C code-set selectors and {1..{4, {S removed. */
-function code128Text(data: Uint8Array): string {
-  let out = '';
-  let setC = false;
-  for (let i = 0; i < data.length; i++) {
-    const b = at(data, i);
-    if (b === 0x7b && i + 1 < data.length) {
-      const c = String.fromCharCode(at(data, ++i));
-      if (c === '{') out += '{';
-      else if (c === 'A' || c === 'B' || c === 'C') setC = c === 'C';
-      continue;
-    }
-    out += setC ? String(b).padStart(2, '0') : String.fromCharCode(b);
-  }
-  return out;
-}
-
-/** Barcode data as a person reads it under the bars, which is also how previews show it. */
-function barcodeText(symbology: string, data: Uint8Array): string {
-  const raw = String.fromCharCode(...data);
-  if (symbology === 'CODE128') return code128Text(data);
-  // Given 12 digits, the printer adds the EAN-13 check digit itself.
-  if (symbology === 'EAN13' && /^\d{12}$/.test(raw)) return raw + ean13CheckDigit(raw);
-  // The * start/stop characters of CODE39 are not data.
-  if (symbology === 'CODE39') return raw.replace(/^\*(.*)\*$/, '$1');
-  return raw;
-}
-
 export class EscPosInterpreter {
-  #m: Modes = defaultModes();
+  readonly #paper: PaperMetrics;
+  /** Dots of a font-A cell: leading spaces and moves are shown in these. */
+  readonly #cell: number;
+  #m: Modes;
   // The print buffer: the line being built.
   #line = '';
   #lineDots = 0;
@@ -252,9 +229,15 @@ export class EscPosInterpreter {
   readonly #nvGraphics = new Map<string, Dims>();
   #nvBitImages: Dims[] = [];
 
+  constructor(paper: PaperMetrics = DEFAULT_PAPER) {
+    this.#paper = paper;
+    this.#cell = cellDots(paper, 'A');
+    this.#m = defaultModes(paper);
+  }
+
   /** ESC @: modes back to power-on values, the unprinted line discarded. */
   initialize(): void {
-    this.#m = defaultModes();
+    this.#m = defaultModes(this.#paper);
     this.#clearLine();
     this.#symbolData.clear();
     this.#bufferGraphics = undefined;
@@ -342,12 +325,14 @@ export class EscPosInterpreter {
 
   #charDots(wide: boolean): number {
     const m = this.#m;
-    const font = m.fontB ? FONT_B_DOTS : FONT_A_DOTS;
-    return (wide ? 2 * font : font + m.rightSpacing) * m.widthMul;
+    // ESC SP right-side spacing applies to one-byte characters (FS S sets two-byte spacing).
+    return (
+      charDots(this.#paper, m.fontB ? 'B' : 'A', wide, m.widthMul) + (wide ? 0 : m.rightSpacing * m.widthMul)
+    );
   }
 
   #area(): number {
-    return Math.min(this.#m.areaWidth, PAPER_DOTS - this.#m.leftMargin);
+    return Math.min(this.#m.areaWidth, this.#paper.dots - this.#m.leftMargin);
   }
 
   #addChar(ch: string, wide: boolean, effects: Effect[]): void {
@@ -380,7 +365,7 @@ export class EscPosInterpreter {
     const m = this.#m;
     const free = Math.max(0, this.#area() - this.#lineDots);
     const offset = m.leftMargin + (m.align === 'center' ? free / 2 : m.align === 'right' ? free : 0);
-    const text = ' '.repeat(Math.round(offset / FONT_A_DOTS)) + this.#line;
+    const text = ' '.repeat(Math.round(offset / this.#cell)) + this.#line;
     effects.push(print({ kind: 'text', text: text.trimEnd(), align: m.align }, this.#lineHeight));
     this.#clearLine();
   }
@@ -396,7 +381,7 @@ export class EscPosInterpreter {
 
   #moveTo(dots: number): void {
     if (dots <= this.#lineDots || dots > this.#area()) return;
-    this.#line += ' '.repeat(Math.max(1, Math.round((dots - this.#lineDots) / FONT_A_DOTS)));
+    this.#line += ' '.repeat(Math.max(1, Math.round((dots - this.#lineDots) / this.#cell)));
     this.#lineDots = dots;
   }
 
@@ -414,7 +399,7 @@ export class EscPosInterpreter {
   }
 
   #cut(mode: 'full' | 'partial', feedLines: number, command: string, effects: Effect[]): void {
-    // escpos.md: a cut is only executed at the start of a line.
+    // A cut is only executed at the start of a line (docs/escpos.md).
     if (!this.#atLineStart()) {
       effects.push(ignored(command, 'not at the beginning of a line'));
       return;
@@ -719,11 +704,11 @@ export class EscPosInterpreter {
         return this.#fixed(buf, 4);
       case 0x4c: // GS L nL nH: left margin (at line start)
         return this.#fixed(buf, 4, (cmd) => {
-          if (this.#atLineStart()) m.leftMargin = Math.min(u16(cmd, 2), PAPER_DOTS - FONT_A_DOTS);
+          if (this.#atLineStart()) m.leftMargin = Math.min(u16(cmd, 2), this.#paper.dots - this.#cell);
         });
       case 0x57: // GS W nL nH: print area width (at line start)
         return this.#fixed(buf, 4, (cmd) => {
-          if (this.#atLineStart()) m.areaWidth = Math.max(FONT_A_DOTS, u16(cmd, 2));
+          if (this.#atLineStart()) m.areaWidth = Math.max(this.#cell, u16(cmd, 2));
         });
       case 0x5e: // GS ^ r t m: execute macro
       case 0x7a: // GS z 0 t1 t2: online recovery wait time

@@ -1,7 +1,7 @@
 // Real-time commands (DLE EOT, DLE ENQ, DLE DC4) are executed as the bytes arrive, before
 // they reach the receive buffer: a printer answers them while offline, with a full buffer,
 // and even when the bytes sit inside another command's data (an image), as real printers
-// do (escpos.md). This scanner finds them in the raw stream, across chunk boundaries.
+// do (docs/escpos.md). This scanner finds them in the raw stream, across chunk boundaries.
 // The bytes still go on into the receive buffer, where the interpreter skips them.
 
 export type RealtimeCommand =

@@ -1,6 +1,6 @@
 // What the virtual printer says about its condition, byte for byte: DLE EOT n answers,
 // Automatic Status Back frames and the GS r answers, derived from the bit tables in
-// /work/shared/ref/escpos.md. Kept apart from the device so each byte can be checked
+// docs/escpos.md. Kept apart from the device so each byte can be checked
 // against the reference on its own.
 
 export const FAULTS = [

@@ -1,5 +1,5 @@
 // A virtual ESC/POS printer that behaves like an Epson TM-class receipt printer, as described
-// in /work/shared/ref/escpos.md: for demos, field-tech training and the test suite.
+// in docs/escpos.md: for demos, field-tech training and the test suite.
 //
 // The device model:
 // - Bytes arrive on a link (TCP port or serial pty). Real-time commands (DLE EOT, DLE ENQ,
@@ -13,7 +13,7 @@
 //   recovers; data keeps arriving meanwhile and prints later.
 // - GS r and GS ( H are answered by the head, once everything before them has printed, and
 //   only while online. If a newer GS ( H is processed before an older one is answered, only
-//   the newer one is answered (escpos.md). GS I is answered by the command processor when it
+//   the newer one is answered (docs/escpos.md). GS I is answered by the command processor when it
 //   reaches it: in order with the data, never while offline, without waiting for the head.
 // - Several TCP clients may connect (like Epson interfaces). Each one's real-time commands
 //   are answered on its own socket at once, but the printer prints from one connection at
@@ -25,6 +25,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { UsbBackend } from '../agent/printer/transports/usb.js';
+import type { PaperMetrics } from '../protocol/profile.js';
 import { type Effect, EscPosInterpreter, formatPrintedItem, type PrintedItem } from './escpos-interpreter.js';
 import type { ConnectionHandlers, HostConnection, Link } from './link.js';
 import { PtyLink } from './pty-link.js';
@@ -68,6 +69,8 @@ export interface VirtualPrinterOptions {
   paperLines?: number;
   /** Receives the print-out as text lines. */
   output?: NodeJS.WritableStream;
+  /** The paper (a profile's `paper`): where lines are full. Default an 80 mm roll of 576 dots. */
+  paper?: PaperMetrics;
 }
 
 export interface VirtualPrinterStatus {
@@ -180,7 +183,7 @@ export class VirtualPrinter extends EventEmitter<VirtualPrinterEvents> {
   readonly #msPerLine: number;
   readonly #paperLines: number | undefined;
   readonly #output: NodeJS.WritableStream | undefined;
-  readonly #interpreter = new EscPosInterpreter();
+  readonly #interpreter: EscPosInterpreter;
 
   readonly #faults = new Set<Fault>();
   #drawerOpen = false;
@@ -222,6 +225,7 @@ export class VirtualPrinter extends EventEmitter<VirtualPrinterEvents> {
     this.#paperLines = opts.paperLines;
     this.#paperLeft = opts.paperLines;
     this.#output = opts.output;
+    this.#interpreter = new EscPosInterpreter(opts.paper);
     for (const f of opts.faults ?? []) this.#faults.add(f);
   }
 

@@ -1,5 +1,5 @@
 // ESC/POS command bytes, one builder per command, named after what the command does.
-// Byte values follow /work/shared/ref/escpos.md; parameters are range-checked here so that a
+// Byte values follow docs/escpos.md; parameters are range-checked here so that a
 // bug elsewhere cannot turn into a stray byte that the printer reads as the start of another
 // command.
 import type { PrinterProfile } from '../../protocol/profile.js';
@@ -87,7 +87,7 @@ const HRI_POSITION = { none: 0, above: 1, below: 2, both: 3 } as const;
 export const barcodeHeight = (dots: number) => Uint8Array.of(GS, 0x68, byteParam('barcode height', dots, 1));
 /** GS w n: narrow bar width in dots. */
 export const barcodeModuleWidth = (dots: number) =>
-  Uint8Array.of(GS, 0x77, byteParam('barcode module width', dots, 2, 6));
+  Uint8Array.of(GS, 0x77, byteParam('barcode module width', dots, 1, 6));
 /** GS H n: where the human-readable digits go. */
 export const barcodeHriPosition = (position: keyof typeof HRI_POSITION) =>
   Uint8Array.of(GS, 0x48, HRI_POSITION[position]);

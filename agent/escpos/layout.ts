@@ -1,13 +1,14 @@
 // Ticket + profile -> a list of print operations with everything decided: text wrapped and
-// padded by display width, tables laid out, characters the printer cannot print replaced,
-// cuts, QR codes, barcodes and pictures fitted to the paper. The byte encoder and the text
-// preview both read this, so that what the preview shows is what the bytes print.
+// padded by its width on paper in dots (charDots, the one width model), tables laid out,
+// characters the printer cannot print replaced, cuts, QR codes, barcodes and pictures fitted
+// to the paper. The byte encoder and the text preview both read this, so that what the
+// preview shows is what the bytes print.
 import QRCode from 'qrcode';
-import type { PrinterProfile } from '../../protocol/profile.js';
+import { charDots, type PrinterProfile } from '../../protocol/profile.js';
 import type { Align, BarcodeBlock, Block, Font, QrBlock, TableBlock, Ticket } from '../../protocol/ticket.js';
-import { barcodeData } from './barcode.js';
+import { barcodeData } from '../../shared/escpos/barcode.js';
 import { base64PngSize, type Dither, scaledSize } from './image.js';
-import { alignText, codecFor, type TextCodec, wrapText } from './text.js';
+import { alignOffset, type CharSize, codecFor, type TextCodec, wrapText } from './text.js';
 
 /** Something in the ticket that cannot be printed on this printer at all. */
 export class RenderError extends Error {
@@ -82,10 +83,16 @@ const QR_BYTE_CAPACITY_ERROR = 'The amount of data is too big to be stored in a 
 
 /**
  * Columns of the given font on this paper. Most Chinese printers have no small Han font, so
- * Han characters in font B lines stay 24 dots wide: font B suits Latin-only lines best.
+ * Han characters in font B lines stay 24 dots wide (charDots): font B suits Latin-only lines best.
  */
 export const fontColumns = (profile: PrinterProfile, font: Font) =>
   font === 'B' ? profile.paper.columnsFontB : profile.paper.columnsFontA;
+
+/** Dots of a narrow and of a wide character in this style on this printer. */
+export const charSize = (profile: PrinterProfile, style: Pick<Style, 'font' | 'width'>): CharSize => ({
+  narrow: charDots(profile.paper, style.font, false, style.width),
+  wide: charDots(profile.paper, style.font, true, style.width),
+});
 
 function styleOf(block: {
   bold?: boolean;
@@ -139,61 +146,42 @@ function layoutBlock(
   switch (block.type) {
     case 'text': {
       const style = styleOf(block);
-      const columns = Math.floor(fontColumns(profile, style.font) / style.width);
-      const lines = wrapText(codec.prepare(block.text, unprintable), columns, codec);
+      const size = charSize(profile, style);
+      const lines = wrapText(codec.prepare(block.text, unprintable), profile.paper.dots, codec, size);
       return [{ kind: 'lines', style, align: block.align ?? 'left', lines }];
     }
     case 'table': {
       const style = styleOf(block);
-      const columns = Math.floor(fontColumns(profile, style.font) / style.width);
       return [
         {
           kind: 'lines',
           style,
           align: 'left',
-          lines: tableLines(block, columns, codec, unprintable, path, warnings),
+          lines: tableLines(block, profile, charSize(profile, style), codec, unprintable, path, warnings),
         },
       ];
     }
     case 'rule': {
       const style = styleOf(block);
-      const columns = Math.floor(fontColumns(profile, style.font) / style.width);
-      const char = codec.prepare(block.char ?? '-', unprintable) || '-';
-      const line = char.repeat(Math.floor(columns / codec.width(char)));
+      const wanted = block.char ?? '-';
+      const missing = new Set<string>();
+      let char = codec.prepare(wanted, missing);
+      if (missing.size > 0 || char === '') {
+        // A line of '?' reads as an error on paper; a plain dash rule does the same job.
+        warnings.push(
+          `${path}: rule character ${wanted} cannot be printed with ${profile.text.encoding} on ${profile.name} (drawn with -)`,
+        );
+        char = '-';
+      }
+      const line = char.repeat(Math.floor(profile.paper.dots / codec.width(char, charSize(profile, style))));
       return [{ kind: 'lines', style, align: 'left', lines: [line] }];
     }
     case 'feed':
       return [{ kind: 'feed', lines: block.lines ?? 1 }];
     case 'qr':
       return [layoutQr(block, profile, path, warnings)];
-    case 'barcode': {
-      const data = barcodeData(block.symbology, block.data);
-      let moduleWidth = block.moduleWidth ?? 2;
-      const fits = (w: number) => data.modules * w <= profile.paper.dots;
-      if (!fits(2)) {
-        throw new Error(
-          `${block.symbology} ${JSON.stringify(block.data)} is ${data.modules * 2} dots wide at the narrowest bars, the paper has ${profile.paper.dots}`,
-        );
-      }
-      if (!fits(moduleWidth)) {
-        while (!fits(moduleWidth)) moduleWidth--; // ends at 2 at the latest, checked above
-        warnings.push(
-          `${path}: barcode bars narrowed to ${moduleWidth} dots to fit ${profile.paper.dots} dots`,
-        );
-      }
-      return [
-        {
-          kind: 'barcode',
-          symbology: block.symbology,
-          payload: data.payload,
-          text: data.text,
-          height: block.height ?? 80,
-          moduleWidth,
-          hri: block.hri ?? 'below',
-          align: block.align ?? 'center',
-        },
-      ];
-    }
+    case 'barcode':
+      return [layoutBarcode(block, profile, codec, path, warnings)];
     case 'image': {
       const png = block.png;
       const size = scaledSize(base64PngSize(png), profile.paper.dots, block.width);
@@ -211,6 +199,9 @@ function layoutBlock(
     case 'cut': {
       const wanted = block.mode ?? 'partial';
       const mode = profile.cutter === 'none' ? null : profile.cutter === 'partial-only' ? 'partial' : wanted;
+      if (wanted === 'full' && mode === 'partial') {
+        warnings.push(`${path}: full cut made as a partial cut: ${profile.name} has no full cut`);
+      }
       return [{ kind: 'cut', feedLines: profile.cutFeedLines, mode }];
     }
     case 'drawer': {
@@ -243,8 +234,59 @@ function layoutBlock(
   }
 }
 
-/** Widths of the table's columns in display columns, fitted to `available`. */
-function columnWidths(block: TableBlock, available: number, path: string, warnings: string[]): number[] {
+/**
+ * A barcode at the widest bars that fit the paper (narrower than asked, down to the
+ * profile's narrowest, with a warning). When even those do not fit, its human-readable
+ * text is printed instead, with a warning: a barcode too long for the paper does not stop
+ * the order from printing. (Data its symbology cannot encode is still a RenderError.)
+ */
+function layoutBarcode(
+  block: BarcodeBlock,
+  profile: PrinterProfile,
+  codec: TextCodec,
+  path: string,
+  warnings: string[],
+): LayoutOp {
+  const data = barcodeData(block.symbology, block.data);
+  const wanted = block.moduleWidth ?? 2;
+  const narrowest = Math.min(wanted, profile.barcodeMinModuleWidth ?? 2);
+  const { dots } = profile.paper;
+  let moduleWidth = wanted;
+  while (moduleWidth >= narrowest && data.modules * moduleWidth > dots) moduleWidth--;
+  const align = block.align ?? 'center';
+  if (moduleWidth < narrowest) {
+    warnings.push(
+      `${path}: ${block.symbology} ${JSON.stringify(block.data)} is ${data.modules * narrowest} dots wide at the narrowest bars, the paper has ${dots}: printed as text instead of bars`,
+    );
+    const style = styleOf({ bold: true });
+    return { kind: 'lines', style, align, lines: wrapText(data.text, dots, codec, charSize(profile, style)) };
+  }
+  if (moduleWidth < wanted) {
+    warnings.push(`${path}: barcode bars narrowed to ${moduleWidth} dots to fit ${dots} dots`);
+  }
+  return {
+    kind: 'barcode',
+    symbology: block.symbology,
+    payload: data.payload,
+    text: data.text,
+    height: block.height ?? 80,
+    moduleWidth,
+    hri: block.hri ?? 'below',
+    align,
+  };
+}
+
+/**
+ * Widths of the table's columns in character cells of its font, fitted to `available`.
+ * `hanCells` is how many cells a wide character takes (2 in font A, 3 in font B).
+ */
+function columnWidths(
+  block: TableBlock,
+  available: number,
+  hanCells: number,
+  path: string,
+  warnings: string[],
+): number[] {
   const gap = block.gap ?? 1;
   const n = block.columns.length;
   const content = available - gap * (n - 1);
@@ -254,7 +296,7 @@ function columnWidths(block: TableBlock, available: number, path: string, warnin
   const widths = block.columns.map((c) => c.width ?? 0);
   const flexible = block.columns.filter((c) => c.width === undefined).length;
   // A flexible column gets room for at least one Han character when there is any.
-  const minFlexible = content - n >= flexible ? 2 : 1;
+  const minFlexible = content - n >= flexible * (hanCells - 1) ? hanCells : 1;
   let leftover = content - widths.reduce((a, b) => a + b, 0);
   if (leftover < flexible * minFlexible) {
     while (leftover < flexible * minFlexible) {
@@ -276,16 +318,25 @@ function columnWidths(block: TableBlock, available: number, path: string, warnin
   return widths;
 }
 
+/**
+ * A table's printed lines. Cells are placed by dots, not by characters: a wide character in
+ * font B is 24 dots, not a whole number of 9-dot cells, so each cell is padded with as many
+ * spaces as bring it nearest its column's start without passing it, and no line is wider
+ * than the paper.
+ */
 function tableLines(
   block: TableBlock,
-  available: number,
+  profile: PrinterProfile,
+  size: CharSize,
   codec: TextCodec,
   unprintable: Set<string>,
   path: string,
   warnings: string[],
 ): string[] {
-  const widths = columnWidths(block, available, path, warnings);
-  const gap = ' '.repeat(block.gap ?? 1);
+  const { narrow } = size;
+  const hanCells = Math.ceil(size.wide / narrow);
+  const widths = columnWidths(block, Math.floor(profile.paper.dots / narrow), hanCells, path, warnings);
+  const gap = block.gap ?? 1;
   const lines: string[] = [];
   block.rows.forEach((row, r) => {
     if (row.length > widths.length) {
@@ -295,16 +346,33 @@ function tableLines(
       );
     }
     // Each cell wraps within its column; the row is as tall as its tallest cell.
-    const cells = widths.map((w, c) => wrapText(codec.prepare(row[c] ?? '', unprintable), w, codec));
+    const cells = widths.map((w, c) =>
+      wrapText(codec.prepare(row[c] ?? '', unprintable), w * narrow, codec, size),
+    );
     const height = Math.max(...cells.map((c) => c.length));
     for (let l = 0; l < height; l++) {
       let line = '';
+      let pos = 0; // dots printed so far
+      let start = 0; // where the column starts, in dots
+      const padTo = (dots: number) => {
+        const spaces = Math.max(0, Math.floor((dots - pos) / narrow));
+        line += ' '.repeat(spaces);
+        pos += spaces * narrow;
+      };
       widths.forEach((w, c) => {
         const text = cells[c]?.[l] ?? '';
-        if (c > 0) line += gap;
-        line += alignText(text, codec.width(text), w, block.columns[c]?.align ?? 'left');
+        const dots = codec.width(text, size);
+        padTo(start + alignOffset(w * narrow - dots, block.columns[c]?.align ?? 'left'));
+        line += text;
+        pos += dots;
+        start += (w + gap) * narrow;
       });
-      lines.push(line);
+      padTo(start - gap * narrow);
+      // Only a wide character in a fixed column narrower than it can push a line this far:
+      // wrapped here rather than by the printer, so the preview shows what the paper does.
+      lines.push(
+        ...(pos > profile.paper.dots ? wrapText(line.trimEnd(), profile.paper.dots, codec, size) : [line]),
+      );
     }
   });
   return lines;

@@ -1,12 +1,12 @@
 // Ticket + profile -> a picture of the paper (SVG), for a person checking what a ticket looked
 // like: drawn from the same layout as the bytes, so wrapping, table columns, sizes, QR codes
-// and images sit where the printer put them. One printer dot is one SVG unit; a text column
-// is the paper's dots divided by its font's columns, and Han characters take two.
+// and images sit where the printer put them. One printer dot is one SVG unit, and each
+// character takes the dots the shared width model gives it.
 import QRCode from 'qrcode';
-import type { PrinterProfile } from '../../protocol/profile.js';
+import { charDots, type PrinterProfile } from '../../protocol/profile.js';
 import type { Ticket } from '../../protocol/ticket.js';
-import { fontColumns, type LayoutOp, layoutTicket, type Style } from './layout.js';
-import { codecFor, type TextCodec } from './text.js';
+import { type LayoutOp, layoutTicket, type Style } from './layout.js';
+import { type CharSize, codecFor, type TextCodec } from './text.js';
 
 /** Printed height of a font A / font B line in dots, with the default line spacing. */
 const LINE_DOTS = { A: 30, B: 22 } as const;
@@ -47,23 +47,26 @@ function alignOffset(used: number, available: number, align: 'left' | 'center' |
   return align === 'left' ? 0 : align === 'right' ? free : Math.floor(free / 2);
 }
 
-/** One line of text: runs of same-width characters, each stretched to exactly its columns. */
-function drawLine(line: string, style: Style, x0: number, y: number, columnDots: number, codec: TextCodec) {
+/** One line of text: runs of same-width characters, each stretched to exactly the dots the printer gives them. */
+function drawLine(line: string, style: Style, x0: number, y: number, size: CharSize, codec: TextCodec) {
   const lineDots = LINE_DOTS[style.font] * style.height;
-  const size = GLYPH_DOTS[style.font] * style.height;
-  const baseline = y + lineDots - (LINE_DOTS[style.font] - GLYPH_DOTS[style.font]) / 2 - size * 0.14;
+  const glyph = GLYPH_DOTS[style.font] * style.height;
+  const baseline = y + lineDots - (LINE_DOTS[style.font] - GLYPH_DOTS[style.font]) / 2 - glyph * 0.14;
   const out: string[] = [];
-  const attrs = `${style.bold ? ' font-weight="bold"' : ''}${style.underline ? ' text-decoration="underline"' : ''} fill="${style.invert ? '#fff' : '#111'}" font-size="${size}"`;
+  const attrs = `${style.bold ? ' font-weight="bold"' : ''}${style.underline ? ' text-decoration="underline"' : ''} fill="${style.invert ? '#fff' : '#111'}" font-size="${glyph}"`;
   let x = x0;
   let i = 0;
-  const width = codec.width(line) * style.width * columnDots;
-  if (style.invert) out.push(`<rect x="${x0}" y="${y}" width="${width}" height="${lineDots}" fill="#111"/>`);
+  if (style.invert) {
+    out.push(
+      `<rect x="${x0}" y="${y}" width="${codec.width(line, size)}" height="${lineDots}" fill="#111"/>`,
+    );
+  }
   while (i < line.length) {
-    const w = codec.charWidth(line.charCodeAt(i));
+    const wide = codec.isWide(line.charCodeAt(i));
     let j = i + 1;
-    while (j < line.length && codec.charWidth(line.charCodeAt(j)) === w) j++;
+    while (j < line.length && codec.isWide(line.charCodeAt(j)) === wide) j++;
     const run = line.slice(i, j);
-    const runDots = (j - i) * w * style.width * columnDots;
+    const runDots = (j - i) * (wide ? size.wide : size.narrow);
     if (run.trim()) {
       out.push(
         `<text x="${x}" y="${baseline.toFixed(1)}" textLength="${runDots}" lengthAdjust="spacingAndGlyphs" xml:space="preserve"${attrs}>${escapeXml(run)}</text>`,
@@ -83,12 +86,14 @@ function drawOp(op: LayoutOp, profile: PrinterProfile, codec: TextCodec, out: st
   const dots = profile.paper.dots;
   switch (op.kind) {
     case 'lines': {
-      const columns = fontColumns(profile, op.style.font);
-      const columnDots = dots / columns;
+      // The width model the layout and the printer use (protocol/profile.ts charDots).
+      const size: CharSize = {
+        narrow: charDots(profile.paper, op.style.font, false, op.style.width),
+        wide: charDots(profile.paper, op.style.font, true, op.style.width),
+      };
       for (const line of op.lines) {
-        const used = codec.width(line) * op.style.width;
-        const x = alignOffset(used, columns, op.align) * columnDots;
-        out.push(drawLine(line, op.style, x, y, columnDots, codec));
+        const x = alignOffset(codec.width(line, size), dots, op.align);
+        out.push(drawLine(line, op.style, x, y, size, codec));
         y += LINE_DOTS[op.style.font] * op.style.height;
       }
       return y;

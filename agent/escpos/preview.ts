@@ -3,20 +3,22 @@
 //
 // Conventions (shared with the virtual printer through markers.ts):
 // - One text line per printed line, padded with spaces to the column count of its font
-//   (columnsFontA, or columnsFontB for font B lines). Han characters are left as they are:
-//   they take two columns in a terminal as on paper. Characters the printer prints two
-//   columns wide but terminals show narrow (GBK's “ ” · ═ and the like) get a space after
-//   them, so that columns stay aligned.
-// - Double (or wider) text is widened proportionally: each character is followed by spaces
-//   for the extra width, so "总计" at width 2 reads "总  计  " and stays aligned with the
-//   rest of the receipt. Height multipliers, bold, underline and invert are not shown.
+//   (columnsFontA, or columnsFontB for font B lines). Each character is placed by its width
+//   on paper in dots (charDots, the width model the layout and the virtual printer use), one
+//   preview column per character cell of the line's font: a character is followed by spaces
+//   while the paper is ahead of the screen. So Han characters take two columns in a terminal
+//   as on paper in font A; in font B (24 dots in 9-dot cells) they get a space every so
+//   often; characters the printer prints wide but terminals show narrow (GBK's “ ” · ═ and
+//   the like) get a space after them; and double (or wider) text is widened proportionally,
+//   so "总计" at width 2 reads "总  计  " and stays aligned with the rest of the receipt.
+//   Height multipliers, bold, underline and invert are not shown.
 // - Non-text output is one marker line, not padded: cut (after the profile's feed lines as
 //   blank lines), QR with its data, barcode with its human-readable text, image with its
 //   printed size in dots, drawer pulse, beep (only when the printer has a buzzer), raw.
-import type { PrinterProfile } from '../../protocol/profile.js';
+import { cellDots, type PrinterProfile } from '../../protocol/profile.js';
 import type { Ticket } from '../../protocol/ticket.js';
-import { fontColumns, type LayoutOp, layoutTicket } from './layout.js';
-import { marker } from './markers.js';
+import { marker } from '../../shared/escpos/markers.js';
+import { charSize, fontColumns, type LayoutOp, layoutTicket, type Style } from './layout.js';
 import { alignText, codecFor, type TextCodec } from './text.js';
 
 /** East Asian Wide and Fullwidth ranges of the BMP: what terminals show two columns wide. */
@@ -30,18 +32,33 @@ const terminalWide = (c: number) =>
   (c >= 0xffe0 && c <= 0xffe6);
 
 /**
- * `text` as a terminal should show it: each character followed by spaces for the columns
- * it takes on paper beyond what it takes on screen (`factor` is the width multiplier).
+ * A printed line as a terminal should show it, with its width in preview columns (character
+ * cells of the line's font, whole ones): each character is followed by spaces while the paper
+ * is ahead of the screen.
  */
-function widen(text: string, factor: number, codec: TextCodec): string {
+function onScreen(
+  line: string,
+  style: Style,
+  profile: PrinterProfile,
+  codec: TextCodec,
+): { text: string; columns: number } {
+  const cell = cellDots(profile.paper, style.font);
+  const size = charSize(profile, style);
   let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const onPaper = codec.charWidth(c) * factor;
-    const onScreen = c >= 0x80 && terminalWide(c) ? 2 : 1;
-    out += onPaper > onScreen ? text[i] + ' '.repeat(onPaper - onScreen) : text[i];
+  let dots = 0;
+  let columns = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    dots += codec.isWide(c) ? size.wide : size.narrow;
+    columns += c >= 0x80 && terminalWide(c) ? 2 : 1;
+    out += line[i];
+    const behind = Math.floor(dots / cell) - columns;
+    if (behind > 0) {
+      out += ' '.repeat(behind);
+      columns += behind;
+    }
   }
-  return out;
+  return { text: out, columns };
 }
 
 function previewOp(op: LayoutOp, profile: PrinterProfile, codec: TextCodec, out: string[]): void {
@@ -50,8 +67,8 @@ function previewOp(op: LayoutOp, profile: PrinterProfile, codec: TextCodec, out:
     case 'lines': {
       const columns = fontColumns(profile, op.style.font);
       for (const line of op.lines) {
-        const width = codec.width(line) * op.style.width;
-        out.push(alignText(widen(line, op.style.width, codec), width, columns, op.align));
+        const shown = onScreen(line, op.style, profile, codec);
+        out.push(alignText(shown.text, shown.columns, columns, op.align));
       }
       return;
     }

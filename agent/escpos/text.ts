@@ -1,8 +1,9 @@
-// Text for the printer: which characters a profile's encoding can print, their bytes, their
-// display width, and wrapping by display width.
+// Text for the printer: which characters a profile's encoding can print, their bytes, which
+// of them print wide, and wrapping by width on paper.
 //
-// In Chinese mode (FS &, GB18030/GBK) a character encoded as two or more bytes takes two
-// columns and ASCII takes one; in a single-byte code page everything takes one. Each codec
+// In Chinese mode (FS &, GB18030/GBK) a character encoded as two or more bytes prints wide (a
+// 24-dot glyph) and ASCII narrow; in a single-byte code page everything is narrow. How many
+// dots each takes in a given font and size is charDots (protocol/profile.ts). Each codec
 // keeps a table over the BMP filled on first sight of a character, so iconv runs once per
 // distinct character per process and every later lookup is an array read.
 import iconv from 'iconv-lite';
@@ -116,17 +117,17 @@ export class TextCodec {
     return out;
   }
 
-  /** Display width in columns of a prepared string. */
-  width(text: string): number {
+  /** Width of a prepared string, each character measured as `size` says. */
+  width(text: string, size: CharSize = COLUMNS): number {
     let w = 0;
-    for (let i = 0; i < text.length; i++) w += this.charWidth(text.charCodeAt(i));
+    for (let i = 0; i < text.length; i++) w += this.isWide(text.charCodeAt(i)) ? size.wide : size.narrow;
     return w;
   }
 
-  /** Columns taken by one UTF-16 code unit of a prepared string. */
-  charWidth(c: number): number {
+  /** Whether one UTF-16 code unit of a prepared string prints as a wide (two-byte) character. */
+  isWide(c: number): boolean {
     const n = this.#lengthOf(c);
-    return n >= 2 && n <= 4 ? 2 : 1;
+    return n >= 2 && n <= 4;
   }
 
   /** Writes a prepared string's bytes. */
@@ -149,6 +150,18 @@ export class TextCodec {
   }
 }
 
+/**
+ * How wide a narrow and a wide character are, in one unit: dots of one font and size on
+ * paper (from charDots), or display columns.
+ */
+export interface CharSize {
+  narrow: number;
+  wide: number;
+}
+
+/** Display columns: a wide character takes two. */
+export const COLUMNS: CharSize = { narrow: 1, wide: 2 };
+
 const codecs = new Map<TextEncoding, TextCodec>();
 /** The shared codec for an encoding (its character cache lives as long as the process). */
 export function codecFor(encoding: TextEncoding): TextCodec {
@@ -160,6 +173,12 @@ export function codecFor(encoding: TextEncoding): TextCodec {
   return codec;
 }
 
+/** Spaces before a piece `free` units short of its room, aligned as asked (in the same units). */
+export function alignOffset(free: number, align: 'left' | 'center' | 'right'): number {
+  if (free <= 0 || align === 'left') return 0;
+  return align === 'right' ? free : Math.floor(free / 2);
+}
+
 /** Pads `text` (of display width `width`) to `columns` with spaces, aligned as asked. */
 export function alignText(
   text: string,
@@ -169,9 +188,7 @@ export function alignText(
 ): string {
   const free = columns - width;
   if (free <= 0) return text;
-  if (align === 'left') return text + ' '.repeat(free);
-  if (align === 'right') return ' '.repeat(free) + text;
-  const left = Math.floor(free / 2);
+  const left = alignOffset(free, align);
   return ' '.repeat(left) + text + ' '.repeat(free - left);
 }
 
@@ -195,20 +212,21 @@ interface Token {
  * (words), single wide characters; pieces that must stay together are glued (no line starts
  * with "，" or ")", none ends with "(" or "￥", a number keeps its unit).
  */
-function tokenize(paragraph: string, codec: TextCodec): Token[] {
+function tokenize(paragraph: string, codec: TextCodec, size: CharSize): Token[] {
   const tokens: Token[] = [];
   const n = paragraph.length;
   for (let i = 0; i < n; ) {
     const c = paragraph.charCodeAt(i);
     const space = c === 0x20;
     let end = i + 1;
-    let width = codec.charWidth(c);
-    if (width === 1) {
+    const wide = codec.isWide(c);
+    let width = wide ? size.wide : size.narrow;
+    if (!wide) {
       while (end < n) {
         const d = paragraph.charCodeAt(end);
-        if ((d === 0x20) !== space || codec.charWidth(d) !== 1) break;
+        if ((d === 0x20) !== space || codec.isWide(d)) break;
         end++;
-        width++;
+        width += size.narrow;
       }
     }
     const text = paragraph.slice(i, end);
@@ -216,9 +234,7 @@ function tokenize(paragraph: string, codec: TextCodec): Token[] {
     const prev = tokens[tokens.length - 1];
     const last = prev?.text.at(-1) ?? '';
     const glue =
-      NO_BREAK_AFTER.has(last) ||
-      NO_BREAK_BEFORE.has(text[0] ?? '') ||
-      (width === 2 && last >= '0' && last <= '9'); // a number and its unit: 12寸, 6只
+      NO_BREAK_AFTER.has(last) || NO_BREAK_BEFORE.has(text[0] ?? '') || (wide && last >= '0' && last <= '9'); // a number and its unit: 12寸, 6只
     if (prev && !prev.space && !space && glue) {
       prev.text += text;
       prev.width += width;
@@ -228,16 +244,22 @@ function tokenize(paragraph: string, codec: TextCodec): Token[] {
 }
 
 /**
- * Wraps prepared text to lines of at most `columns` display columns. "\n" starts a new line;
- * words and glued punctuation move to the next line whole when they fit on one, Han
- * characters may break anywhere else; spaces at a wrap point are dropped. A piece longer than
- * a line is broken between characters (a wide character wider than the line gets a line of
- * its own). Returns at least one (possibly empty) line.
+ * Wraps prepared text to lines at most `columns` wide, measured as `size` says (display
+ * columns by default; the layout measures dots on paper). "\n" starts a new line; words and
+ * glued punctuation move to the next line whole when they fit on one, Han characters may
+ * break anywhere else; spaces at a wrap point are dropped. A piece longer than a line is
+ * broken between characters (a wide character wider than the line gets a line of its own).
+ * Returns at least one (possibly empty) line.
  */
-export function wrapText(text: string, columns: number, codec: TextCodec): string[] {
+export function wrapText(
+  text: string,
+  columns: number,
+  codec: TextCodec,
+  size: CharSize = COLUMNS,
+): string[] {
   const lines: string[] = [];
   for (const paragraph of text.split('\n')) {
-    if (codec.width(paragraph) <= columns) {
+    if (codec.width(paragraph, size) <= columns) {
       lines.push(paragraph);
       continue;
     }
@@ -250,7 +272,7 @@ export function wrapText(text: string, columns: number, codec: TextCodec): strin
       lineWidth = 0;
       wrapped = true;
     };
-    for (const token of tokenize(paragraph, codec)) {
+    for (const token of tokenize(paragraph, codec, size)) {
       if (token.space) {
         if (lineWidth + token.width > columns) breakLine();
         else if (!(wrapped && lineWidth === 0)) {
@@ -266,7 +288,7 @@ export function wrapText(text: string, columns: number, codec: TextCodec): strin
         continue;
       }
       for (let i = 0; i < token.text.length; i++) {
-        const w = codec.charWidth(token.text.charCodeAt(i));
+        const w = codec.isWide(token.text.charCodeAt(i)) ? size.wide : size.narrow;
         if (lineWidth + w > columns && lineWidth > 0) breakLine();
         line += token.text[i];
         lineWidth += w;

@@ -1,4 +1,4 @@
-// Printer identification with GS I (escpos.md, "Identification"): three one-byte answers
+// Printer identification with GS I (docs/escpos.md, "Identification"): three one-byte answers
 // every ESC/POS printer gives, and five text blocks (5F ... 00) that Epson-like printers add.
 
 export interface PrinterIdentity {

@@ -1,7 +1,7 @@
 // Splits the byte stream an ESC/POS printer sends back into replies. Everything the agent
 // learns from a printer (status, print confirmations, identity) arrives mixed on one stream,
 // cut at arbitrary points by the transport, so this is a state machine fed chunk by chunk.
-// See /work/shared/ref/escpos.md, "Telling replies apart in the incoming byte stream".
+// See docs/escpos.md, "Telling the replies apart".
 
 export type InboundEvent =
   | { kind: 'realtime-status'; byte: number } // DLE EOT n answer: (b & 0x93) === 0x12

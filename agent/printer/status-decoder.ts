@@ -1,6 +1,6 @@
 // Turns the printer's status bytes (DLE EOT n answers, ASB frames) into a partial PrinterStatus.
 // Each decoder returns only the fields its byte actually tells; the tracker merges them.
-// Bit meanings: /work/shared/ref/escpos.md.
+// Bit meanings: docs/escpos.md.
 import type { PrinterStatus } from '../../protocol/status.js';
 import { isAsbFirstByte, isPlainAnswerByte, isRealtimeStatusByte } from './inbound-parser.js';
 

@@ -11,14 +11,19 @@
 import type { PrinterProfile } from '../../protocol/profile.js';
 import { markRawAsReprint, markTicketAsReprint } from '../../protocol/reprint.js';
 import type { Log } from '../../shared/log.js';
-import { renderLayout } from '../escpos/encoder.js';
+import { renderLayout, renderTicket } from '../escpos/encoder.js';
 import { layoutTicket } from '../escpos/layout.js';
 import { estimatePaperMm } from '../health.js';
 import { ONE_WAY_UNCONFIRMED, type Printer } from '../printer/printer.js';
 import type { AgentStore, JobRecord } from '../store/agent-store.js';
+import { markTicketForBackup, type NamedPrinter } from './backup-mark.js';
 
 export interface PrinterQueueOptions {
   printerId: string;
+  /** Shown to people (agent config); the backup mark names the printer by it. */
+  printerName?: string | undefined;
+  /** The printer a job's printer ref means before failover: a job printed here for another gets a mark. */
+  intendedPrinter?: (ref: string) => NamedPrinter | undefined;
   printer: Printer;
   profile: PrinterProfile;
   store: AgentStore;
@@ -43,6 +48,13 @@ function describeReason(reason: string | undefined): string {
     default:
       return reason ?? 'the printer stopped';
   }
+}
+
+/** A job's bytes for one copy, the paper it takes, and what prints differently from what it asked. */
+interface Rendered {
+  bytes: Uint8Array;
+  paperMm: number;
+  warnings: string[];
 }
 
 /** A job whose `printing` is committed, with its bytes: it goes to the printer next. */
@@ -167,7 +179,7 @@ export class PrinterQueue {
     while (!this.#stopping && !paused() && printer.notReadyReasons.length === 0) {
       const queued = store.nextQueued(printerId);
       if (!queued) return null;
-      let rendered: { bytes: Uint8Array; paperMm: number };
+      let rendered: Rendered;
       try {
         rendered = this.#render(queued);
       } catch (err) {
@@ -181,31 +193,51 @@ export class PrinterQueue {
       let job: JobRecord | null;
       try {
         // Null when its expiry passed meanwhile (it is expired or held now).
-        job = store.startJob(queued.jobId, printerId);
+        job = store.startJob(queued.jobId, printerId, rendered.warnings);
       } catch (err) {
         this.#failOnBug(queued.jobId, err);
         continue;
       }
-      if (job) return { job, ...rendered };
+      if (job) return { job, bytes: rendered.bytes, paperMm: rendered.paperMm };
     }
     return null;
   }
 
-  /** The bytes of one copy (the driver appends the confirmation request) and the paper it takes. */
-  #render(job: JobRecord): { bytes: Uint8Array; paperMm: number } {
+  /**
+   * The bytes of one copy (the driver appends the confirmation request), the paper it takes,
+   * and the renderer's warnings (they go into the job's timeline).
+   */
+  #render(job: JobRecord): Rendered {
     const { profile, log, printerId } = this.#o;
     let { ticket, raw } = job.message;
     if (job.reprintMark > 0) {
       if (ticket) ticket = markTicketAsReprint(ticket, job.reprintMark);
       else if (raw !== undefined) raw = markRawAsReprint(raw, job.reprintMark);
     }
-    if (!ticket)
-      return { bytes: Buffer.from(raw ?? '', 'base64'), paperMm: estimatePaperMm({ raw: raw ?? '' }) };
+    const intended = this.#o.intendedPrinter?.(job.printerRef);
+    const backup = intended && intended.id !== printerId ? intended : undefined;
+    const here = { id: printerId, name: this.#o.printerName };
+    if (!ticket) {
+      let bytes: Uint8Array = Buffer.from(raw ?? '', 'base64');
+      if (backup) {
+        // Raw bytes cannot take a block: the mark goes before them as a ticket of its own.
+        const mark = renderTicket(
+          markTicketForBackup({ version: 1, blocks: [] }, job.printerRef, backup, here),
+          profile,
+          {
+            confirmToken: false,
+          },
+        );
+        bytes = Buffer.concat([mark.bytes, bytes]);
+      }
+      return { bytes, paperMm: estimatePaperMm({ raw: raw ?? '' }), warnings: [] };
+    }
+    if (backup) ticket = markTicketForBackup(ticket, job.printerRef, backup, here);
     // Laid out once for both the bytes and the paper estimate.
     const layout = layoutTicket(ticket, profile);
     const { bytes, warnings } = renderLayout(layout, profile, { confirmToken: false });
     for (const w of warnings) log.warn(`printer ${printerId}: job ${job.jobId}: ${w}`);
-    return { bytes, paperMm: estimatePaperMm({ layout }) };
+    return { bytes, paperMm: estimatePaperMm({ layout }), warnings };
   }
 
   /**

@@ -5,6 +5,8 @@ import type { Route } from '../store/agent-store.js';
 
 export interface RoutedPrinter {
   id: string;
+  /** Shown to people, e.g. "后厨 Kitchen". */
+  name?: string | undefined;
   roles: readonly string[];
   backup?: string;
 }
@@ -44,9 +46,14 @@ export class Router {
     else if (!this.#outSince.has(printerId)) this.#outSince.set(printerId, this.#now());
   }
 
+  /** The printer a job naming `ref` is meant for, before failover. */
+  primary(ref: string): RoutedPrinter | undefined {
+    return this.#printers.get(ref) ?? this.#opts.printers.find((p) => p.roles.includes(ref));
+  }
+
   /** The printer a new job goes to, with failover applied; or why there is none. */
   resolve(ref: string): Route {
-    const printer = this.#printers.get(ref) ?? this.#opts.printers.find((p) => p.roles.includes(ref));
+    const printer = this.primary(ref);
     if (!printer) return { failed: `no printer with id or role ${ref}` };
     const takeover = this.takeover(printer.id);
     if (!takeover) return { printerId: printer.id };

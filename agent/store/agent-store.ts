@@ -474,10 +474,12 @@ export class AgentStore extends SqliteDatabase implements Outbox {
 
   /**
    * queued -> printing, persisted (with its event) before the first byte goes out: that is
-   * what makes a crash from here on "uncertain". Null when the job is no longer queued on
-   * this printer (cancelled, moved) or its expiry passed (then it is expired or held).
+   * what makes a crash from here on "uncertain". `notes` (how the ticket prints differently
+   * from what it asked: a barcode as text, a partial cut) join the event's detail, so the
+   * job's timeline at the relay shows them. Null when the job is no longer queued on this
+   * printer (cancelled, moved) or its expiry passed (then it is expired or held).
    */
-  startJob(jobId: string, printerId: string): JobRecord | null {
+  startJob(jobId: string, printerId: string, notes: readonly string[] = []): JobRecord | null {
     return this.transaction(() => {
       const job = this.getJob(jobId);
       if (job?.state !== 'queued' || job.printerId !== printerId) return null;
@@ -486,7 +488,8 @@ export class AgentStore extends SqliteDatabase implements Outbox {
         return null;
       }
       const started = this.update(job, { state: 'printing', detail: null });
-      this.jobEvent(started, 'printing', job.detail);
+      const detail = [...(job.detail === null ? [] : [job.detail]), ...notes].join('; ');
+      this.jobEvent(started, 'printing', detail === '' ? null : detail);
       return started;
     });
   }

@@ -12,10 +12,10 @@ import { Printer, type PrintJobUpdate } from '../../agent/printer/printer.js';
 import { resolveProfile } from '../../agent/profiles/index.js';
 import type { PrinterProfile } from '../../protocol/profile.js';
 import { notReadyReasons } from '../../protocol/status.js';
-import { parseTicket } from '../../protocol/ticket.js';
 import { parseJsonText } from '../../shared/json-file.js';
 import { CONDITION_TEXT } from '../../shared/printer-state.js';
 import { port, positiveInteger } from '../options.js';
+import { ticketFromJson } from './render.js';
 
 const DEFAULT_PROFILE = 'epson-tm-t88';
 
@@ -121,13 +121,22 @@ export function registerPrinter(program: Command): void {
           'exit 0 once the printer confirmed that it printed',
       ),
     30_000,
-    'how long to wait for the printer to answer, and for its confirmation while it is ready',
+    'how long the whole command may take: connecting, waiting for the printer to be ready, printing',
   ).action(async (uri: string, file: string, opts: Options) => {
     const bytes = await loadJob(file, resolveProfile(opts.profile));
-    await withPrinter(uri, opts, async (p) => {
+    await withPrinter(uri, opts, async (p, deadline) => {
       const job = p.print(bytes);
       job.on('state', (u) => reportProgress(u));
-      const result = await job.done;
+      const result = await within(job.done, deadline);
+      if (result === undefined) {
+        // A printer out of paper or with its cover open never prints: say so and give up.
+        const reasons = p.notReadyReasons.map((r) => r.replaceAll('-', ' '));
+        const why = reasons.length > 0 ? reasons.join(', ') : 'no confirmation that it printed';
+        const sent = job.state === 'queued' ? 'nothing was sent' : 'it may or may not have printed';
+        console.error(`${uri}: ${why} (not printed within ${opts.timeout} ms; ${sent})`);
+        process.exitCode = EXIT_NOT_READY;
+        return;
+      }
       if (result.state === 'printed') {
         console.log(`printed ${file}`);
       } else {
@@ -168,8 +177,16 @@ export function registerPrinter(program: Command): void {
     .action((opts: DiscoverCliOptions) => discover(opts));
 }
 
-/** Connects (within opts.timeout), runs `use`, and always closes the printer. */
-async function withPrinter(uri: string, opts: Options, use: (p: Printer) => Promise<void>): Promise<void> {
+/**
+ * Connects (within opts.timeout), runs `use` with the time by which the command must be done
+ * (opts.timeout after it started), and always closes the printer.
+ */
+async function withPrinter(
+  uri: string,
+  opts: Options,
+  use: (p: Printer, deadline: number) => Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + opts.timeout;
   const profile = resolveProfile(opts.profile);
   const printer = new Printer({
     uri,
@@ -186,7 +203,7 @@ async function withPrinter(uri: string, opts: Options, use: (p: Printer) => Prom
   });
   try {
     printer.start();
-    if (!(await connected(printer, opts.timeout))) {
+    if (!(await printer.whenConnected(opts.timeout))) {
       console.error(
         lastError
           ? `${lastError.message} (gave up after ${opts.timeout} ms)`
@@ -195,27 +212,19 @@ async function withPrinter(uri: string, opts: Options, use: (p: Printer) => Prom
       process.exitCode = EXIT_CANNOT_CONNECT;
       return;
     }
-    await use(printer);
+    await use(printer, deadline);
   } finally {
     await printer.close();
   }
 }
 
-/** Whether the printer connected and its status (settled) became known within timeoutMs. */
-function connected(printer: Printer, timeoutMs: number): Promise<boolean> {
-  if (printer.status.connected) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => done(false), timeoutMs);
-    const onStatus = (): void => {
-      if (printer.status.connected) done(true);
-    };
-    function done(ok: boolean): void {
-      clearTimeout(timer);
-      printer.off('status', onStatus);
-      resolve(ok);
-    }
-    printer.on('status', onStatus);
+/** What `promise` gives if it settles before `deadline` (ms since the epoch); undefined if not. */
+function within<T>(promise: Promise<T>, deadline: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
   });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 function reportProgress(u: PrintJobUpdate): void {
@@ -238,7 +247,7 @@ async function loadJob(file: string, profile: PrinterProfile): Promise<Uint8Arra
   // The driver appends its own confirmation request, with a token it waits for.
   if (type === '.bin') return stripTrailingConfirmation(data);
   const { bytes, warnings } = renderTicket(
-    parseJsonText(data.toString('utf8'), file, 'ticket', parseTicket),
+    parseJsonText(data.toString('utf8'), file, 'ticket', (value) => ticketFromJson(value, file)),
     profile,
     { confirmToken: false },
   );

@@ -94,6 +94,7 @@ interface StartOptions {
   httpsPort: number | null;
   mqttsPort: number | null;
   wssPort: number | null;
+  webhooksAllowPrivate?: boolean;
 }
 
 function readTlsFiles(opts: StartOptions): { cert: Buffer; key: Buffer } | null {
@@ -132,6 +133,7 @@ async function start(opts: StartOptions): Promise<void> {
       mqttsPort: opts.mqttsPort,
       wssPort: opts.ws ? opts.wssPort : null,
     },
+    webhooks: { allowPrivateNetworks: opts.webhooksAllowPrivate ?? false },
   }).catch((err: unknown) => {
     throw explainListenError(err, ports, 'relay');
   });
@@ -220,6 +222,12 @@ export function registerRelay(program: Command): void {
     .option('--mqtts-port <port|off>', 'MQTT over TLS port', portOrOff, 8883)
     .option('--wss-port <port|off>', 'MQTT over secure WebSocket port', portOrOff, 8884)
     .option('--no-plain', 'no plain HTTP, MQTT or WebSocket listener (needs --tls-cert/--tls-key)')
+    .option('--webhooks-allow-private', 'let webhooks reach loopback and private addresses')
+    .addHelpText(
+      'after',
+      '\nWebhook secrets are stored encrypted with the key in PRINTRELAY_SECRET_KEY (64 hex digits), or else\n' +
+        'with <data-dir>/secret.key, made on first start. See docs/security.md.',
+    )
     .action((opts: StartOptions) => start(opts));
 
   registerRelayUsers(relay, dataDirOption, admin);
@@ -340,19 +348,29 @@ export function registerRelay(program: Command): void {
     .description('Subscribe a URL; prints the signing secret once.')
     .option('--events <list>', WEBHOOK_EVENT_TYPES.join(', '), WEBHOOK_EVENT_TYPES.join(','))
     .option('--stores <all|ids>', '"all" or a comma-separated list of store ids', 'all')
+    .option(
+      '--allow-private',
+      'accept a loopback or private address (the relay needs --webhooks-allow-private)',
+    )
     .option(...dataDirOption)
-    .action(async (url: string, opts: { events: string; stores: string; dataDir: string }) => {
-      const { result } = await admin(opts.dataDir, 'webhooks.add', {
-        url,
-        events: opts.events,
-        stores: opts.stores,
-      });
-      console.log(`Webhook ${result.id} -> ${url} (${result.events.join(', ')})`);
-      console.log(`Signing secret (not shown again): ${result.secret}`);
-      console.log(
-        'Each POST carries X-Printrelay-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">.',
-      );
-    });
+    .action(
+      async (
+        url: string,
+        opts: { events: string; stores: string; allowPrivate?: boolean; dataDir: string },
+      ) => {
+        const { result } = await admin(opts.dataDir, 'webhooks.add', {
+          url,
+          events: opts.events,
+          stores: opts.stores,
+          allowPrivateNetworks: opts.allowPrivate ?? false,
+        });
+        console.log(`Webhook ${result.id} -> ${url} (${result.events.join(', ')})`);
+        console.log(`Signing secret (not shown again): ${result.secret}`);
+        console.log(
+          'Each POST carries X-Printrelay-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">.',
+        );
+      },
+    );
   hooks
     .command('list')
     .description('List webhooks.')

@@ -15,9 +15,25 @@ interface RenderOptions {
   preview?: boolean;
 }
 
+/**
+ * A ticket from the parsed JSON of `file`. An order file (a job request, as POST /v1/jobs
+ * takes it) would fail with a screenful of schema errors; it gets one line saying where its
+ * ticket is instead.
+ */
+export function ticketFromJson(value: unknown, file: string): Ticket {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObject(value) && isObject(value.ticket) && !('blocks' in value)) {
+    throw new Error(
+      `${file}: this looks like a job request; its ticket is under .ticket (give that object alone, e.g. jq .ticket ${file} > ticket.json)`,
+    );
+  }
+  return parseTicket(value);
+}
+
 /** Reads and validates a ticket file; errors name the file, and the JSON path of each problem. */
 export function readTicketFile(file: string): Ticket {
-  return readJsonFile(file, 'ticket', parseTicket);
+  return readJsonFile(file, 'ticket', (value) => ticketFromJson(value, file));
 }
 
 function writeStdout(data: Uint8Array | string): Promise<void> {

@@ -4,6 +4,7 @@
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { resolveProfile } from '../../agent/profiles/index.js';
 import {
   CONTROL_COMMANDS_HELP,
   runControlCommand,
@@ -23,6 +24,7 @@ interface Options {
   paperLines?: number;
   out?: string;
   control?: string;
+  profile?: string;
 }
 
 function collectFaults(value: string, previous: Fault[]): Fault[] {
@@ -57,6 +59,10 @@ export function registerVirtualPrinter(program: Command): void {
     .option('--lines-per-second <n>', 'print speed', positiveNumber, 200)
     .option('--paper-lines <n>', 'the paper runs out after this many printed lines', positiveInteger)
     .option('--out <file>', 'write the print-out to this file instead of stdout')
+    .option(
+      '--profile <name>',
+      'paper of this printer profile (width in dots, font columns), e.g. gprinter-58 for 58 mm; default 80 mm, 576 dots',
+    )
     .option('--control <address>', 'HTTP control API on tcp://127.0.0.1:PORT (loopback only)')
     .addHelpText(
       'after',
@@ -73,6 +79,7 @@ export function registerVirtualPrinter(program: Command): void {
         linesPerSecond: opts.linesPerSecond,
         paperLines: opts.paperLines,
         output,
+        ...(opts.profile === undefined ? {} : { paper: resolveProfile(opts.profile).paper }),
       });
       const control =
         opts.control === undefined ? undefined : await startControlServer(printer, opts.control);

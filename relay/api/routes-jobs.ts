@@ -12,7 +12,7 @@ import {
 } from '../../protocol/api.js';
 import { JobCreated, JobList, JobRequest, JobView, parseJobRequest } from '../../protocol/job.js';
 import type { Caller, JobService } from '../jobs.js';
-import type { JobRecord, JobStore } from '../store/job-store.js';
+import { type JobRecord, type JobStore, scopeIncludes } from '../store/job-store.js';
 import { assertStoreAccess } from './auth.js';
 import { HttpError } from './errors.js';
 
@@ -26,16 +26,16 @@ const errors = {
   409: ApiError,
   413: ApiError,
   422: ApiError,
+  415: ApiError,
 };
 
-function idempotencyKey(request: FastifyRequest, required: boolean): string | null {
+/** Jobs and reprints both print: a client's retry must not print twice. */
+function idempotencyKey(request: FastifyRequest): string {
   const value = request.headers['idempotency-key'];
   const issue = (message: string) =>
     new HttpError(400, `Idempotency-Key header ${message}`, [{ path: '/headers/idempotency-key', message }]);
   if (value === undefined) {
-    if (required)
-      throw issue('is required: send a unique key per order ticket, and the same key when you retry');
-    return null;
+    throw issue('is required: send a unique key per ticket or reprint, and the same key when you retry');
   }
   if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value)) {
     throw issue('must be 1-255 printable ASCII characters without spaces');
@@ -49,12 +49,14 @@ export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobStore; 
   async function findJob(request: FastifyRequest): Promise<JobRecord> {
     const { id } = parseIdParams(request.params);
     const job = await jobs.getJob(id);
-    if (!job) throw new HttpError(404, `unknown job ${JSON.stringify(id)}`);
-    assertStoreAccess(request, job.storeId);
+    // Another store's job is as unknown as a job that does not exist: a 403 would tell
+    // which ids exist.
+    if (!job || !scopeIncludes(request.apiKey.stores, job.storeId))
+      throw new HttpError(404, `unknown job ${JSON.stringify(id)}`);
     return job;
   }
 
-  const caller = (request: FastifyRequest, key: string | null): Caller => ({
+  const caller = (request: FastifyRequest, key: string): Caller => ({
     apiKeyId: request.apiKey.id,
     idempotencyKey: key,
   });
@@ -76,7 +78,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobStore; 
       },
     },
     async (request, reply) => {
-      const key = idempotencyKey(request, true);
+      const key = idempotencyKey(request);
       const body = parseJobRequest(request.body);
       assertStoreAccess(request, body.storeId);
       const result = await service.create(body, caller(request, key));
@@ -160,14 +162,18 @@ export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobStore; 
     {
       schema: {
         summary: 'Print a finished job again, marked REPRINT #n',
-        description: 'Creates a new job linked to the original. An Idempotency-Key header is optional here.',
+        description:
+          'Creates a new job linked to the original. The Idempotency-Key header is required, as for POST /v1/jobs: ' +
+          'a retry with the same key returns the same reprint (Idempotent-Replayed: true) instead of printing again. ' +
+          'The body is optional (no body: the original printer, one copy).',
+        headers: Type.Object({ 'idempotency-key': Type.String({ maxLength: 255 }) }),
         params: IdParams,
         body: Type.Optional(ReprintRequest),
         response: { 201: JobView, ...errors },
       },
     },
     async (request, reply) => {
-      const key = idempotencyKey(request, false);
+      const key = idempotencyKey(request);
       const job = await findJob(request);
       const options = parseReprintRequest(request.body ?? {});
       const result = await service.reprint(job, options, caller(request, key));

@@ -1,6 +1,6 @@
 // /v1/stores: what HQ sees of each store (agent presence, printers, queue), and /v1/enrol,
 // where a new agent trades its one-time code for credentials.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   ApiError,
   EnrolRequest,
@@ -22,6 +22,7 @@ import {
   type StoreRecord,
   scopeIncludes,
 } from '../store/job-store.js';
+import type { HttpLimits } from './app.js';
 import { assertStoreAccess } from './auth.js';
 import { HttpError } from './errors.js';
 
@@ -99,6 +100,38 @@ export function registerStoreRoutes(
   );
 }
 
+/**
+ * Each enrolment attempt costs a slow hash on the libuv pool, which the relay's disk writes
+ * share: attempts are limited per client address and for everyone together (429 with
+ * Retry-After), before the body is read.
+ */
+function enrolThrottle(app: FastifyInstance, limits: Pick<HttpLimits, 'enrolPerAddress' | 'enrolGlobal'>) {
+  const perAddress = app.createRateLimit({
+    max: limits.enrolPerAddress.max,
+    timeWindow: limits.enrolPerAddress.windowMs,
+  });
+  const everyone = app.createRateLimit({
+    max: limits.enrolGlobal.max,
+    timeWindow: limits.enrolGlobal.windowMs,
+    keyGenerator: () => 'everyone',
+  });
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    for (const [limit, who] of [
+      [perAddress, 'from this address'],
+      [everyone, 'on this relay'],
+    ] as const) {
+      const r = await limit(request);
+      if (!r.isAllowed && r.isExceeded) {
+        reply.header('retry-after', String(r.ttlInSeconds));
+        throw new HttpError(
+          429,
+          `too many enrolment attempts ${who}: try again in ${r.ttlInSeconds} s / 注册尝试过多，请 ${r.ttlInSeconds} 秒后再试`,
+        );
+      }
+    }
+  };
+}
+
 /** The broker's listeners, as the relay reports them (null: not listening). */
 export type ListenerUrls = Record<string, string | null>;
 
@@ -121,16 +154,24 @@ export function agentUrls(listeners: ListenerUrls, hostname: string): string[] {
 /** Public: the enrolment code is the credential. */
 export function registerEnrolRoute(
   app: FastifyInstance,
-  deps: { admin: AdminContext; listeners: () => ListenerUrls },
+  deps: {
+    admin: AdminContext;
+    listeners: () => ListenerUrls;
+    limits: Pick<HttpLimits, 'enrolPerAddress' | 'enrolGlobal'>;
+  },
 ): void {
   app.post(
     '/v1/enrol',
     {
+      onRequest: enrolThrottle(app, deps.limits),
       schema: {
         summary: 'Trade a one-time enrolment code for agent credentials',
+        description:
+          'Attempts are limited per client address and in total (429 with Retry-After). Every refused code ' +
+          'costs the same time, whether or not its first group names a code.',
         security: [],
         body: EnrolRequest,
-        response: { 200: EnrolResponse, 400: ApiError, 404: ApiError },
+        response: { 200: EnrolResponse, 400: ApiError, 404: ApiError, 415: ApiError, 429: ApiError },
       },
     },
     async (request) => {

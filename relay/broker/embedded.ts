@@ -13,6 +13,7 @@ import type { Log } from '../../shared/log.js';
 import { closeServer, displayHost, type ListenerInfo, listen, type TlsCertificate } from '../listeners.js';
 import type { Directory } from '../store/job-store.js';
 import { type AuthResult, authenticateAgent, maySubscribe, publishRefusal } from './access.js';
+import { AuthThrottle, type AuthThrottleOptions, defaultAuthThrottle } from './auth-throttle.js';
 import type { MessageBus, UplinkMessage } from './bus.js';
 import { guarded } from './packet-guard.js';
 import { type IdentityConflict, StoreConnections } from './takeover.js';
@@ -29,6 +30,8 @@ export interface BrokerOptions {
   maxPacketBytes: number;
   /** Two live agents used one store's identity (once per episode, see ./takeover.ts). */
   onIdentityConflict?: (conflict: IdentityConflict) => void;
+  /** Failed logins allowed per address and per username (defaults: defaultAuthThrottle). */
+  authThrottle?: Partial<AuthThrottleOptions>;
   log: Log;
 }
 
@@ -46,6 +49,7 @@ const RETURN_CODES: Record<Exclude<AuthResult, { ok: true }>['reason'], number> 
   'bad-credentials': 4, // bad user name or password
   disabled: 5, // not authorized
 };
+const SERVER_UNAVAILABLE = 3;
 
 export async function startEmbeddedBroker(opts: BrokerOptions): Promise<EmbeddedBroker> {
   const { directory, log } = opts;
@@ -54,9 +58,23 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
   // The peer address of each connection aedes handles (it sees only the stream).
   const addressOf = new WeakMap<object, string>();
   let connections: StoreConnections | null = null;
+  /** Clients whose login was refused: counted in the throttle's summary, not logged again. */
+  const refusedLogin = new WeakSet<Client>();
+  const throttle = new AuthThrottle({ ...defaultAuthThrottle, ...opts.authThrottle }, log);
 
   const broker = await Aedes.createBroker({
     authenticate: (client, username, password, done) => {
+      const address = addressOf.get(client.conn) ?? 'unknown';
+      const refuse = (message: string, returnCode: number) => {
+        refusedLogin.add(client);
+        done(Object.assign(new Error(message), { returnCode }), false);
+      };
+      const wait = throttle.check(address, username);
+      if (wait > 0) {
+        // "Server unavailable": the client retries later; its credentials were not checked.
+        refuse(`too many failed logins: try again in ${Math.ceil(wait / 1000)} s`, SERVER_UNAVAILABLE);
+        return;
+      }
       authenticateAgent(directory, client.id, username, password).then(
         (r) => {
           if (r.ok) {
@@ -71,17 +89,12 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
             );
             return;
           }
-          log.warn(
-            `mqtt: refused client ${JSON.stringify(client.id)} (user ${JSON.stringify(username)}): ${r.message}`,
-          );
-          const err = Object.assign(new Error(r.message), {
-            returnCode: RETURN_CODES[r.reason],
-          });
-          done(err, false);
+          throttle.failed(address, username, r.reason);
+          refuse(r.message, RETURN_CODES[r.reason]);
         },
         (err: unknown) => {
           log.error(`mqtt: authentication failed: ${String(err)}`);
-          done(Object.assign(new Error('server unavailable'), { returnCode: 3 }), false);
+          refuse('server unavailable', SERVER_UNAVAILABLE);
         },
       );
     },
@@ -157,8 +170,10 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
 
   broker.on('clientError', (client, err) => {
     // The guarded stream (Duplex.from) reports a connection that ended normally, e.g. after a
-    // DISCONNECT, as an AbortError: not worth a warning.
-    if (err.name !== 'AbortError') log.warn(`mqtt: client ${client.id}: ${err.message}`);
+    // DISCONNECT, as an AbortError: not worth a warning. A refused login is in the throttle's
+    // summary.
+    if (err.name === 'AbortError' || refusedLogin.has(client)) return;
+    log.warn(`mqtt: client ${client.id}: ${err.message}`);
   });
 
   const accept = (conn: Duplex, socket: Socket, req?: IncomingMessage) => {
@@ -172,6 +187,7 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
   const close = async () => {
     // Closing the broker disconnects every client, so the servers can then close.
     await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throttle.close();
     for (const wss of sockets) {
       for (const client of wss.clients) client.terminate();
       wss.close();

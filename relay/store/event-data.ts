@@ -2,9 +2,15 @@
 // implementation so that a webhook receiver sees one format.
 import type { JobState } from '../../protocol/job.js';
 import { notReadyReasons, type PrinterStatus } from '../../protocol/status.js';
+import type { JobStateEventData, PrinterStatusEventData } from '../../protocol/webhooks.js';
 import type { JobRecord } from './job-store.js';
 
-export function jobStateEventData(job: JobRecord, from: JobState, at: number, detail: string | null) {
+export function jobStateEventData(
+  job: JobRecord,
+  from: JobState,
+  at: number,
+  detail: string | null,
+): JobStateEventData {
   return {
     jobId: job.id,
     storeId: job.storeId,
@@ -19,7 +25,11 @@ export function jobStateEventData(job: JobRecord, from: JobState, at: number, de
   };
 }
 
-export function printerStatusEventData(storeId: string, printerId: string, status: PrinterStatus) {
+export function printerStatusEventData(
+  storeId: string,
+  printerId: string,
+  status: PrinterStatus,
+): PrinterStatusEventData {
   const reasons = notReadyReasons(status);
   return { storeId, printerId, ready: reasons.length === 0, reasons, status };
 }

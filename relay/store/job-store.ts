@@ -89,7 +89,7 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export interface WebhookRecord {
   id: string;
   url: string;
-  /** HMAC key: kept in clear because the relay must sign with it. */
+  /** HMAC key. The relay must sign with it, so it cannot be hashed: stored sealed (../secret-box.ts). */
   secret: string;
   events: WebhookEventType[];
   stores: StoreScope;

@@ -4,6 +4,7 @@ import type { JobState } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
 import type { Row } from '../../shared/sqlite.js';
+import type { SecretBox } from '../secret-box.js';
 import type {
   AgentCredentialRecord,
   ApiKeyRecord,
@@ -90,11 +91,12 @@ export function toApiKey(r: Row): ApiKeyRecord {
   };
 }
 
-export function toWebhook(r: Row): WebhookRecord {
+/** A webhook row; its secret is stored sealed (../secret-box.ts) and opened here. */
+export function toWebhook(r: Row, secrets: SecretBox): WebhookRecord {
   return {
     id: r.id as string,
     url: r.url as string,
-    secret: r.secret as string,
+    secret: secrets.open(r.secret as string, r.id as string),
     events: JSON.parse(r.events as string) as WebhookEventType[],
     stores: scopeFromText(r.stores),
     createdAt: r.created_at as number,
@@ -137,9 +139,9 @@ export function toTimeline(r: Row): TimelineRecord {
 }
 
 /** A webhook row joined with its delivery (attempts) and its event (columns prefixed e_). */
-export function toDueDelivery(r: Row): DueDelivery {
+export function toDueDelivery(r: Row, secrets: SecretBox): DueDelivery {
   return {
-    webhook: toWebhook(r),
+    webhook: toWebhook(r, secrets),
     attempts: r.attempts as number,
     event: {
       seq: r.e_seq as number,

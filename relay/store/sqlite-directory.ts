@@ -33,7 +33,7 @@ import { SqliteRelayTables } from './sqlite-tables.js';
 
 export class SqliteDirectory extends SqliteRelayTables implements Directory {
   /** Keeps each printer's condition and its history beside its status (the HQ dashboard's). */
-  readonly #dashboard = new SqliteDashboardStore(this.db, this.commit);
+  readonly #dashboard = new SqliteDashboardStore(this.db, this.commit, this.secrets);
   async createStore(store: { id: string; name: string; createdAt: number }): Promise<StoreRecord> {
     const r = this.run(
       'INSERT OR IGNORE INTO stores (id, name, created_at) VALUES (?, ?, ?)',
@@ -187,7 +187,7 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
       'INSERT INTO webhooks (id, url, secret, events, stores, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       h.id,
       h.url,
-      h.secret,
+      this.secrets.seal(h.secret, h.id),
       JSON.stringify(h.events),
       scopeToText(h.stores),
       h.createdAt,
@@ -195,7 +195,7 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
   }
 
   async listWebhooks(): Promise<WebhookRecord[]> {
-    return this.all('SELECT * FROM webhooks ORDER BY created_at').map(toWebhook);
+    return this.all('SELECT * FROM webhooks ORDER BY created_at').map((r) => toWebhook(r, this.secrets));
   }
 
   async removeWebhook(id: string): Promise<boolean> {

@@ -283,7 +283,7 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
         limit,
       );
       if (events.length === 0) return 0;
-      const hooks = this.all('SELECT * FROM webhooks').map(toWebhook);
+      const hooks = this.all('SELECT * FROM webhooks').map((r) => toWebhook(r, this.secrets));
       for (const e of events) {
         for (const h of hooks) {
           const wanted =
@@ -319,7 +319,7 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
       now,
       limit,
     );
-    return rows.map(toDueDelivery);
+    return rows.map((r) => toDueDelivery(r, this.secrets));
   }
 
   async markDelivered(webhookId: string, eventSeq: number, at: number): Promise<void> {

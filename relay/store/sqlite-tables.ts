@@ -2,6 +2,7 @@
 // (group-commit.ts) and the outbox of events for webhooks (relay_events), which both fill.
 import { randomUUID } from 'node:crypto';
 import { type Connection, SqliteDatabase } from '../../shared/sqlite.js';
+import type { SecretBox } from '../secret-box.js';
 import type { StoreChange } from './changes.js';
 import type { Durability, GroupCommit } from './group-commit.js';
 import type { WebhookEventType } from './job-store.js';
@@ -10,6 +11,8 @@ export abstract class SqliteRelayTables extends SqliteDatabase {
   constructor(
     db: Connection,
     protected readonly commit: GroupCommit,
+    /** Seals and opens webhook secrets, which are stored encrypted. */
+    protected readonly secrets: SecretBox,
   ) {
     super(db);
   }
