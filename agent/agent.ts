@@ -385,8 +385,9 @@ export class Agent {
         roles: config.roles,
         backup: config.backup ?? null,
         status: printer.status,
-        ready: printer.notReadyReasons.length === 0,
-        notReadyReasons: printer.notReadyReasons,
+        // From the status, not the driver's send check: a one-way printer is never 'ready'.
+        ready: notReadyReasons(printer.status).length === 0,
+        notReadyReasons: notReadyReasons(printer.status),
         queueDepth: this.#store.queueDepth(config.id),
         printedJobs: this.#store.counters(config.id).printedJobs,
       })),

@@ -19,9 +19,9 @@ export const PrinterStatus = Type.Object(
     drawerOpen: Type.Union([Type.Boolean(), Type.Null()], {
       description: 'null when the drawer is not known.',
     }),
-    source: StringEnum(['asb', 'dle-eot', 'port-status', 'none'], {
+    source: StringEnum(['asb', 'dle-eot', 'port-status', 'unreadable', 'none'], {
       description:
-        'Where the last status came from: ASB frames, DLE EOT answers, the USB printer class port status of a one-way printer, or nothing (while connected: a one-way printer whose status cannot be read).',
+        "Where the last status came from: ASB, DLE EOT, USB GET_PORT_STATUS (paper and online only); 'unreadable' = a one-way printer that cannot say, so only `connected` is known; 'none' = nothing yet.",
     }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
@@ -48,6 +48,9 @@ export function unknownPrinterStatus(at = new Date()): PrinterStatus {
   };
 }
 
+/** The reason for a connected printer whose status cannot be read (one-way): never ready, never known to be faulty. */
+export const STATUS_UNKNOWN = 'status-unknown';
+
 /**
  * Why a printer cannot print right now, most important first; empty when it is ready.
  * Paper near end does not stop printing and is therefore not a reason.
@@ -55,9 +58,7 @@ export function unknownPrinterStatus(at = new Date()): PrinterStatus {
 export function notReadyReasons(s: PrinterStatus): string[] {
   const reasons: string[] = [];
   if (!s.connected) return ['disconnected'];
-  // Connected with nothing ever read (no source, paper unknown): a one-way printer that never
-  // answers. Never "ready".
-  if (s.source === 'none' && s.paper === 'unknown') return ['status-unknown'];
+  if (s.source === 'unreadable') return [STATUS_UNKNOWN];
   if (s.unrecoverableError) reasons.push('unrecoverable-error');
   if (s.mechanicalError) reasons.push('mechanical-error');
   if (s.cutterError) reasons.push('cutter-error');

@@ -1,7 +1,7 @@
 // How a printer's state reads to a person, in one place for every screen that shows it (HQ
 // dashboard, the store page, the tray app): the condition that matters most, how bad it is,
 // and in Chinese and English, its name and what a cashier should do about it.
-import { notReadyReasons, type PrinterStatus } from '../protocol/status.js';
+import { notReadyReasons, type PrinterStatus, STATUS_UNKNOWN } from '../protocol/status.js';
 
 export const LANGS = ['zh-CN', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
@@ -29,7 +29,7 @@ const REASON_CONDITION: Record<string, PrinterCondition> = {
   'cover-open': 'cover-open',
   'paper-out': 'paper-out',
   offline: 'offline',
-  'status-unknown': 'unknown',
+  [STATUS_UNKNOWN]: 'unknown',
 };
 
 /**
@@ -78,7 +78,7 @@ export const CONDITION_TEXT: Record<Lang, Record<PrinterCondition, ConditionText
     overheat: { label: '过热', action: '打印头过热：请稍等，冷却后自动继续打印' },
     fault: { label: '故障', action: '打印机故障：请关闭电源再打开；仍不行请联系维修' },
     offline: { label: '离线', action: '离线：请检查打印机电源和连接线' },
-    unknown: { label: '状态未知', action: '状态未知：暂时读不到打印机的状态' },
+    unknown: { label: '状态未知', action: '状态未知：读不到打印机的状态，请看一眼打印机' },
   },
   en: {
     ready: { label: 'Ready', action: 'The printer is ready' },
@@ -101,7 +101,7 @@ export const CONDITION_TEXT: Record<Lang, Record<PrinterCondition, ConditionText
     offline: { label: 'Offline', action: "Offline: check the printer's power and cable" },
     unknown: {
       label: 'Status unknown',
-      action: "Status unknown: the printer's state cannot be read right now",
+      action: "Status unknown: the printer's state cannot be read; check it by eye",
     },
   },
 };

@@ -124,7 +124,7 @@ describe('agent config', () => {
       printers: [
         { ...printer, backup: 'nowhere' },
         { ...printer, roles: ['kitchen'] },
-        { id: 'bar', uri: 'lpd://x', profile: 'no-such-model', roles: ['counter'], backup: 'bar' },
+        { id: 'bar', uri: 'lpt://x', profile: 'no-such-model', roles: ['counter'], backup: 'bar' },
       ],
     };
     let message = '';
@@ -136,7 +136,7 @@ describe('agent config', () => {
     expect(message).toContain('/printers/1/id: duplicate printer id "counter"');
     expect(message).toContain('/printers/0/backup: no printer with id "nowhere"');
     expect(message).toContain('/printers/2/backup: a printer cannot be its own backup');
-    expect(message).toContain('/printers/2/uri: printer address "lpd://x" has unknown scheme');
+    expect(message).toContain('/printers/2/uri: printer address "lpt://x" has unknown scheme');
     expect(message).toContain('/printers/2/profile: unknown printer profile "no-such-model"');
     expect(message).toContain('/printers/2/roles/0: "counter" is the id of printers[0]');
     expect(message).toContain('/relay/clientId: must be "s001" or start with "s001:"');

@@ -380,7 +380,9 @@ describe('relay CA file', () => {
 describe('store identity', () => {
   it('two agents with one identity: each taken over says so and backs off slowly, the store never flaps, HQ gets one event', async () => {
     const hq = await webhookReceiver();
-    await addWebhook(t.relay.store, hq.url, ['store.identity-conflict'], 'all');
+    await addWebhook(t.relay.store, hq.url, ['store.identity-conflict'], 'all', {
+      allowPrivateNetworks: true,
+    });
     const firstLog: string[] = [];
     // The first agent comes back quickly after being pushed off, to push the second off in turn.
     const first = agentSide({ log: captureLog(firstLog), conflictRetry: { minMs: 300, maxMs: 400 } });

@@ -17,6 +17,7 @@ import {
   type VirtualPrinterOptions,
 } from '../virtual-printer/virtual-printer.js';
 import { startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
+import { fifoPrinter } from './support/fifo-printer.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -25,6 +26,8 @@ afterEach(async () => {
 
 interface PrinterSpec extends Omit<AgentPrinterConfig, 'uri' | 'profile'> {
   vp?: Partial<VirtualPrinterOptions>;
+  /** A printer other than a virtual one on TCP (then no virtual printer is started). */
+  uri?: string;
 }
 
 interface Setup {
@@ -41,6 +44,7 @@ async function setup(printers: PrinterSpec[], extra: Partial<AgentConfig> = {}):
   const creds = await relay.store('s001');
   const vps = new Map<string, VirtualPrinter>();
   for (const p of printers) {
+    if (p.uri) continue;
     const vp = await startVirtualPrinter({ listen: 'tcp://127.0.0.1:0', ...p.vp });
     cleanups.push(() => vp.close());
     vps.set(p.id, vp);
@@ -51,9 +55,9 @@ async function setup(printers: PrinterSpec[], extra: Partial<AgentConfig> = {}):
     storeId: 's001',
     relay: { url: relay.relay.urls.mqtt, password: creds.password, clientId: creds.clientId },
     dataDir,
-    printers: printers.map(({ vp: _, ...p }) => ({
+    printers: printers.map(({ vp: _, uri, ...p }) => ({
       ...p,
-      uri: vps.get(p.id)?.uri ?? '',
+      uri: uri ?? vps.get(p.id)?.uri ?? '',
       profile: 'epson-tm-t88',
     })),
     failover: { enabled: true, afterSeconds: 0.3 },
@@ -182,6 +186,33 @@ describe('store agent printing', () => {
       const k1 = store.printers.find((p) => p.printerId === 'k1');
       return k1?.ready && (k1.health as { printedJobs?: number } | null)?.printedJobs === 1;
     }, 'printer k1 ready with printedJobs 1 at the relay');
+  });
+
+  it('prints to a one-way printer (usblp FIFO) with status unknown, and the timeline says it could not confirm', async () => {
+    const lp = fifoPrinter();
+    cleanups.push(() => lp.close());
+    const { relay, agent } = await setup([{ id: 'k1', roles: ['kitchen'], uri: lp.uri }]);
+    const jobId = await postJob(relay, 'ORDER-ONE-WAY', { copies: 2 });
+    const done = await relayState(relay, jobId, 'printed');
+    expect(done.timeline.at(-1)).toMatchObject({
+      state: 'printed',
+      detail: '2 copies; sent to a printer that cannot confirm printing',
+    });
+    expect(agent.getJob(jobId)).toMatchObject({
+      state: 'printed',
+      detail: 'sent to a printer that cannot confirm printing',
+    });
+    expect(lp.received().toString('latin1').split('ORDER-ONE-WAY').length - 1).toBe(2);
+    // Never 'ready', at the store and at the relay: its status cannot be read.
+    expect(agent.view().printers[0]).toMatchObject({ ready: false, notReadyReasons: ['status-unknown'] });
+    await waitFor(async () => {
+      const store = await relayJson<{ printers: { printerId: string; ready: boolean; reasons: string[] }[] }>(
+        relay,
+        '/v1/stores/s001',
+      );
+      const k1 = store.printers.find((p) => p.printerId === 'k1');
+      return k1?.ready === false && k1.reasons.join() === 'status-unknown';
+    }, 'printer k1 status-unknown at the relay');
   });
 
   it('prints a burst of jobs on one printer once each, in the order they arrived', async () => {

@@ -46,31 +46,38 @@ describe('parsePrinterAddress', () => {
     });
   });
 
-  it('reads usb, usblp (file) and Windows spooler addresses', () => {
-    expect(parsePrinterAddress('usb://04b8:0E28?serial=X1')).toEqual({
+  it('reads usb, file (usblp) and spooler addresses', () => {
+    expect(parsePrinterAddress('usb://04b8:0E28')).toEqual({
       kind: 'usb',
       vendorId: 0x04b8,
       productId: 0x0e28,
-      serialNumber: 'X1',
+      serialNumber: null,
     });
-    expect(parsePrinterAddress('usb://0416:5011')).toMatchObject({ serialNumber: null });
+    expect(parsePrinterAddress('usb://0416:5011?serial=X%2012')).toMatchObject({ serialNumber: 'X 12' });
     expect(parsePrinterAddress('file:///dev/usb/lp0')).toEqual({ kind: 'usblp', path: '/dev/usb/lp0' });
-    expect(parsePrinterAddress('spooler://EPSON%20TM-T88V%20Receipt')).toEqual({
+    expect(parsePrinterAddress('spooler://EPSON TM-T88V Receipt')).toEqual({
       kind: 'spooler',
       printerName: 'EPSON TM-T88V Receipt',
     });
-    expect(parsePrinterAddress('spooler://Kitchen 1')).toEqual({ kind: 'spooler', printerName: 'Kitchen 1' });
+    expect(parsePrinterAddress('spooler://%E5%8E%A8%E6%88%BF')).toEqual({
+      kind: 'spooler',
+      printerName: '厨房',
+    });
   });
 
   it.each([
     ['', /empty/],
     ['192.168.1.50:9100', /no scheme/],
-    ['lpd://host/queue', /unknown scheme "lpd"/],
-    ['usb://4b8:e28', /usb:\/\/VID:PID/],
-    ['usb://04b8:0e28?port=1', /unknown parameter "port"/],
-    ['file://dev/usb/lp0', /must be absolute/],
+    ['lpt://1', /unknown scheme "lpt": use tcp:\/\/, serial:\/\/, usb:\/\/, file:\/\/ or spooler:\/\//],
+    ['usb://4b8:202', /usb:\/\/VID:PID with 4 hex digits/],
+    ['usb://04b8', /usb:\/\/VID:PID/],
+    ['usb://04b8:0e28?sn=1', /unknown parameter "sn"/],
+    ['usb://04b8:0e28?serial=', /empty serial/],
+    ['file://dev/usb/lp0', /must be absolute \(file:\/\/\/dev\/usb\/lp0\)/],
     ['file:///dev/usb/lp0?x=1', /query or fragment/],
-    ['spooler://', /Windows printer's name/],
+    ['file://', /no device path/],
+    ['spooler://', /needs the Windows printer's name/],
+    ['spooler://%zz', /badly %-encoded printer name/],
     ['tcp://host:0', /bad port "0"/],
     ['tcp://host:65536', /bad port "65536"/],
     ['tcp://host:abc', /bad port "abc"/],

@@ -6,14 +6,17 @@ import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ONE_WAY_UNCONFIRMED, Printer } from '../agent/printer/printer.js';
+import { parsePrinterAddress } from '../agent/printer/address.js';
+import { Printer, SENT_UNCONFIRMED } from '../agent/printer/printer.js';
 import { RAW_PRINT_SCRIPT, SpoolerTransport } from '../agent/printer/transports/spooler.js';
-import { decodePortStatus, UsbTransport } from '../agent/printer/transports/usb.js';
+import { decodePortStatus, type UsbBackend, UsbTransport } from '../agent/printer/transports/usb.js';
 import { UsblpTransport } from '../agent/printer/transports/usblp.js';
 import { getProfile } from '../agent/profiles/index.js';
 import { waitFor } from '../harness/wait.js';
+import { isReady, notReadyReasons } from '../protocol/status.js';
 import { printerCondition } from '../shared/printer-state.js';
 import { startVirtualPrinter } from '../virtual-printer/virtual-printer.js';
+import { fifoPrinter } from './support/fifo-printer.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -103,13 +106,13 @@ describe('USB transport against the virtual printer as a fake WebUSB device', ()
     });
     cleanups.push(() => t.close());
     await t.open();
-    expect(t.twoWay).toBe(false);
-    expect(await t.portStatus()).toEqual({ paperEmpty: false, selected: true, error: false });
+    expect(t.statusChannel).toBe('port-status');
+    expect(await t.readPortStatus()).toEqual({ paperEmpty: false, selected: true, error: false });
     vp.setFault('paper-out', true);
-    expect(await t.portStatus()).toEqual({ paperEmpty: true, selected: false, error: false });
+    expect(await t.readPortStatus()).toEqual({ paperEmpty: true, selected: false, error: false });
     vp.setFault('paper-out', false);
     vp.setFault('cover-open', true);
-    expect((await t.portStatus()).error).toBe(true);
+    expect((await t.readPortStatus()).error).toBe(true);
     vp.setFault('cover-open', false);
     await t.write(text('one way'));
     await waitFor(() => vp.printedText().includes('one way'), 'printed through bulk OUT', 5_000);
@@ -152,12 +155,15 @@ describe('Windows spooler (through the injectable PowerShell runner)', () => {
       },
     });
     await t.open();
+    // Opening checks the printer exists: the name and no bytes.
+    expect(calls).toEqual([{ script: RAW_PRINT_SCRIPT, stdin: 'EPSON TM-T88V Receipt\n\n' }]);
     await t.write(Uint8Array.of(0x1b, 0x40, 0x41, 0x0a));
-    expect(calls).toHaveLength(1);
-    expect(calls[0]?.script).toBe(RAW_PRINT_SCRIPT);
-    expect(calls[0]?.stdin).toBe(
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.script).toBe(RAW_PRINT_SCRIPT);
+    expect(calls[1]?.stdin).toBe(
       `EPSON TM-T88V Receipt\n${Buffer.of(0x1b, 0x40, 0x41, 0x0a).toString('base64')}\n`,
     );
+    expect(RAW_PRINT_SCRIPT).toContain('if ($bytes.Length -eq 0) { [PrintrelayRaw]::Check($name) }');
     for (const call of [
       'OpenPrinter',
       'StartDocPrinter',
@@ -172,17 +178,28 @@ describe('Windows spooler (through the injectable PowerShell runner)', () => {
     expect(RAW_PRINT_SCRIPT).toContain('pDatatype = "RAW"');
   });
 
-  it('maps Win32 errors to words a tech can act on, and the connection ends', async () => {
-    const t = new SpoolerTransport({
+  it('maps Win32 errors to words a tech can act on: a wrong name fails to connect, a failed write ends the connection', async () => {
+    const missing = new SpoolerTransport({
       printerName: 'Kitchen',
       runner: async () => ({ code: 2, stdout: '', stderr: 'WIN32 OpenPrinter 1801\n' }),
     });
-    await t.open();
-    const closed = new Promise<Error | undefined>((resolve) => t.once('close', resolve));
-    await expect(t.write(text('x'))).rejects.toThrow(
+    await expect(missing.open()).rejects.toThrow(
       'cannot print to Windows printer "Kitchen": no Windows printer has this name (see Printers & scanners) (OpenPrinter)',
     );
-    expect((await closed)?.message).toMatch(/no Windows printer has this name/);
+    let answer = { code: 0, stdout: '', stderr: '' };
+    const t = new SpoolerTransport({ printerName: 'Kitchen', runner: async () => answer });
+    await t.open();
+    const closed = new Promise<Error | undefined>((resolve) => t.once('close', resolve));
+    answer = { code: 2, stdout: '', stderr: 'WIN32 StartDocPrinter 1804\n' };
+    await expect(t.write(text('x'))).rejects.toThrow(
+      'cannot print to Windows printer "Kitchen": the driver does not accept RAW data (StartDocPrinter)',
+    );
+    expect((await closed)?.message).toMatch(/does not accept RAW data/);
+    answer = { code: 1, stdout: '', stderr: 'Add-Type : compilation failed' };
+    const other = new SpoolerTransport({ printerName: 'Bar', runner: async () => answer });
+    await expect(other.open()).rejects.toThrow(
+      'cannot print to Windows printer "Bar": PowerShell exited with 1: Add-Type : compilation failed',
+    );
   });
 
   it('is refused off Windows with the default runner', async () => {
@@ -191,41 +208,120 @@ describe('Windows spooler (through the injectable PowerShell runner)', () => {
   });
 });
 
-describe('one-way printers in the driver', () => {
-  it('a usblp printer that never answers is "status unknown", never ready, and printed only with the caveat', async () => {
-    const lp0 = fifo();
+describe('one-way printers through the driver', () => {
+  it('a usblp printer is connected with status unknown (never ready), and its jobs are printed unconfirmed', async () => {
+    const lp = fifoPrinter();
+    cleanups.push(() => lp.close());
+    const printer = new Printer({ uri: lp.uri, profile: getProfile('epson-tm-t88'), pollIntervalMs: 100 });
+    cleanups.push(() => printer.close());
+    printer.start();
+    expect(await printer.whenConnected(5_000)).toBe(true);
+    const status = printer.status;
+    expect(status).toMatchObject({ connected: true, source: 'unreadable', paper: 'unknown' });
+    expect(isReady(status)).toBe(false);
+    expect(notReadyReasons(status)).toEqual(['status-unknown']);
+    expect(printerCondition(status)).toBe('unknown');
+    // ...yet the driver sends to it.
+    expect(printer.notReadyReasons).toEqual([]);
+    const job = printer.print(text('FIFO 厨房'));
+    expect(await job.done).toMatchObject({ state: 'printed', reason: SENT_UNCONFIRMED });
+    await waitFor(() => lp.received().includes(Buffer.from('FIFO')), 'the ticket at the FIFO', 5_000);
+    const bytes = lp.received();
+    // Nothing that expects an answer went out: no DLE EOT, no GS ( H confirmation, no ASB.
+    expect(bytes.includes(Buffer.of(0x10, 0x04))).toBe(false);
+    expect(bytes.includes(Buffer.of(0x1d, 0x28, 0x48))).toBe(false);
+    expect(bytes.includes(Buffer.of(0x1d, 0x61))).toBe(false);
+    await expect(printer.identify({ timeoutMs: 1_000 })).rejects.toThrow(/one-way: it cannot answer/);
+    await printer.close();
+    expect(printer.status.connected).toBe(false);
+  });
+
+  it('a usblp printer unplugged (its device file gone) is disconnected at once, and back when it returns', async () => {
+    const lp = fifoPrinter();
+    cleanups.push(() => lp.close());
+    const printer = new Printer({ uri: lp.uri, profile: getProfile('epson-tm-t88'), pollIntervalMs: 100 });
+    cleanups.push(() => printer.close());
+    const errors: string[] = [];
+    printer.on('disconnected', (e) => errors.push(e.message));
+    printer.start();
+    expect(await printer.whenConnected(5_000)).toBe(true);
+    const path = lp.uri.slice('file://'.length);
+    rmSync(path);
+    await waitFor(() => !printer.status.connected, 'the unplugged printer disconnected', 5_000);
+    expect(errors[0]).toMatch(/printer device .*lp0 is gone \(printer unplugged or off\?\): ENOENT/);
+    expect(notReadyReasons(printer.status)).toEqual(['disconnected']);
+    execFileSync('mkfifo', [path]);
+    await waitFor(() => printer.status.connected, 'the printer back', 10_000);
+    expect(printer.status.source).toBe('unreadable');
+  });
+
+  it('a one-way USB printer is read through GET_PORT_STATUS: paper out holds jobs, printed is unconfirmed', async () => {
+    const vp = await startVirtualPrinter({ listen: 'usb-one-way' });
+    cleanups.push(() => vp.close());
+    const usb = vp.usb;
+    if (!usb) throw new Error('no USB backend');
     const printer = new Printer({
-      uri: `file://${lp0.path}`,
+      uri: vp.uri,
       profile: getProfile('epson-tm-t88'),
+      usb: async () => usb,
       pollIntervalMs: 100,
     });
     cleanups.push(() => printer.close());
     printer.start();
     expect(await printer.whenConnected(5_000)).toBe(true);
-    expect(printer.status.source).toBe('none');
-    expect(printer.notReadyReasons).toEqual(['status-unknown']);
-    expect(printerCondition(printer.status)).toBe('unknown');
-    const job = printer.print(text('blind ticket'));
-    expect(await job.done).toMatchObject({ state: 'printed', reason: ONE_WAY_UNCONFIRMED });
-    await waitFor(() => lp0.written().includes('blind ticket'), 'ticket through the FIFO', 5_000);
-    // Several poll intervals later: still connected, and no status request was ever sent.
-    await new Promise((r) => setTimeout(r, 400));
-    expect(printer.status.connected).toBe(true);
-    expect(lp0.written().includes(Buffer.of(0x10, 0x04))).toBe(false);
-    await expect(printer.identify({ timeoutMs: 500 })).rejects.toThrow(/one-way/);
+    expect(printer.status).toMatchObject({
+      connected: true,
+      online: true,
+      paper: 'ok',
+      source: 'port-status',
+    });
+    expect(isReady(printer.status)).toBe(true);
+
+    vp.setFault('paper-out', true);
+    await waitFor(() => printer.status.paper === 'out', 'paper out through GET_PORT_STATUS', 5_000);
+    const job = printer.print(text('USB ONE WAY'));
+    await waitFor(() => job.reason?.includes('paper-out'), 'the job held for paper', 5_000);
+    expect(job.state).toBe('queued');
+    vp.setFault('paper-out', false);
+    expect(await job.done).toMatchObject({ state: 'printed', reason: SENT_UNCONFIRMED });
+    await waitFor(() => vp.printedText().includes('USB ONE WAY'), 'printed through bulk OUT', 5_000);
   });
 
-  it('a one-way USB printer takes its status from GET_PORT_STATUS and waits while out of paper', async () => {
-    const { vp, printer } = await usbPrinter('usb-one-way');
+  it('a USB printer with neither bulk IN nor GET_PORT_STATUS is status unknown', async () => {
+    const vp = await startVirtualPrinter({ listen: 'usb-one-way' });
+    cleanups.push(() => vp.close());
+    const usb = vp.usb;
+    if (!usb) throw new Error('no USB backend');
+    // The same device, stalling the class request as printers without it do.
+    const silent: UsbBackend = {
+      getDevices: async () =>
+        (await usb.getDevices()).map(
+          (d) =>
+            new Proxy(d, {
+              get: (target, key) => {
+                if (key === 'controlTransferIn') return async () => ({ status: 'stall' });
+                const value: unknown = Reflect.get(target, key);
+                // Bound to the real device: its methods use private fields.
+                return typeof value === 'function' ? value.bind(target) : value;
+              },
+            }),
+        ),
+    };
+    const printer = new Printer({
+      uri: vp.uri,
+      profile: getProfile('epson-tm-t88'),
+      usb: async () => silent,
+      pollIntervalMs: 100,
+    });
+    cleanups.push(() => printer.close());
     printer.start();
-    await waitFor(() => printer.status.online, 'online by port status', 5_000);
-    expect(printer.status.source).toBe('port-status');
-    vp.setFault('paper-out', true);
-    await waitFor(() => printer.status.paper === 'out', 'paper out by port status', 5_000);
-    const job = printer.print(text('after refill'));
-    await waitFor(() => job.state === 'queued' && job.reason === 'paper-out', 'job held for paper', 5_000);
-    vp.setFault('paper-out', false);
-    expect(await job.done).toMatchObject({ state: 'printed', reason: ONE_WAY_UNCONFIRMED });
-    await waitFor(() => vp.printedText().includes('after refill'), 'printed after refill', 5_000);
+    expect(await printer.whenConnected(5_000)).toBe(true);
+    expect(printer.status).toMatchObject({ connected: true, source: 'unreadable' });
+    expect(printerCondition(printer.status)).toBe('unknown');
+    expect(await printer.print(text('BLIND')).done).toMatchObject({
+      state: 'printed',
+      reason: SENT_UNCONFIRMED,
+    });
+    await waitFor(() => vp.printedText().includes('BLIND'), 'printed through bulk OUT', 5_000);
   });
 });

@@ -154,7 +154,7 @@ async function attachedPrinters(opts: DiscoverOptions, timeoutMs: number): Promi
       identity: null,
       suggestedProfile: null,
       twoWay: false,
-      condition: 'unknown', // one-way: it will never say
+      condition: null,
     });
   }
   const spooler = opts.spooler === false ? [] : await spoolerPrinters(opts.powershell);
@@ -166,7 +166,7 @@ async function attachedPrinters(opts: DiscoverOptions, timeoutMs: number): Promi
       identity: null,
       suggestedProfile: null,
       twoWay: false,
-      condition: 'unknown', // one-way: it will never say
+      condition: null,
     });
   }
   return found;

@@ -84,9 +84,11 @@ function parseUsb(uri: string, rest: string): PrinterAddress {
   }
   let serialNumber: string | null = null;
   for (const [key, value] of new URLSearchParams(m[3] ?? '')) {
-    if (key !== 'serial' || value === '') {
+    if (key !== 'serial') {
       throw new Error(`printer address "${uri}" has unknown parameter "${key}": only serial=... is allowed`);
     }
+    if (value === '')
+      throw new Error(`printer address "${uri}" has an empty serial=: leave it out or give the number`);
     serialNumber = value;
   }
   return {

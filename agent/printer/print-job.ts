@@ -3,7 +3,8 @@
 //   queued     nothing sent yet (its turn has not come, or the printer is not ready: see reason)
 //   sending    bytes are going to the printer, or it is printing them and the confirmation is awaited
 //   waiting    started, but the printer stopped (reason: paper-out, cover-open, ...); resumes by itself
-//   printed    the printer confirmed that everything was printed
+//   printed    the printer confirmed that everything was printed; or, with reason
+//              SENT_UNCONFIRMED, everything was sent to a one-way printer that cannot confirm
 //   uncertain  it may or may not have printed (connection lost mid-job, no confirmation in time)
 //   failed     it was never sent (the printer was closed first)
 import { EventEmitter } from 'node:events';
@@ -17,6 +18,9 @@ export interface PrintJobUpdate {
 }
 
 const FINAL: ReadonlySet<PrintJobState> = new Set(['printed', 'uncertain', 'failed']);
+
+/** The reason of a 'printed' job whose printer cannot confirm printing: it was sent, that is all. */
+export const SENT_UNCONFIRMED = 'sent-unconfirmed';
 
 /** Only the driver moves a job on; the symbol keeps that method out of the public surface. */
 export const SET_STATE = Symbol('setState');

@@ -7,13 +7,18 @@
 //   answering is treated as disconnected). Reports go through StatusTracker ('status').
 // - Printing: one job at a time, in order. Each job gets the profile's confirmation request
 //   (GS ( H with a unique token, or GS r 1) and is 'printed' only when it is answered.
+// - One-way printers (usblp, the Windows spooler, USB without bulk IN): no DLE EOT, ASB or
+//   confirmation can come back. A USB one may still give GET_PORT_STATUS, polled instead;
+//   otherwise the status is 'unreadable' (never ready, see protocol/status.ts) and the
+//   printer is sent to while connected. Their jobs are 'printed' once sent, with reason
+//   SENT_UNCONFIRMED, so that whoever reports them can say it was not confirmed.
 //   Status requests are never written in the middle of a job's bytes: DLE EOT inside
 //   another command's data (an image) would corrupt it. So while a job is being sent, news
 //   of the printer comes from ASB alone, and the liveness check waits for the end of it.
 import { randomInt, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { PrinterProfile } from '../../protocol/profile.js';
-import { notReadyReasons, type PrinterStatus } from '../../protocol/status.js';
+import { notReadyReasons, type PrinterStatus, STATUS_UNKNOWN } from '../../protocol/status.js';
 import { confirmationRequest, enableAsb } from '../escpos/commands.js';
 import { type PrinterAddress, parsePrinterAddress } from './address.js';
 import {
@@ -26,14 +31,14 @@ import {
   type PrinterIdentity,
 } from './identify.js';
 import { type InboundEvent, InboundParser } from './inbound-parser.js';
-import { PrintJob, SET_STATE } from './print-job.js';
+import { PrintJob, SENT_UNCONFIRMED, SET_STATE } from './print-job.js';
 import { decodeAsb, decodeRealtimeStatus, type RealtimeRequest, type StatusPatch } from './status-decoder.js';
 import { type StatusChange, StatusTracker } from './status-tracker.js';
-import { createTransport, type Transport } from './transports/index.js';
+import { createTransport, type StatusChannel, type Transport } from './transports/index.js';
 import type { UsbBackend } from './transports/usb.js';
 
 export type { PrinterIdentity } from './identify.js';
-export { PrintJob, type PrintJobState, type PrintJobUpdate } from './print-job.js';
+export { PrintJob, type PrintJobState, type PrintJobUpdate, SENT_UNCONFIRMED } from './print-job.js';
 export type { StatusChange } from './status-tracker.js';
 
 export interface PrinterOptions {
@@ -114,6 +119,10 @@ class Session {
   xoff = false;
   /** A job's bytes are being written: status requests must wait for the end of them. */
   streaming = false;
+  /** What comes back; a USB printer that never answers GET_PORT_STATUS drops to 'none'. */
+  channel: StatusChannel;
+  /** A GET_PORT_STATUS read is under way. */
+  portStatusPending = false;
   /**
    * Who gets the next one-byte answers (GS r confirmations, GS I 1-3), oldest first. Entries
    * whose caller gave up stay, so that a late answer is used up by its own request instead
@@ -133,7 +142,7 @@ class Session {
   readonly oneWay: boolean;
 
   constructor(readonly transport: Transport) {
-    this.oneWay = transport.twoWay === false;
+    this.channel = transport.statusChannel;
     this.ended$ = new Promise((resolve) => {
       this.resolveEnded = resolve;
     });
@@ -224,9 +233,13 @@ export class Printer extends EventEmitter<PrinterEvents> {
     });
   }
 
-  /** Why the printer cannot print now, most important first; empty when it can. */
+  /**
+   * Why the driver cannot send to the printer now, most important first; empty when it can.
+   * A connected one-way printer is sent to blind: its status says 'status-unknown' (never
+   * ready), yet nothing here holds its jobs back.
+   */
   get notReadyReasons(): string[] {
-    return notReadyReasons(this.#tracker.status);
+    return notReadyReasons(this.#tracker.status).filter((r) => r !== STATUS_UNKNOWN);
   }
 
   /** Queues bytes to print; the job confirms itself (the profile's confirmation is appended here). */
@@ -333,14 +346,18 @@ export class Printer extends EventEmitter<PrinterEvents> {
     );
     const timer = setInterval(() => this.#pollTick(session), Math.min(this.#pollIntervalMs, 250));
     void session.ended$.then(() => clearInterval(timer));
-    if (session.oneWay) {
-      // No status requests: they would go unanswered and end the connection.
-      if (transport.portStatus) void this.#readPortStatus(session);
-      else this.#statusKnown(session); // connected, status unknown (source 'none')
-      return session;
+    switch (session.channel) {
+      case 'stream':
+        if (this.#profile.status.asb) this.#write(session, enableAsb());
+        this.#poll(session);
+        break;
+      case 'port-status':
+        void this.#readPortStatus(session);
+        break;
+      case 'none':
+        this.#unreadable(session);
+        break;
     }
-    if (this.#profile.status.asb) this.#write(session, enableAsb());
-    this.#poll(session);
     return session;
   }
 
@@ -374,6 +391,13 @@ export class Printer extends EventEmitter<PrinterEvents> {
       return;
     }
     const now = Date.now();
+    if (session.channel === 'port-status') {
+      if (!session.portStatusPending && now - session.lastPollAt >= this.#pollIntervalMs) {
+        void this.#readPortStatus(session);
+      }
+      return;
+    }
+    if (session.channel !== 'stream') return;
     // While a job streams, requests already sent may sit behind its bytes: do not judge then.
     if (session.polls.length > 0 && !session.streaming && now - session.pollSentAt > this.#statusTimeoutMs) {
       this.#endSession(
@@ -390,7 +414,8 @@ export class Printer extends EventEmitter<PrinterEvents> {
 
   /** Sends DLE EOT 1-4 unless requests are still unanswered (at most 4 outstanding) or a job streams. */
   #poll(session: Session): void {
-    if (session.ended || session.oneWay || session.streaming || session.polls.length > 0) return;
+    if (session.ended || session.channel !== 'stream' || session.streaming || session.polls.length > 0)
+      return;
     session.polls.push(...REALTIME_REQUESTS);
     session.pollSentAt = session.lastPollAt = Date.now();
     this.#write(session, statusRequests(REALTIME_REQUESTS));
@@ -461,6 +486,47 @@ export class Printer extends EventEmitter<PrinterEvents> {
     }
   }
 
+  /**
+   * USB GET_PORT_STATUS: paper empty or not, and online (selected, no error). It is on the
+   * control endpoint, so it may be read while a job streams on bulk OUT.
+   */
+  async #readPortStatus(session: Session): Promise<void> {
+    session.portStatusPending = true;
+    session.lastPollAt = Date.now();
+    try {
+      const port = await session.transport.readPortStatus?.();
+      if (!port) throw new Error('the transport cannot read GET_PORT_STATUS');
+      if (session.ended) return;
+      this.#tracker.apply(
+        { paper: port.paperEmpty ? 'out' : 'ok', online: port.selected && !port.error },
+        'port-status',
+      );
+      this.#statusKnown(session);
+    } catch (err) {
+      if (session.ended) return;
+      // Never answered: many one-way printers do not implement it. Having answered before,
+      // silence means the printer is gone.
+      if (!session.statusKnown) {
+        session.channel = 'none';
+        this.#unreadable(session);
+        return;
+      }
+      const why = err instanceof Error ? err.message : String(err);
+      this.#endSession(
+        session,
+        new Error(`${session.transport.description} stopped answering GET_PORT_STATUS: ${why}`),
+      );
+    } finally {
+      session.portStatusPending = false;
+    }
+  }
+
+  /** Nothing will come back: connected is all that is known. */
+  #unreadable(session: Session): void {
+    session.statusKnown = true;
+    this.#tracker.setUnreadable();
+  }
+
   #statusKnown(session: Session): void {
     if (session.statusKnown) return;
     session.statusKnown = true;
@@ -523,23 +589,29 @@ export class Printer extends EventEmitter<PrinterEvents> {
         job[SET_STATE]('failed', 'printer-closed');
         return;
       }
-      if (session.oneWay) {
-        if (await this.#printOneWay(job, session, bytes)) return;
-        continue;
-      }
-      const token = this.#newToken();
-      const confirmed = this.#expectConfirmation(session, token);
+      // Only a printer that talks back can confirm; the others get the job's bytes alone.
+      const twoWay = session.channel === 'stream';
+      const token = twoWay ? this.#newToken() : '';
+      const confirmed = twoWay ? this.#expectConfirmation(session, token) : () => false;
       job[SET_STATE]('sending');
       // The job may reset the printer (ESC @), which turns ASB off: enable it again after it,
       // and poll fast until ASB frames come again.
       const asb = this.#profile.status.asb ? enableAsb() : new Uint8Array(0);
       session.asbActive = false;
       try {
-        await this.#stream(session, [bytes, asb, confirmationRequest(this.#profile, token)], job);
+        await this.#stream(
+          session,
+          twoWay ? [bytes, asb, confirmationRequest(this.#profile, token)] : [bytes],
+          job,
+        );
       } catch (err) {
         // Lost before a byte went out: the job is still whole and waits for the next connection.
         if (err instanceof ConnectionLost && err.bytesWritten === 0 && !this.#closing) continue;
         job[SET_STATE]('uncertain', this.#closing ? 'printer-closed' : 'connection-lost');
+        return;
+      }
+      if (!twoWay) {
+        job[SET_STATE]('printed', SENT_UNCONFIRMED);
         return;
       }
       await this.#awaitConfirmation(job, session, confirmed);
@@ -659,8 +731,9 @@ export class Printer extends EventEmitter<PrinterEvents> {
           : `printer not ready within ${timeoutMs} ms: ${this.notReadyReasons.join(', ')}`,
       );
     }
-    if (session.oneWay)
-      throw new Error(`${session.transport.description} is one-way: it cannot say who it is`);
+    if (session.channel !== 'stream') {
+      throw new Error(`${session.transport.description} is one-way: it cannot answer who it is (GS I)`);
+    }
     const bytes: number[] = [];
     for (const _ of ONE_BYTE_REQUESTS) session.oneByteAnswers.push((b) => bytes.push(b));
     const blocks: Partial<Record<BlockField, string>> = {};

@@ -88,6 +88,17 @@ export class StatusTracker extends EventEmitter<{ change: [StatusChange] }> {
     this.#reconcile();
   }
 
+  /**
+   * A one-way printer is connected: its status cannot be read, so nothing but the connection
+   * is known, and it is never published as ready (source 'unreadable').
+   */
+  setUnreadable(): void {
+    if (this.#disposed) return;
+    this.#published.source = 'unreadable';
+    this.#published.updatedAt = new Date().toISOString();
+    this.setConnected(true);
+  }
+
   setConnected(connected: boolean): void {
     if (this.#disposed) return;
     this.#reported.connected = connected;

@@ -14,7 +14,8 @@ import type { Log } from '../../shared/log.js';
 import { renderLayout, renderTicket } from '../escpos/encoder.js';
 import { layoutTicket } from '../escpos/layout.js';
 import { estimatePaperMm } from '../health.js';
-import { ONE_WAY_UNCONFIRMED, type Printer } from '../printer/printer.js';
+import { SENT_UNCONFIRMED } from '../printer/print-job.js';
+import type { Printer } from '../printer/printer.js';
 import type { AgentStore, JobRecord } from '../store/agent-store.js';
 import { markTicketForBackup, type NamedPrinter } from './backup-mark.js';
 
@@ -33,6 +34,9 @@ export interface PrinterQueueOptions {
   /** A person paused printing: no job starts (the one under way finishes). */
   paused(): boolean;
 }
+
+/** What 'printed' means for a one-way printer, in the job's detail and timeline. */
+export const UNCONFIRMED_CAVEAT = 'sent to a printer that cannot confirm printing';
 
 /** Why the driver gave up on a copy, in words for the job's detail. */
 function describeReason(reason: string | undefined): string {
@@ -269,8 +273,7 @@ export class PrinterQueue {
       });
       const result = await printing.done;
       if (result.state === 'printed') {
-        // A one-way printer's "printed" only means sent: the timeline says so.
-        const caveat = result.reason === ONE_WAY_UNCONFIRMED ? describeReason(result.reason) : undefined;
+        const caveat = result.reason === SENT_UNCONFIRMED ? UNCONFIRMED_CAVEAT : undefined;
         if (copy < job.copies) {
           store.copyPrinted(jobId, paperMm, caveat);
           continue;

@@ -506,10 +506,8 @@ export class AgentStore extends SqliteDatabase implements Outbox {
     });
   }
 
-  /**
-   * One more copy confirmed by the printer; the last one makes the job printed. `caveat`
-   * (a one-way printer's "sent, not confirmed") goes into the printed event's detail.
-   */
+  /** One more copy confirmed by the printer; the last one makes the job printed. */
+  /** `caveat` qualifies 'printed' in the job's detail and event (e.g. a printer that cannot confirm). */
   copyPrinted(jobId: string, paperMm: number, caveat?: string): JobRecord {
     return this.transaction(() => {
       const job = this.getJob(jobId);
@@ -526,10 +524,9 @@ export class AgentStore extends SqliteDatabase implements Outbox {
         );
       }
       if (copiesPrinted < job.copies) return this.update(job, { copiesPrinted });
-      const printed = this.update(job, { copiesPrinted, state: 'printed', detail: null });
-      const copies = job.copies > 1 ? `${job.copies} copies` : null;
-      const detail = [copies, caveat].filter((d) => d).join('; ');
-      this.jobEvent(printed, 'printed', detail === '' ? null : detail);
+      const printed = this.update(job, { copiesPrinted, state: 'printed', detail: caveat ?? null });
+      const detail = [job.copies > 1 ? `${job.copies} copies` : '', caveat ?? ''].filter(Boolean).join('; ');
+      this.jobEvent(printed, 'printed', detail || null);
       return printed;
     });
   }

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { discoverPrinters } from '../../agent/discovery/discover.js';
 import { stripTrailingConfirmation } from '../../agent/escpos/commands.js';
 import { renderTicket } from '../../agent/escpos/encoder.js';
+import { SENT_UNCONFIRMED } from '../../agent/printer/print-job.js';
 import { Printer, type PrintJobUpdate } from '../../agent/printer/printer.js';
 import { resolveProfile } from '../../agent/profiles/index.js';
 import type { PrinterProfile } from '../../protocol/profile.js';
@@ -138,7 +139,11 @@ export function registerPrinter(program: Command): void {
         return;
       }
       if (result.state === 'printed') {
-        console.log(`printed ${file}`);
+        console.log(
+          result.reason === SENT_UNCONFIRMED
+            ? `sent ${file} (this printer cannot confirm printing: look at the paper)`
+            : `printed ${file}`,
+        );
       } else {
         console.error(`not printed: ${result.state}${result.reason ? ` (${result.reason})` : ''}`);
         process.exitCode = EXIT_NOT_READY;

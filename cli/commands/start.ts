@@ -266,7 +266,7 @@ async function start(opts: StartOptions): Promise<void> {
       `  HQ dashboard     ${http}/hq/   sign in as ${state.dashboard?.user} / ${state.dashboard?.password}`,
       `  HTTP API         ${http}   (OpenAPI: ${http}/openapi.json)`,
       `  MQTT             ${relay.urls.mqtt}${relay.urls.ws ? `   (WebSocket: ${relay.urls.ws})` : ''}`,
-      `  store            ${state.storeId}, its agent's local API: ${agent.localApiUrl ? `${agent.localApiUrl}/v1/status` : 'off'}`,
+      `  store page       ${agent.localApiUrl ? `${agent.localApiUrl}/` : 'off'}   (store ${state.storeId}; its agent's local API: /v1/status)`,
       ...printers.map(
         (p) =>
           `  printer ${p.spec.id.padEnd(8)} ${p.printer.uri} (${p.spec.profile})   control: ${p.control.url}/status`,

@@ -46,7 +46,8 @@ export function storePresenceEventData(
 /** Whether two statuses differ in anything a person would notice (not just the timestamp). */
 export function printerStatusChanged(before: PrinterStatus | null, after: PrinterStatus): boolean {
   if (!before) return true;
-  const { updatedAt: _a, source: _b, ...x } = before;
-  const { updatedAt: _c, source: _d, ...y } = after;
+  // Where a status came from does not matter, except whether it can be read at all.
+  const { updatedAt: _a, source: _b, ...x } = { ...before, unreadable: before.source === 'unreadable' };
+  const { updatedAt: _c, source: _d, ...y } = { ...after, unreadable: after.source === 'unreadable' };
   return JSON.stringify(x, Object.keys(x).sort()) !== JSON.stringify(y, Object.keys(y).sort());
 }

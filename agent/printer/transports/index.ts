@@ -7,7 +7,7 @@ import type { Transport } from './transport.js';
 import { type UsbBackend, UsbTransport } from './usb.js';
 import { UsblpTransport } from './usblp.js';
 
-export type { Transport, TransportEvents } from './transport.js';
+export type { PortStatus, StatusChannel, Transport, TransportEvents } from './transport.js';
 
 export interface TransportOptions {
   /** How long a TCP connect may take. */

@@ -20,6 +20,7 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
    * is left in OS buffers when the printer sends XOFF, and status requests are not held up.
    */
   readonly chunkSize: number;
+  readonly statusChannel = 'stream';
   readonly #opts: SerialTransportOptions;
   #port: SerialPort | undefined;
   #closed = false;

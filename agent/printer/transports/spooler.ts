@@ -36,6 +36,7 @@ export const runPowerShell: PowerShellRunner = (script, stdin) =>
 /**
  * The PowerShell script: reads the printer name and the bytes (base64) as two lines of stdin,
  * so neither is ever quoted into the script, and prints "WIN32 <step> <code>" on failure.
+ * No bytes only opens and closes the printer: the check that it exists, made on connect.
  */
 export const RAW_PRINT_SCRIPT = `$ErrorActionPreference = 'Stop'
 Add-Type -TypeDefinition @'
@@ -54,6 +55,11 @@ public static class PrintrelayRaw {
   [DllImport("winspool.drv", SetLastError = true)] static extern bool EndDocPrinter(IntPtr h);
   [DllImport("winspool.drv", SetLastError = true)] static extern bool ClosePrinter(IntPtr h);
   static void Fail(string step) { throw new Exception("WIN32 " + step + " " + Marshal.GetLastWin32Error()); }
+  public static void Check(string name) {
+    IntPtr h;
+    if (!OpenPrinter(name, out h, IntPtr.Zero)) Fail("OpenPrinter");
+    ClosePrinter(h);
+  }
   public static void Print(string name, string doc, byte[] bytes) {
     IntPtr h;
     if (!OpenPrinter(name, out h, IntPtr.Zero)) Fail("OpenPrinter");
@@ -73,7 +79,7 @@ public static class PrintrelayRaw {
 '@
 $name = [Console]::In.ReadLine()
 $bytes = [Convert]::FromBase64String([Console]::In.ReadLine())
-try { [PrintrelayRaw]::Print($name, 'printrelay', $bytes) } catch { [Console]::Error.WriteLine($_.Exception.InnerException.Message + $_.Exception.Message); exit 2 }
+try { if ($bytes.Length -eq 0) { [PrintrelayRaw]::Check($name) } else { [PrintrelayRaw]::Print($name, 'printrelay', $bytes) } } catch { [Console]::Error.WriteLine($_.Exception.InnerException.Message + $_.Exception.Message); exit 2 }
 `;
 
 /** Win32 errors a cashier or tech can act on, in their words. */
@@ -105,7 +111,8 @@ export class SpoolerTransport extends EventEmitter<TransportEvents> implements T
   readonly description: string;
   /** One write is one spooler document: large, so a ticket is one document. */
   readonly chunkSize = 1024 * 1024;
-  readonly twoWay = false;
+  /** The spooler says nothing of the printer's state to a RAW writer. */
+  readonly statusChannel = 'none';
   readonly #printerName: string;
   readonly #run: PowerShellRunner;
   #open = false;
@@ -121,17 +128,25 @@ export class SpoolerTransport extends EventEmitter<TransportEvents> implements T
     if (process.platform !== 'win32' && this.#run === runPowerShell) {
       throw new Error(`cannot open ${this.description}: the Windows spooler exists only on Windows`);
     }
+    // A mistyped or deleted printer is a connect error (printer offline), not a job lost later.
+    const result = await this.#script(new Uint8Array(0));
+    if (result.code !== 0) throw spoolerError(this.#printerName, result);
     this.#open = true;
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
-    if (!this.#open) throw new Error(`${this.description} is not open`);
+  #script(bytes: Uint8Array): Promise<{ code: number; stdout: string; stderr: string }> {
     const stdin = `${this.#printerName}\n${Buffer.from(bytes).toString('base64')}\n`;
-    const result = await this.#run(RAW_PRINT_SCRIPT, stdin).catch((err: Error) => ({
+    return this.#run(RAW_PRINT_SCRIPT, stdin).catch((err: Error) => ({
       code: -1,
       stdout: '',
       stderr: err.message,
     }));
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (!this.#open) throw new Error(`${this.description} is not open`);
+    if (bytes.byteLength === 0) return;
+    const result = await this.#script(bytes);
     if (result.code !== 0) {
       const error = spoolerError(this.#printerName, result);
       this.#open = false;

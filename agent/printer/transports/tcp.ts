@@ -18,6 +18,7 @@ export interface TcpTransportOptions {
 export class TcpTransport extends EventEmitter<TransportEvents> implements Transport {
   readonly description: string;
   readonly chunkSize = CHUNK_SIZE;
+  readonly statusChannel = 'stream';
   readonly #opts: TcpTransportOptions;
   #socket: net.Socket | undefined;
   /** The socket while it connects, so that close() can abort the attempt. */

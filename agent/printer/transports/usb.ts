@@ -3,7 +3,7 @@
 // IN endpoint) answers DLE EOT and sends ASB frames there, exactly as over TCP. A one-way
 // printer has no IN endpoint: its only status is the class request GET_PORT_STATUS.
 import { EventEmitter } from 'node:events';
-import type { Transport, TransportEvents } from './transport.js';
+import type { PortStatus, StatusChannel, Transport, TransportEvents } from './transport.js';
 
 /** USB interface class of printers. */
 export const PRINTER_CLASS = 7;
@@ -103,13 +103,6 @@ export function findPrinterInterface(device: UsbDeviceLike): PrinterInterface | 
 
 export const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
 
-/** GET_PORT_STATUS byte, as the printer class defines it. */
-export interface PortStatus {
-  paperEmpty: boolean;
-  selected: boolean;
-  error: boolean;
-}
-
 export function decodePortStatus(byte: number): PortStatus {
   // bit 5 paper empty, bit 4 selected (online), bit 3 "not error" (1 = no error).
   return { paperEmpty: (byte & 0x20) !== 0, selected: (byte & 0x10) !== 0, error: (byte & 0x08) === 0 };
@@ -138,9 +131,9 @@ export class UsbTransport extends EventEmitter<TransportEvents> implements Trans
     this.description = `USB printer ${hex4(opts.vendorId)}:${hex4(opts.productId)}${serial}`;
   }
 
-  /** Whether the printer has a way back (bulk IN); known once open. */
-  get twoWay(): boolean {
-    return this.#iface?.inEndpoint != null;
+  /** Replies come on bulk IN when the printer has it; without, only GET_PORT_STATUS. */
+  get statusChannel(): StatusChannel {
+    return this.#iface?.inEndpoint == null ? 'port-status' : 'stream';
   }
 
   async open(): Promise<void> {
@@ -216,7 +209,7 @@ export class UsbTransport extends EventEmitter<TransportEvents> implements Trans
   }
 
   /** GET_PORT_STATUS: the only status a one-way printer gives. */
-  async portStatus(): Promise<PortStatus> {
+  async readPortStatus(): Promise<PortStatus> {
     const device = this.#device;
     const iface = this.#iface;
     if (!device || !iface || this.#ended) throw new Error(`${this.description} is not open`);

@@ -3,18 +3,22 @@
 // and never reads: a read on a device node or FIFO sits in libuv's thread pool and keeps the
 // process from exiting, and most usblp printers have no backchannel anyway. So it is one-way.
 import { EventEmitter } from 'node:events';
-import { constants, type FileHandle, open } from 'node:fs/promises';
+import { constants, type FileHandle, open, stat } from 'node:fs/promises';
 import type { Transport, TransportEvents } from './transport.js';
+
+/** How often the device file is looked for: nothing else tells that the printer was unplugged. */
+const PRESENCE_CHECK_MS = 1000;
 
 export class UsblpTransport extends EventEmitter<TransportEvents> implements Transport {
   readonly description: string;
   readonly chunkSize = 4096;
-  /** No status comes back: the driver must treat it as a one-way printer. */
-  readonly twoWay = false;
+  /** No status comes back: the driver treats it as a one-way printer. */
+  readonly statusChannel = 'none';
   readonly #path: string;
   #file: FileHandle | undefined;
   #closed = false;
   #ended = false;
+  #presence: NodeJS.Timeout | undefined;
 
   constructor(opts: { path: string }) {
     super();
@@ -44,6 +48,36 @@ export class UsblpTransport extends EventEmitter<TransportEvents> implements Tra
       throw new Error(`${this.description} was closed while opening`);
     }
     this.#file = file;
+    this.#watchPresence(await file.stat());
+  }
+
+  /**
+   * Unplugging removes /dev/usb/lpN (and a re-plug makes a new one), while the open handle
+   * only fails on the next write: look for the file, so the printer shows as disconnected at
+   * once and the driver reconnects to the new device.
+   */
+  #watchPresence(opened: { dev: number; ino: number }): void {
+    let checking = false;
+    this.#presence = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      stat(this.#path).then(
+        (now) => {
+          checking = false;
+          if (now.dev !== opened.dev || now.ino !== opened.ino) {
+            this.#end(new Error(`${this.description} was replaced (printer unplugged and back?)`));
+          }
+        },
+        (err: NodeJS.ErrnoException) => {
+          checking = false;
+          this.#end(
+            new Error(`${this.description} is gone (printer unplugged or off?): ${err.code ?? err.message}`),
+          );
+        },
+      );
+    }, PRESENCE_CHECK_MS);
+    // Never what keeps the agent (or a test) running.
+    this.#presence.unref();
   }
 
   async write(bytes: Uint8Array): Promise<void> {
@@ -79,6 +113,7 @@ export class UsblpTransport extends EventEmitter<TransportEvents> implements Tra
   #end(error: Error | undefined): void {
     if (this.#ended || !this.#file) return;
     this.#ended = true;
+    clearInterval(this.#presence);
     const file = this.#file;
     this.#file = undefined;
     if (!this.#closed) void file.close().catch(() => {});
