@@ -16,11 +16,7 @@ export const AgentPrinterConfig = Type.Object(
   {
     id: { ...Name, description: 'Printer id, used in job refs, the local API and reports to HQ.' },
     name: Type.Optional(Type.String({ maxLength: 200, description: 'Shown to people, e.g. "Counter".' })),
-    uri: Type.String({
-      minLength: 1,
-      description:
-        'tcp://HOST[:PORT], serial://PATH?baud=N&flow=..., usb://VID:PID[?serial=S], file:///dev/usb/lpN or spooler://WINDOWS PRINTER NAME (see printers.md)',
-    }),
+    uri: Type.String({ minLength: 1, description: 'tcp://HOST[:PORT] or serial://PATH?baud=N&flow=...' }),
     profile: Type.String({
       minLength: 1,
       description: 'A shipped profile name, or a path to a profile .json (relative to the config file).',

@@ -317,16 +317,6 @@ describe('agent store', () => {
     ]);
   });
 
-  it("carries a one-way printer's caveat into the printed event for the relay's timeline", () => {
-    const { store } = open(tempDir());
-    store.receiveJob(job('j1', { copies: 2 }), toKitchen);
-    store.startJob('j1', 'k1');
-    store.copyPrinted('j1', 30, 'sent, not confirmed');
-    store.copyPrinted('j1', 30, 'sent, not confirmed');
-    const printed = store.pending(10).find((e) => e.type === 'job-state' && e.state === 'printed');
-    expect(printed).toMatchObject({ detail: '2 copies; sent, not confirmed' });
-  });
-
   it('moves jobs not started to a backup printer, never the one printing', () => {
     const { store } = open(tempDir());
     for (const id of ['a', 'b', 'c']) store.receiveJob(job(id), toKitchen);

@@ -25,39 +25,39 @@ afterEach(async () => {
 
 const text = (s: string) => new TextEncoder().encode(`${s}\n`);
 
-/** A virtual printer on fake USB and the driver connected to it (not started). */
-async function usbPrinter(listen: 'usb' | 'usb-one-way') {
-  const vp = await startVirtualPrinter({ listen });
-  cleanups.push(() => vp.close());
-  const usb = vp.usb;
-  if (!usb) throw new Error('the virtual printer has no USB backend');
-  const printer = new Printer({
-    uri: vp.uri,
-    profile: getProfile('epson-tm-t88'),
-    usb: async () => usb,
-    pollIntervalMs: 100,
+describe('printer addresses for USB, usblp and the spooler', () => {
+  it('parses usb://, file:// and spooler:// and names what is wrong', () => {
+    expect(parsePrinterAddress('usb://04b8:0E28?serial=X1')).toEqual({
+      kind: 'usb',
+      vendorId: 0x04b8,
+      productId: 0x0e28,
+      serialNumber: 'X1',
+    });
+    expect(parsePrinterAddress('file:///dev/usb/lp0')).toEqual({ kind: 'usblp', path: '/dev/usb/lp0' });
+    expect(parsePrinterAddress('spooler://EPSON%20TM-T88V%20Receipt')).toEqual({
+      kind: 'spooler',
+      printerName: 'EPSON TM-T88V Receipt',
+    });
+    expect(() => parsePrinterAddress('usb://4b8:e28')).toThrow(/usb:\/\/VID:PID/);
+    expect(() => parsePrinterAddress('usb://04b8:0e28?port=1')).toThrow(/unknown parameter "port"/);
+    expect(() => parsePrinterAddress('file://dev/usb/lp0')).toThrow(/must be absolute/);
+    expect(() => parsePrinterAddress('spooler://')).toThrow(/Windows printer's name/);
   });
-  cleanups.push(() => printer.close());
-  return { vp, usb, printer };
-}
-
-/** A FIFO standing in for /dev/usb/lp0, with what was written to it so far. */
-function fifo() {
-  const dir = mkdtempSync(join(tmpdir(), 'printrelay-usblp-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'lp0');
-  execFileSync('mkfifo', [path]);
-  // r+ so that opening does not wait for the writer.
-  const reader = createReadStream(path, { flags: 'r+' });
-  const got: Buffer[] = [];
-  reader.on('data', (c) => got.push(Buffer.from(c)));
-  cleanups.push(() => reader.destroy());
-  return { path, written: () => Buffer.concat(got) };
-}
+});
 
 describe('USB transport against the virtual printer as a fake WebUSB device', () => {
   it('prints, reads status and identity through bulk IN, and reconnects after a power cycle', async () => {
-    const { vp, printer } = await usbPrinter('usb');
+    const vp = await startVirtualPrinter({ listen: 'usb' });
+    cleanups.push(() => vp.close());
+    const usb = vp.usb;
+    if (!usb) throw new Error('the virtual printer has no USB backend');
+    const printer = new Printer({
+      uri: vp.uri,
+      profile: getProfile('epson-tm-t88'),
+      usb: async () => usb,
+      pollIntervalMs: 100,
+    });
+    cleanups.push(() => printer.close());
     printer.start();
     expect(await printer.whenConnected(5_000)).toBe(true);
     expect(printer.status.online).toBe(true);
@@ -97,7 +97,10 @@ describe('USB transport against the virtual printer as a fake WebUSB device', ()
   });
 
   it('a one-way USB printer has no bulk IN; GET_PORT_STATUS follows the device condition', async () => {
-    const { vp, usb } = await usbPrinter('usb-one-way');
+    const vp = await startVirtualPrinter({ listen: 'usb-one-way' });
+    cleanups.push(() => vp.close());
+    const usb = vp.usb;
+    if (!usb) throw new Error('no USB backend');
     const t = new UsbTransport({
       vendorId: 0x04b8,
       productId: 0x0e28,
@@ -126,11 +129,22 @@ describe('USB transport against the virtual printer as a fake WebUSB device', ()
 
 describe('usblp device file', () => {
   it('writes to a FIFO as to /dev/usb/lp0, and closes without holding the process', async () => {
-    const lp0 = fifo();
-    const t = new UsblpTransport({ path: lp0.path });
+    const dir = mkdtempSync(join(tmpdir(), 'printrelay-usblp-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const fifo = join(dir, 'lp0');
+    execFileSync('mkfifo', [fifo]);
+    const t = new UsblpTransport({ path: fifo });
     await t.open();
+    const reader = createReadStream(fifo);
+    const got: Buffer[] = [];
+    reader.on('data', (c) => got.push(Buffer.from(c)));
+    cleanups.push(() => reader.destroy());
     await t.write(text('lp0 ticket'));
-    await waitFor(() => lp0.written().includes('lp0 ticket'), 'bytes through the FIFO', 5_000);
+    await waitFor(
+      () => Buffer.concat(got).toString().includes('lp0 ticket'),
+      'bytes through the FIFO',
+      5_000,
+    );
     const closed = new Promise((resolve) => t.once('close', resolve));
     await t.close();
     expect(await closed).toBeUndefined();

@@ -86,9 +86,6 @@ const statusRequests = (ns: readonly RealtimeRequest[]): Uint8Array =>
   Uint8Array.from(ns.flatMap((n) => [0x10, 0x04, n]));
 
 /** The connection went while writing; bytesWritten tells whether the printer may have got part of it. */
-/** The reason of a 'printed' that only means "sent": the printer cannot say it printed. */
-export const ONE_WAY_UNCONFIRMED = 'unconfirmed-one-way';
-
 class ConnectionLost extends Error {
   constructor(
     cause: Error | undefined,
@@ -137,9 +134,6 @@ class Session {
   endError: Error | undefined;
   readonly ended$: Promise<void>;
   resolveEnded!: () => void;
-
-  /** Nothing comes back on this connection (see Transport.twoWay): printed means "sent". */
-  readonly oneWay: boolean;
 
   constructor(readonly transport: Transport) {
     this.channel = transport.statusChannel;
@@ -384,12 +378,6 @@ export class Printer extends EventEmitter<PrinterEvents> {
 
   #pollTick(session: Session): void {
     if (session.ended) return;
-    if (session.oneWay) {
-      if (session.transport.portStatus && Date.now() - session.lastPollAt >= this.#pollIntervalMs) {
-        void this.#readPortStatus(session);
-      }
-      return;
-    }
     const now = Date.now();
     if (session.channel === 'port-status') {
       if (!session.portStatusPending && now - session.lastPollAt >= this.#pollIntervalMs) {
@@ -419,27 +407,6 @@ export class Printer extends EventEmitter<PrinterEvents> {
     session.polls.push(...REALTIME_REQUESTS);
     session.pollSentAt = session.lastPollAt = Date.now();
     this.#write(session, statusRequests(REALTIME_REQUESTS));
-  }
-
-  /** One-way USB: GET_PORT_STATUS says online, paper empty and error, nothing finer. */
-  async #readPortStatus(session: Session): Promise<void> {
-    session.lastPollAt = Date.now();
-    try {
-      const port = await session.transport.portStatus?.();
-      if (!port || session.ended) return;
-      this.#tracker.apply(
-        {
-          online: port.selected && !port.error,
-          paper: port.paperEmpty ? 'out' : 'unknown',
-          mechanicalError: port.error,
-        },
-        'port-status',
-      );
-      this.#statusKnown(session);
-      this.#notify();
-    } catch (err) {
-      this.#endSession(session, err instanceof Error ? err : new Error(String(err)));
-    }
   }
 
   #received(session: Session, chunk: Uint8Array): void {
@@ -572,10 +539,7 @@ export class Printer extends EventEmitter<PrinterEvents> {
       if (this.#closing) return undefined;
       const session = this.#session;
       const reasons = this.notReadyReasons;
-      // A one-way printer without status is printed to blind: there is nothing to wait for.
-      if (session && (reasons.length === 0 || (session.oneWay && reasons[0] === 'status-unknown'))) {
-        return session;
-      }
+      if (session && reasons.length === 0) return session;
       onNotReady(reasons);
       if (deadline !== undefined && Date.now() >= deadline) return undefined;
       await this.#nextChange(deadline === undefined ? undefined : deadline - Date.now());
@@ -617,23 +581,6 @@ export class Printer extends EventEmitter<PrinterEvents> {
       await this.#awaitConfirmation(job, session, confirmed);
       return;
     }
-  }
-
-  /**
-   * Sends a job to a printer that cannot confirm: once all bytes are passed on it counts as
-   * printed, with the caveat as the reason (the job's timeline shows it). False: retry.
-   */
-  async #printOneWay(job: PrintJob, session: Session, bytes: Uint8Array): Promise<boolean> {
-    job[SET_STATE]('sending');
-    try {
-      await this.#stream(session, [bytes], job);
-    } catch (err) {
-      if (err instanceof ConnectionLost && err.bytesWritten === 0 && !this.#closing) return false;
-      job[SET_STATE]('uncertain', this.#closing ? 'printer-closed' : 'connection-lost');
-      return true;
-    }
-    job[SET_STATE]('printed', ONE_WAY_UNCONFIRMED);
-    return true;
   }
 
   /** Printed when confirmed, else uncertain; the timeout runs only while the printer is ready. */
@@ -686,7 +633,7 @@ export class Printer extends EventEmitter<PrinterEvents> {
     const size = session.transport.chunkSize;
     // A write may wait long (the printer stopped and its buffer is full): show why meanwhile.
     const reflect = (): void => {
-      const reasons = this.notReadyReasons.filter((r) => r !== 'status-unknown');
+      const reasons = this.notReadyReasons;
       if (reasons.length > 0) job?.[SET_STATE]('waiting', reasons.join(', '));
       else job?.[SET_STATE]('sending');
     };

@@ -47,8 +47,6 @@ function describeReason(reason: string | undefined): string {
       return 'the printer did not confirm it in time';
     case 'printer-closed':
       return 'the printer was closed';
-    case ONE_WAY_UNCONFIRMED:
-      return 'sent to the printer, which cannot say whether it printed (one-way: status unknown)';
     default:
       return reason ?? 'the printer stopped';
   }

@@ -166,7 +166,7 @@ export function registerPrinter(program: Command): void {
   printer
     .command('discover')
     .description(
-      "Find the printers this PC can reach: network printers on the PC's own subnet (port 9100), serial ports, USB printers (and /dev/usb/lpN), Windows printers; each two-way one identified (GS I) with a suggested profile",
+      "Find the printers this PC can reach: network printers on the PC's own subnet (port 9100), serial ports; each identified (GS I) with a suggested profile",
     )
     .option('--json', 'the printers found as JSON', false)
     .option('--no-scan', 'do not scan the network')

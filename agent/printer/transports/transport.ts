@@ -1,7 +1,6 @@
 // The byte pipe between the driver and one printer. A transport is used for one connection:
 // the driver makes a new one for every (re)connect, so no transport has to be reusable.
 import type { EventEmitter } from 'node:events';
-import type { PortStatus } from './usb.js';
 
 export interface TransportEvents {
   /** Bytes the printer sent. */
@@ -39,13 +38,6 @@ export interface Transport extends EventEmitter<TransportEvents> {
    * requests and flow control act promptly, large enough to keep the line busy.
    */
   readonly chunkSize: number;
-  /**
-   * false: nothing ever comes back (usblp, the Windows spooler, a one-way USB printer), so the
-   * driver sends no status requests and cannot confirm what printed. Absent means two-way.
-   */
-  readonly twoWay?: boolean;
-  /** The USB printer class port status, for a one-way USB printer (the only status it gives). */
-  portStatus?(): Promise<PortStatus>;
   /** Connects; rejects with an Error naming the address and the cause. */
   open(): Promise<void>;
   /**
