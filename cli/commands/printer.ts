@@ -16,6 +16,7 @@ import { notReadyReasons } from '../../protocol/status.js';
 import { parseJsonText } from '../../shared/json-file.js';
 import { CONDITION_TEXT } from '../../shared/printer-state.js';
 import { port, positiveInteger } from '../options.js';
+import { printTable } from '../table.js';
 import { ticketFromJson } from './render.js';
 
 const DEFAULT_PROFILE = 'epson-tm-t88';
@@ -74,14 +75,7 @@ async function discover(opts: DiscoverCliOptions): Promise<void> {
         : 'no answer',
     ]),
   ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const r of rows)
-    console.log(
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTable(rows);
 }
 
 export function registerPrinter(program: Command): void {

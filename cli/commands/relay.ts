@@ -13,6 +13,7 @@ import { type StoreScope, WEBHOOK_EVENT_TYPES } from '../../relay/store/job-stor
 import { version } from '../../shared/version.js';
 import { portOrOff } from '../options.js';
 import { assertPortsFree, explainListenError, relayPorts } from '../ports.js';
+import { printTable } from '../table.js';
 import { registerRelayUsers } from './relay-users.js';
 
 const DEFAULT_DATA_DIR = process.env.PRINTRELAY_RELAY_DATA ?? 'relay-data';
@@ -68,17 +69,6 @@ function printCredentials(
       `  printrelay agent init --store ${c.storeId} --relay ${mqttUrl} --password ${c.password} --printer <id>=<uri>,<profile>,<role>`,
     );
   }
-}
-
-function printTable(rows: string[][]): void {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const r of rows)
-    console.log(
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    );
 }
 
 interface StartOptions {
