@@ -192,5 +192,6 @@ describe('printers attached to this PC', () => {
     // One-way: connected, its port status read, but it cannot say who it is.
     expect(found[1]).toMatchObject({ identity: null, suggestedProfile: null, condition: 'ready' });
     expect(found[3]?.description).toContain('Windows printer "Kitchen 100%"');
+    expect(found.slice(2).map((p) => p.condition)).toEqual(['unknown', 'unknown']);
   });
 });

@@ -154,7 +154,7 @@ async function attachedPrinters(opts: DiscoverOptions, timeoutMs: number): Promi
       identity: null,
       suggestedProfile: null,
       twoWay: false,
-      condition: null,
+      condition: 'unknown', // one-way: it will never say, and 'no answer' would sound like a fault
     });
   }
   const spooler = opts.spooler === false ? [] : await spoolerPrinters(opts.powershell);
@@ -166,7 +166,7 @@ async function attachedPrinters(opts: DiscoverOptions, timeoutMs: number): Promi
       identity: null,
       suggestedProfile: null,
       twoWay: false,
-      condition: null,
+      condition: 'unknown', // one-way: it will never say, and 'no answer' would sound like a fault
     });
   }
   return found;
