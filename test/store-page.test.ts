@@ -174,7 +174,7 @@ describe('store page', () => {
     await page.getByRole('button', { name: 'English' }).click();
     await poll(() => page.getByTestId('cloud').textContent()).toContain('Cloud offline');
     expect(await page.getByTestId('printer-counter').textContent()).toContain(CONDITION_TEXT.en.ready.label);
-    expect(await page.locator('html').getAttribute('lang')).toBe('en');
+    await poll(() => page.locator('html').getAttribute('lang')).toBe('en');
     await screenshot(page, 'store-page-en');
     await page.setViewportSize({ width: 390, height: 844 });
     // Nothing wider than the screen: no sideways scrolling on a phone.
