@@ -5,6 +5,8 @@
 // job-received event) before returning, so the PUBACK means "on disk". The printer's queue
 // prints it when its turn comes and the printer is ready; every state worth telling the relay
 // goes through the outbox, which the link sends until the relay acknowledges it.
+
+import { resolveProfile } from '../escpos/profiles/index.js';
 import type { AgentCommand, JobMessage, PrinterInfo } from '../protocol/messages.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import { notReadyReasons } from '../protocol/status.js';
@@ -15,7 +17,6 @@ import { healthEvent } from './health.js';
 import { type LocalApi, startLocalApi } from './local-api.js';
 import { writeLocalApiFile } from './local-api-file.js';
 import { Printer, type StatusChange } from './printer/printer.js';
-import { resolveProfile } from './profiles/index.js';
 import { PrinterQueue } from './queue/printer-queue.js';
 import { Router } from './queue/router.js';
 import { RelayLink } from './relay-link.js';

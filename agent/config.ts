@@ -4,11 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
+import { resolveProfile } from '../escpos/profiles/index.js';
 import { PrinterRef } from '../protocol/job.js';
 import { clientIdBelongsTo, STORE_ID_PATTERN } from '../protocol/topics.js';
 import { ValidationError, type ValidationIssue, validator } from '../protocol/validate.js';
 import { parsePrinterAddress } from './printer/address.js';
-import { resolveProfile } from './profiles/index.js';
 
 const Name = Type.String({ pattern: PrinterRef.pattern, description: 'Letters, digits, _ . - (max 64).' });
 

@@ -1,9 +1,9 @@
 // The agent's health report (a `health` event every healthIntervalMs) and the paper estimate
 // behind its paperUsedMm counter.
 
+import type { Layout } from '../escpos/layout.js';
 import type { HealthEvent, PrinterHealth } from '../protocol/messages.js';
 import { version } from '../shared/version.js';
-import type { Layout } from './escpos/layout.js';
 
 /** 203 dpi, the resolution of nearly every receipt printer. */
 const DOTS_PER_MM = 8;

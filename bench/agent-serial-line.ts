@@ -8,8 +8,8 @@
 // buffer (that slack does not change the throughput figure, which is taken on the wire).
 
 import { SerialPort } from 'serialport';
-import { confirmationRequest } from '../agent/escpos/commands.js';
 import { parsePrinterAddress } from '../agent/printer/address.js';
+import { confirmationRequest } from '../escpos/commands.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import type { HostConnection } from '../virtual-printer/link.js';
 import { PtyLink } from '../virtual-printer/pty-link.js';

@@ -4,8 +4,8 @@
 // so that a noisy machine slows all of them alike.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderTicket } from '../agent/escpos/encoder.js';
-import { getProfile } from '../agent/profiles/index.js';
+import { renderTicket } from '../escpos/encoder.js';
+import { getProfile } from '../escpos/profiles/index.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import { parseTicket, type Ticket } from '../protocol/ticket.js';
 import {

@@ -1,4 +1,4 @@
-// Printer profiles: what a printer model can do, as data (see agent/profiles/*.json).
+// Printer profiles: what a printer model can do, as data (see escpos/profiles/*.json).
 // The renderer and the driver read capabilities from here instead of branching on brands.
 import { type Static, Type } from '@sinclair/typebox';
 import { IntegerEnum, StringEnum } from './schema.js';

@@ -95,7 +95,7 @@ describe('agent config', () => {
       printers: [{ ...minimal.printers[0], profile: 'profiles/mine.json' }],
     });
     mkdirSync(join(file, '..', 'profiles'));
-    const shipped = readFileSync(new URL('../agent/profiles/epson-tm-t88.json', import.meta.url), 'utf8');
+    const shipped = readFileSync(new URL('../escpos/profiles/epson-tm-t88.json', import.meta.url), 'utf8');
     writeFileSync(join(file, '..', 'profiles', 'mine.json'), shipped);
     expect(loadAgentConfig(file, {}).printers[0]?.profile).toBe(join(file, '..', 'profiles', 'mine.json'));
   });

@@ -3,11 +3,11 @@
 // RenderError naming the block; invalid documents fail with a ValidationError naming the path.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { confirmationRequest } from '../agent/escpos/commands.js';
-import { DEFAULT_CONFIRM_TOKEN, renderTicket } from '../agent/escpos/encoder.js';
-import { RenderError } from '../agent/escpos/layout.js';
-import { previewTicket } from '../agent/escpos/preview.js';
-import { listProfiles } from '../agent/profiles/index.js';
+import { confirmationRequest } from '../escpos/commands.js';
+import { DEFAULT_CONFIRM_TOKEN, renderTicket } from '../escpos/encoder.js';
+import { RenderError } from '../escpos/layout.js';
+import { previewTicket } from '../escpos/preview.js';
+import { listProfiles } from '../escpos/profiles/index.js';
 import { type Block, parseTicket, type Ticket } from '../protocol/ticket.js';
 import { ValidationError } from '../protocol/validate.js';
 import { anyBlock, printableBlock, ticketOf } from './support/fuzz-arbitraries.js';

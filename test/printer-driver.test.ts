@@ -9,14 +9,14 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { renderTicket } from '../agent/escpos/encoder.js';
 import {
   Printer,
   type PrinterOptions,
   type PrintJob,
   type PrintJobUpdate,
 } from '../agent/printer/printer.js';
-import { getProfile } from '../agent/profiles/index.js';
+import { renderTicket } from '../escpos/encoder.js';
+import { getProfile } from '../escpos/profiles/index.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import type { HostConnection } from '../virtual-printer/link.js';
 import { PtyLink } from '../virtual-printer/pty-link.js';

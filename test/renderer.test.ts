@@ -8,16 +8,16 @@ import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { confirmationRequest, stripTrailingConfirmation } from '../agent/escpos/commands.js';
-import { DEFAULT_CONFIRM_TOKEN, RASTER_BAND_ROWS, renderTicket } from '../agent/escpos/encoder.js';
-import { RenderError } from '../agent/escpos/layout.js';
-import { previewTicket, previewTicketWithWarnings } from '../agent/escpos/preview.js';
-import { codecFor, wrapText } from '../agent/escpos/text.js';
-import { checkProfile, getProfile, listProfiles, loadProfileFile } from '../agent/profiles/index.js';
+import { confirmationRequest, stripTrailingConfirmation } from '../escpos/commands.js';
+import { DEFAULT_CONFIRM_TOKEN, RASTER_BAND_ROWS, renderTicket } from '../escpos/encoder.js';
+import { RenderError } from '../escpos/layout.js';
+import { marker } from '../escpos/markers.js';
+import { previewTicket, previewTicketWithWarnings } from '../escpos/preview.js';
+import { checkProfile, getProfile, listProfiles, loadProfileFile } from '../escpos/profiles/index.js';
+import { codecFor, wrapText } from '../escpos/text.js';
 import type { PrinterProfile } from '../protocol/profile.js';
 import { type Block, parseTicket, type Ticket } from '../protocol/ticket.js';
 import { ValidationError } from '../protocol/validate.js';
-import { marker } from '../shared/escpos/markers.js';
 import { CLI_PATH } from './support/build.js';
 
 const repo = join(import.meta.dirname, '..');
@@ -640,7 +640,7 @@ describe('profiles', () => {
       );
       writeFileSync(file, '{ "name": ');
       expect(() => loadProfileFile(file)).toThrow(`${file} is not valid JSON: Unexpected end of JSON input`);
-      expect(loadProfileFile(join(repo, 'agent/profiles/xprinter-80.json'))).toEqual(xp80);
+      expect(loadProfileFile(join(repo, 'escpos/profiles/xprinter-80.json'))).toEqual(xp80);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

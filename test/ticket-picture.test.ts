@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import QRCode from 'qrcode';
 import { describe, expect, it } from 'vitest';
-import { ticketPicture } from '../agent/escpos/picture.js';
-import { getProfile } from '../agent/profiles/index.js';
+import { ticketPicture } from '../escpos/picture.js';
+import { getProfile } from '../escpos/profiles/index.js';
 import type { Ticket } from '../protocol/ticket.js';
 import { REPO_ROOT } from './support/repo.js';
 

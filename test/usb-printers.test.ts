@@ -11,7 +11,7 @@ import { Printer, SENT_UNCONFIRMED } from '../agent/printer/printer.js';
 import { RAW_PRINT_SCRIPT, SpoolerTransport } from '../agent/printer/transports/spooler.js';
 import { decodePortStatus, type UsbBackend, UsbTransport } from '../agent/printer/transports/usb.js';
 import { UsblpTransport } from '../agent/printer/transports/usblp.js';
-import { getProfile } from '../agent/profiles/index.js';
+import { getProfile } from '../escpos/profiles/index.js';
 import { waitFor } from '../harness/wait.js';
 import { isReady, notReadyReasons } from '../protocol/status.js';
 import { printerCondition } from '../shared/printer-state.js';

@@ -1,13 +1,15 @@
 // The virtual printer over real TCP sockets and a real pty (socat), checked against the
 // printer behaviour described in docs/escpos.md.
 //
-// Command bytes come from agent/escpos/commands.ts where it has a builder; the rest (real-time
+// Command bytes come from escpos/commands.ts where it has a builder; the rest (real-time
 // commands, GS I, a bare GS ( H) are written inline, each saying which command it is.
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
+import { InboundParser } from '../agent/printer/inbound-parser.js';
+import { barcodeData } from '../escpos/barcode.js';
 import {
   barcode,
   buzzer,
@@ -23,10 +25,8 @@ import {
   qrStore,
   rasterImageHeader,
   selectCodePage,
-} from '../agent/escpos/commands.js';
-import { InboundParser } from '../agent/printer/inbound-parser.js';
+} from '../escpos/commands.js';
 import { waitFor } from '../harness/wait.js';
-import { barcodeData } from '../shared/escpos/barcode.js';
 import { startControlServer } from '../virtual-printer/control.js';
 import {
   type PrintedItem,

@@ -9,9 +9,9 @@
 // width model the agent lays tickets out with, on the paper of the printer's profile
 // (80 mm, 576 dots by default).
 import iconv from 'iconv-lite';
+import { barcodeText } from '../escpos/barcode.js';
+import { marker } from '../escpos/markers.js';
 import { cellDots, charDots, type PaperMetrics } from '../protocol/profile.js';
-import { barcodeText } from '../shared/escpos/barcode.js';
-import { marker } from '../shared/escpos/markers.js';
 import { DC4_PARAM_BYTES, eotParamBytes } from './realtime-commands.js';
 
 export type Align = 'left' | 'center' | 'right';

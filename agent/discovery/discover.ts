@@ -4,12 +4,12 @@
 // (local-printers.ts: USB, usblp, the Windows spooler); each printer found is identified
 // through the same driver the agent prints with. One-way printers cannot say who they are.
 
+import { getProfile } from '../../escpos/profiles/index.js';
 import { type PrinterCondition, printerCondition } from '../../shared/printer-state.js';
 import type { PrinterIdentity } from '../printer/identify.js';
 import { Printer } from '../printer/printer.js';
 import type { PowerShellRunner } from '../printer/transports/spooler.js';
 import type { UsbBackend } from '../printer/transports/usb.js';
-import { getProfile } from '../profiles/index.js';
 import { spoolerPrinters, spoolerUri, usblpDevices, usbPrinters } from './local-printers.js';
 import { suggestProfile } from './suggest-profile.js';
 import { localSubnets, RAW_PORT, scanPorts, subnetHosts } from './tcp-scan.js';

@@ -1,8 +1,9 @@
 // Which shipped printer profile suits a printer, from its GS I answers. The rules are data
-// (agent/profiles/matching.json) beside the profiles they point at.
+// (escpos/profiles/matching.json) beside the profiles they point at.
+
+import { listProfiles } from '../../escpos/profiles/index.js';
+import matching from '../../escpos/profiles/matching.json' with { type: 'json' };
 import type { PrinterIdentity } from '../printer/identify.js';
-import { listProfiles } from '../profiles/index.js';
-import matching from '../profiles/matching.json' with { type: 'json' };
 
 interface Rule {
   profile: string;

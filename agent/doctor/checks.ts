@@ -8,11 +8,11 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import tls from 'node:tls';
 import mqtt from 'mqtt';
+import { resolveProfile } from '../../escpos/profiles/index.js';
 import { type PrinterCondition, printerCondition, severity } from '../../shared/printer-state.js';
 import { openReadOnly } from '../../shared/sqlite.js';
 import { loadAgentConfig, type ResolvedAgentConfig } from '../config.js';
 import { Printer } from '../printer/printer.js';
-import { resolveProfile } from '../profiles/index.js';
 import { relayRequest } from '../relay-http.js';
 import { testTicket } from '../test-ticket.js';
 import type { AgentView, LocalJobView } from '../views.js';
@@ -427,7 +427,7 @@ async function printersDirectly(
         results.push(result);
         continue;
       }
-      const { renderTicket } = await import('../escpos/encoder.js');
+      const { renderTicket } = await import('../../escpos/encoder.js');
       const { bytes } = renderTicket(testTicket(config.storeId, p, profile.name), profile, {
         confirmToken: false,
       });

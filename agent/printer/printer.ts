@@ -17,9 +17,9 @@
 //   of the printer comes from ASB alone, and the liveness check waits for the end of it.
 import { randomInt, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { confirmationRequest, enableAsb } from '../../escpos/commands.js';
 import type { PrinterProfile } from '../../protocol/profile.js';
 import { notReadyReasons, type PrinterStatus, STATUS_UNKNOWN } from '../../protocol/status.js';
-import { confirmationRequest, enableAsb } from '../escpos/commands.js';
 import { type PrinterAddress, parsePrinterAddress } from './address.js';
 import {
   BLOCK_REQUESTS,
@@ -174,7 +174,7 @@ export class Printer extends EventEmitter<PrinterEvents> {
   constructor(opts: PrinterOptions) {
     super();
     this.address = parsePrinterAddress(opts.uri);
-    if (!opts.profile?.status) throw new Error('printer options need a profile (see agent/profiles)');
+    if (!opts.profile?.status) throw new Error('printer options need a profile (see escpos/profiles)');
     this.#profile = opts.profile;
     this.#pollIntervalMs = positive('pollIntervalMs', opts.pollIntervalMs, DEFAULT_POLL_INTERVAL_MS);
     this.#statusTimeoutMs = Math.max(MIN_STATUS_TIMEOUT_MS, 3 * this.#pollIntervalMs);

@@ -8,11 +8,11 @@
 // with what precedes it where it can (the job's receipt, the previous job's confirmation), as
 // each commit waits for an fsync and the printer waits for the commit.
 
+import { renderLayout, renderTicket } from '../../escpos/encoder.js';
+import { layoutTicket } from '../../escpos/layout.js';
 import type { PrinterProfile } from '../../protocol/profile.js';
 import { markRawAsReprint, markTicketAsReprint } from '../../protocol/reprint.js';
 import type { Log } from '../../shared/log.js';
-import { renderLayout, renderTicket } from '../escpos/encoder.js';
-import { layoutTicket } from '../escpos/layout.js';
 import { estimatePaperMm } from '../health.js';
 import { SENT_UNCONFIRMED } from '../printer/print-job.js';
 import type { Printer } from '../printer/printer.js';

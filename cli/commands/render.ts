@@ -3,9 +3,9 @@
 // profiles. Output goes to stdout or -o; warnings and errors go to stderr.
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { renderTicket } from '../../agent/escpos/encoder.js';
-import { previewTicketWithWarnings } from '../../agent/escpos/preview.js';
-import { listProfiles, resolveProfile } from '../../agent/profiles/index.js';
+import { renderTicket } from '../../escpos/encoder.js';
+import { previewTicketWithWarnings } from '../../escpos/preview.js';
+import { listProfiles, resolveProfile } from '../../escpos/profiles/index.js';
 import { parseTicket, type Ticket } from '../../protocol/ticket.js';
 import { readJsonFile } from '../../shared/json-file.js';
 

@@ -4,7 +4,7 @@
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { resolveProfile } from '../../agent/profiles/index.js';
+import { resolveProfile } from '../../escpos/profiles/index.js';
 import {
   CONTROL_COMMANDS_HELP,
   runControlCommand,

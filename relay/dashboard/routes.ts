@@ -2,9 +2,9 @@
 // user only (see plugin.ts), shows only the user's stores, and checks the user's role before
 // acting; every action is written to the audit log.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { RenderError } from '../../agent/escpos/layout.js';
-import { ticketPicture } from '../../agent/escpos/picture.js';
-import { getProfile } from '../../agent/profiles/index.js';
+import { RenderError } from '../../escpos/layout.js';
+import { ticketPicture } from '../../escpos/picture.js';
+import { getProfile } from '../../escpos/profiles/index.js';
 import { type JobView, parseJobRequest } from '../../protocol/job.js';
 import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { Ticket } from '../../protocol/ticket.js';

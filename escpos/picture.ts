@@ -3,8 +3,8 @@
 // and images sit where the printer put them. One printer dot is one SVG unit, and each
 // character takes the dots the shared width model gives it.
 import QRCode from 'qrcode';
-import { charDots, type PrinterProfile } from '../../protocol/profile.js';
-import type { Ticket } from '../../protocol/ticket.js';
+import { charDots, type PrinterProfile } from '../protocol/profile.js';
+import type { Ticket } from '../protocol/ticket.js';
 import { type LayoutOp, layoutTicket, type Style } from './layout.js';
 import { type CharSize, codecFor, type TextCodec } from './text.js';
 

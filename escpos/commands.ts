@@ -2,8 +2,8 @@
 // Byte values follow docs/escpos.md; parameters are range-checked here so that a
 // bug elsewhere cannot turn into a stray byte that the printer reads as the start of another
 // command.
-import type { PrinterProfile } from '../../protocol/profile.js';
-import type { Align, Font } from '../../protocol/ticket.js';
+import type { PrinterProfile } from '../protocol/profile.js';
+import type { Align, Font } from '../protocol/ticket.js';
 
 export const LF = 0x0a;
 const ESC = 0x1b;

@@ -7,7 +7,7 @@
 // keeps a table over the BMP filled on first sight of a character, so iconv runs once per
 // distinct character per process and every later lookup is an array read.
 import iconv from 'iconv-lite';
-import type { TextEncoding } from '../../protocol/profile.js';
+import type { TextEncoding } from '../protocol/profile.js';
 import type { ByteWriter } from './byte-writer.js';
 
 const QUESTION = 0x3f;

@@ -1,8 +1,8 @@
 // Ticket + printer profile -> ESC/POS bytes. The layout (layout.ts) decides what goes where;
 // this module only turns it into commands, sending a style command only when the style
 // changes.
-import type { PrinterProfile } from '../../protocol/profile.js';
-import type { Align, Ticket } from '../../protocol/ticket.js';
+import type { PrinterProfile } from '../protocol/profile.js';
+import type { Align, Ticket } from '../protocol/ticket.js';
 import { ByteWriter } from './byte-writer.js';
 import * as cmd from './commands.js';
 import { type Bitmap, base64PngToBitmap, qrBitmap } from './image.js';

@@ -4,9 +4,9 @@
 // to the paper. The byte encoder and the text preview both read this, so that what the
 // preview shows is what the bytes print.
 import QRCode from 'qrcode';
-import { charDots, type PrinterProfile } from '../../protocol/profile.js';
-import type { Align, BarcodeBlock, Block, Font, QrBlock, TableBlock, Ticket } from '../../protocol/ticket.js';
-import { barcodeData } from '../../shared/escpos/barcode.js';
+import { charDots, type PrinterProfile } from '../protocol/profile.js';
+import type { Align, BarcodeBlock, Block, Font, QrBlock, TableBlock, Ticket } from '../protocol/ticket.js';
+import { barcodeData } from './barcode.js';
 import { base64PngSize, type Dither, scaledSize } from './image.js';
 import { alignOffset, type CharSize, codecFor, type TextCodec, wrapText } from './text.js';
 

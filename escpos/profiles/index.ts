@@ -61,9 +61,9 @@ function shippedProfiles(): Map<string, PrinterProfile> {
   if (!shipped) {
     const loaded = new Map<string, PrinterProfile>();
     for (const [file, data] of SHIPPED) {
-      const profile = checkProfile(data, `agent/profiles/${file}`);
+      const profile = checkProfile(data, `escpos/profiles/${file}`);
       if (`${profile.name}.json` !== file)
-        throw new Error(`agent/profiles/${file}: name must be "${basename(file, '.json')}"`);
+        throw new Error(`escpos/profiles/${file}: name must be "${basename(file, '.json')}"`);
       loaded.set(profile.name, profile);
     }
     shipped = loaded;

@@ -15,10 +15,10 @@
 // - Non-text output is one marker line, not padded: cut (after the profile's feed lines as
 //   blank lines), QR with its data, barcode with its human-readable text, image with its
 //   printed size in dots, drawer pulse, beep (only when the printer has a buzzer), raw.
-import { cellDots, type PrinterProfile } from '../../protocol/profile.js';
-import type { Ticket } from '../../protocol/ticket.js';
-import { marker } from '../../shared/escpos/markers.js';
+import { cellDots, type PrinterProfile } from '../protocol/profile.js';
+import type { Ticket } from '../protocol/ticket.js';
 import { charSize, fontColumns, type LayoutOp, layoutTicket, type Style } from './layout.js';
+import { marker } from './markers.js';
 import { alignText, codecFor, type TextCodec } from './text.js';
 
 /** East Asian Wide and Fullwidth ranges of the BMP: what terminals show two columns wide. */

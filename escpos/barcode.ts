@@ -2,7 +2,7 @@
 // human-readable line says, and how wide the symbol is; and the way back, GS k data to the
 // text a person reads (the virtual printer prints that). Errors are thrown as plain
 // messages; the caller adds where in the ticket they come from.
-import type { BarcodeBlock } from '../../protocol/ticket.js';
+import type { BarcodeBlock } from '../protocol/ticket.js';
 
 export type Symbology = BarcodeBlock['symbology'];
 
