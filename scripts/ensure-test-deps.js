@@ -3,7 +3,8 @@
 // anything by hand: socat makes the pty pairs for the serial tests; chromium runs the page
 // tests (driven by playwright-core, which never downloads a browser of its own); without
 // fonts-noto-cjk, Chromium draws Han characters as boxes in the screenshots; openssl makes
-// the private CA and certificates of the TLS tests.
+// the private CA and certificates of the TLS tests; redis-server and postgresql are the engines
+// the relay cluster runs on, started by the tests in throwaway data dirs on free ports.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -15,6 +16,8 @@ const needed = [
     present: () => existsSync('/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc'),
   },
   { pkg: 'openssl', present: () => has('openssl') },
+  { pkg: 'redis-server', present: () => has('redis-server') },
+  { pkg: 'postgresql', present: () => postgresBin() !== null },
 ];
 // `--installers` (npm run test:installers): makensis builds the Windows installer, wine64 runs
 // it, systemd-analyze checks the Linux units.
@@ -24,6 +27,15 @@ if (process.argv.includes('--installers')) {
     { pkg: 'wine64', present: () => existsSync('/usr/lib/wine/wine64') },
     { pkg: 'systemd', present: () => has('systemd-analyze') },
   );
+}
+
+// Debian puts initdb and postgres under /usr/lib/postgresql/<major>/bin, off the PATH.
+function postgresBin() {
+  for (const major of ['17', '16', '15']) {
+    const dir = `/usr/lib/postgresql/${major}/bin`;
+    if (existsSync(`${dir}/initdb`) && existsSync(`${dir}/postgres`)) return dir;
+  }
+  return null;
 }
 
 function has(bin) {
