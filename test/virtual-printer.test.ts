@@ -26,7 +26,9 @@ import {
   rasterImageHeader,
   selectCodePage,
 } from '../escpos/commands.js';
+import { NodeChild } from '../harness/child.js';
 import { waitFor } from '../harness/wait.js';
+import { CLI_PATH } from './support/build.js';
 import { startControlServer } from '../virtual-printer/control.js';
 import {
   type PrintedItem,
@@ -613,5 +615,42 @@ describe('options', () => {
     await expect(
       startVirtualPrinter({ listen: 'tcp://127.0.0.1:0', faults: ['jam' as 'paper-out'] }),
     ).rejects.toThrow(/unknown fault "jam"/);
+  });
+});
+
+describe('`printrelay virtual-printer` command', () => {
+  // Test rigs and field techs stop it with SIGTERM / Ctrl-C; a printer left running holds its port.
+  it('exits on SIGTERM after a client printed and left, and while another is connected and polling', async () => {
+    const child = new NodeChild('virtual printer', [
+      CLI_PATH,
+      'virtual-printer',
+      '--listen',
+      'tcp://127.0.0.1:0',
+    ]);
+    try {
+      const port = Number((await child.waitForOutput(/listening: tcp:\/\/127\.0\.0\.1:(\d+)/)).match[1]);
+      const gone = net.connect(port, '127.0.0.1');
+      await new Promise((resolve) => gone.once('connect', resolve));
+      gone.end(Buffer.from('打印完就走 left after printing\n'));
+      await child.waitForOutput('left after printing');
+      const polling = net.connect(port, '127.0.0.1');
+      let answers = 0;
+      polling.on('data', (chunk: Buffer) => {
+        answers += chunk.length;
+      });
+      polling.on('error', () => {}); // the printer going away resets it
+      await new Promise((resolve) => polling.once('connect', resolve));
+      polling.write(enableAsb(0xff));
+      const poll = setInterval(() => polling.write(Uint8Array.from(DLE_EOT(1))), 20);
+      try {
+        await waitFor(() => answers >= 10, 'status answers to the polling client');
+        expect(await child.kill('SIGTERM')).toBe(0);
+      } finally {
+        clearInterval(poll);
+        polling.destroy();
+      }
+    } finally {
+      await child.kill();
+    }
   });
 });
