@@ -28,7 +28,6 @@ import {
 } from '../escpos/commands.js';
 import { NodeChild } from '../harness/child.js';
 import { waitFor } from '../harness/wait.js';
-import { CLI_PATH } from './support/build.js';
 import { startControlServer } from '../virtual-printer/control.js';
 import {
   type PrintedItem,
@@ -36,6 +35,7 @@ import {
   type VirtualPrinter,
   type VirtualPrinterOptions,
 } from '../virtual-printer/virtual-printer.js';
+import { CLI_PATH } from './support/build.js';
 
 type Bytes = readonly number[] | Uint8Array;
 
