@@ -23,7 +23,19 @@ export function port(value: string): number {
   return n;
 }
 
-/** A TCP port as port() does, or "off" (null): that listener is not opened. */
-export function portOrOff(value: string): number | null {
-  return value === 'off' ? null : port(value);
+/**
+ * A TCP port as port() does, or "off": that listener is not opened. 'off' rather than null:
+ * commander turns a parsed null into ''. listenPort() maps it for the code that listens.
+ */
+export function portOrOff(value: string): number | 'off' {
+  if (value === 'off') return value;
+  try {
+    return port(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a port number (0 = any free port) or "off"`);
+  }
+}
+
+export function listenPort(value: number | 'off'): number | null {
+  return value === 'off' ? null : value;
 }

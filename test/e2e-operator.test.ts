@@ -150,8 +150,9 @@ describe('end to end: relay start', { timeout: 60_000 }, () => {
   it('names its data dir in every hint, and works on the database when stopped', async () => {
     const dataDir = join(e2e.tempDir(), 'hq data');
     const [http, mqtt] = [await freePort(), await freePort()];
+    // A listener turned off by `--<name>-port off` (here the WebSocket one) is not opened.
     const proc = new CliProcess('relay start', [
-      ...['relay', 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--no-ws'],
+      ...['relay', 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--ws-port', 'off'],
       ...['--http-port', String(http), '--mqtt-port', String(mqtt)],
     ]);
     e2e.onClose(() => proc.kill('SIGKILL').then(() => undefined));
@@ -164,6 +165,7 @@ describe('end to end: relay start', { timeout: 60_000 }, () => {
     expect(proc.output).toContain(`printrelay relay keys add --stores all ${quoted}`);
     expect(proc.output).toContain(`--relay mqtt://127.0.0.1:${mqtt} --password <pw>`);
     expect(proc.output).toContain(`POST http://127.0.0.1:${http}/v1/jobs`);
+    expect(proc.output).not.toContain('MQTT/WebSocket');
     proc.proc.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
     // Stopped: the commands open its database (the socket is gone with the relay).

@@ -23,7 +23,7 @@ import {
 } from '../../agent/enrol.js';
 import { consoleLog } from '../../shared/log.js';
 import { version } from '../../shared/version.js';
-import { port, positiveNumber } from '../options.js';
+import { listenPort, port, portOrOff, positiveNumber } from '../options.js';
 
 const DEFAULT_CONFIG = process.env.PRINTRELAY_AGENT_CONFIG ?? 'agent.json';
 
@@ -94,16 +94,6 @@ function collectPair(value: string, previous: [string, string][]): [string, stri
   return [...previous, [m[1] as string, m[2] as string]];
 }
 
-// 'off' rather than null: commander turns a parsed null into ''.
-function localApiPort(value: string): number | 'off' {
-  if (value === 'off') return value;
-  try {
-    return port(value);
-  } catch {
-    throw new InvalidArgumentError(`"${value}" is not a port number (0 = any free port) or "off"`);
-  }
-}
-
 function uncertainJobs(value: string): 'report' | 'reprint-marked' {
   if (value !== 'report' && value !== 'reprint-marked')
     throw new InvalidArgumentError(`"${value}" is not report or reprint-marked`);
@@ -161,7 +151,7 @@ function setupOptions(cmd: Command): Command {
     .option(
       '--local-api-port <port>',
       'local API on 127.0.0.1 (default 8765; 0 = any free port; off)',
-      localApiPort,
+      portOrOff,
     )
     .option('--data-dir <dir>', 'agent data directory, relative to the config file', 'agent-data')
     .option('-o, --out <file>', 'where to write the config', 'agent.json')
@@ -198,7 +188,7 @@ function behaviour(opts: SetupOptions): Partial<AgentConfig> {
     ...(opts.uncertainJobs === undefined ? {} : { uncertainJobs: opts.uncertainJobs }),
     ...(opts.localApiPort === undefined
       ? {}
-      : { localApi: { port: opts.localApiPort === 'off' ? null : opts.localApiPort } }),
+      : { localApi: { port: listenPort(opts.localApiPort) } }),
   };
 }
 

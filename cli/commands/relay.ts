@@ -11,7 +11,7 @@ import { describeListeners } from '../../relay/listeners.js';
 import { startRelay } from '../../relay/relay.js';
 import { type StoreScope, WEBHOOK_EVENT_TYPES } from '../../relay/store/job-store.js';
 import { version } from '../../shared/version.js';
-import { portOrOff } from '../options.js';
+import { listenPort, portOrOff } from '../options.js';
 import { assertPortsFree, explainListenError, relayPorts } from '../ports.js';
 import { printTable } from '../table.js';
 import { registerRelayUsers } from './relay-users.js';
@@ -74,16 +74,16 @@ function printCredentials(
 interface StartOptions {
   dataDir: string;
   host: string;
-  httpPort: number | null;
-  mqttPort: number | null;
-  wsPort: number | null;
+  httpPort: number | 'off';
+  mqttPort: number | 'off';
+  wsPort: number | 'off';
   ws: boolean;
   plain: boolean;
   tlsCert?: string;
   tlsKey?: string;
-  httpsPort: number | null;
-  mqttsPort: number | null;
-  wssPort: number | null;
+  httpsPort: number | 'off';
+  mqttsPort: number | 'off';
+  wssPort: number | 'off';
   webhooksAllowPrivate?: boolean;
 }
 
@@ -98,7 +98,7 @@ function readTlsFiles(opts: StartOptions): { cert: Buffer; key: Buffer } | null 
 async function start(opts: StartOptions): Promise<void> {
   const tls = readTlsFiles(opts);
   if (!opts.plain && !tls) throw new Error('--no-plain needs --tls-cert and --tls-key');
-  const plain = (p: number | null) => (opts.plain ? p : null);
+  const plain = (p: number | 'off') => (opts.plain ? listenPort(p) : null);
   const dataDir = resolve(opts.dataDir);
   const ports = relayPorts({
     host: opts.host,
@@ -106,9 +106,9 @@ async function start(opts: StartOptions): Promise<void> {
     httpPort: plain(opts.httpPort),
     mqttPort: plain(opts.mqttPort),
     wsPort: plain(opts.wsPort),
-    httpsPort: tls ? opts.httpsPort : null,
-    mqttsPort: tls ? opts.mqttsPort : null,
-    wssPort: tls ? opts.wssPort : null,
+    httpsPort: tls ? listenPort(opts.httpsPort) : null,
+    mqttsPort: tls ? listenPort(opts.mqttsPort) : null,
+    wssPort: tls ? listenPort(opts.wssPort) : null,
   });
   await assertPortsFree(ports, 'relay');
   const relay = await startRelay({
@@ -119,9 +119,9 @@ async function start(opts: StartOptions): Promise<void> {
     wsPort: opts.ws ? plain(opts.wsPort) : null,
     tls: tls && {
       ...tls,
-      httpsPort: opts.httpsPort,
-      mqttsPort: opts.mqttsPort,
-      wssPort: opts.ws ? opts.wssPort : null,
+      httpsPort: listenPort(opts.httpsPort),
+      mqttsPort: listenPort(opts.mqttsPort),
+      wssPort: opts.ws ? listenPort(opts.wssPort) : null,
     },
     webhooks: { allowPrivateNetworks: opts.webhooksAllowPrivate ?? false },
   }).catch((err: unknown) => {
