@@ -4,16 +4,19 @@
 // web page cannot reach it through DNS rebinding) and come from no other site (a web page
 // cannot make the store print through a cross-site POST: Origin, when sent, must be this API's
 // own, and Sec-Fetch-Site must not say another site). OpenAPI at /openapi.json.
+//
+// Plain node:http rather than fastify (which the relay uses): a dozen fixed routes without
+// bodies do not need a framework, and on a low-spec cashier PC fastify with its OpenAPI plugin
+// cost the idle agent about 8 MB (docs/installers.md, Footprint).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import swagger from '@fastify/swagger';
-import { Type } from '@sinclair/typebox';
-import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
-import { ApiError, apiError } from '../protocol/api.js';
+import { type TSchema, Type } from '@sinclair/typebox';
+import { ApiError, apiError, IdParams, parseIdParams } from '../protocol/api.js';
 import { ValidationError, type ValidationIssue, validator } from '../protocol/validate.js';
 import { consoleLog, type Log } from '../shared/log.js';
 import { version } from '../shared/version.js';
 import { AgentRequestError } from './request-error.js';
-import { registerStorePage, STORE_PAGE_DIR } from './store-page/serve.js';
+import { STORE_PAGE_DIR, storePageFiles } from './store-page/serve.js';
 import { AgentView, type LocalJobState, LocalJobStateSchema, LocalJobView } from './views.js';
 
 /** What the local API needs of the agent (agent/agent.ts Agent implements it). */
@@ -44,6 +47,8 @@ export interface LocalApi {
 }
 
 const HOST = '127.0.0.1';
+/** No endpoint takes a body; an empty JSON one (curl -H ... -d '') is accepted, a big one is not. */
+const BODY_LIMIT = 64 * 1024;
 /** What an HTML form can send: a web page can post these to any site without asking it first. */
 const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
 const SECURITY_HEADERS = {
@@ -69,8 +74,6 @@ const JobsQuery = Type.Object(
   { additionalProperties: false },
 );
 const parseJobsQuery = validator(JobsQuery, 'query');
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const parseIdParams = validator(IdParams, 'path');
 const JobList = Type.Object({ jobs: Type.Array(LocalJobView) });
 const PrintingState = Type.Object({ printingPaused: Type.Boolean() });
 
@@ -82,6 +85,35 @@ class HttpError extends Error {
     super(message);
   }
 }
+
+/** What a handler answers: a JSON body, or a file of the store page. */
+type Reply = { status: number; json: unknown } | { status: number; type: string; body: Buffer | string };
+
+interface Request {
+  /** Path parameters (":id"), decoded. */
+  params: Record<string, string>;
+  /** Query string; a repeated key gives an array, which the schemas refuse. */
+  query: Record<string, string | string[]>;
+}
+
+interface Route {
+  method: 'GET' | 'POST';
+  /** Segments; ":name" takes one. */
+  path: string;
+  /** For /openapi.json; a route without one (the store page) is not documented. */
+  doc?: {
+    summary: string;
+    params?: TSchema;
+    query?: TSchema;
+    /** Status -> body schema. */
+    responses: Record<number, TSchema>;
+  };
+  handle(request: Request): Reply | Promise<Reply>;
+}
+
+const json = (status: number, body: unknown): Reply => ({ status, json: body });
+const errorReply = (status: number, message: string, issues?: ValidationIssue[]): Reply =>
+  json(status, apiError(status, message, issues));
 
 /** "localhost:8765" -> "localhost". */
 function hostName(host: string): string {
@@ -99,7 +131,7 @@ function isOwnOrigin(origin: string, port: number): boolean {
 }
 
 /** The guard against web pages: see the top of this file. `port`: the one we listen on. */
-function refusal(request: FastifyRequest, port: number): string | null {
+function refusal(request: IncomingMessage, port: number): string | null {
   const host = request.headers.host;
   if (!host || !LOOPBACK_NAMES.has(hostName(host))) {
     return `Host ${JSON.stringify(host ?? '')} is not allowed: use http://${HOST}:PORT or http://localhost:PORT`;
@@ -115,198 +147,298 @@ function refusal(request: FastifyRequest, port: number): string | null {
   }
   // A browser old enough to send neither still sends a form's own content type; no endpoint
   // takes a form (or any body but JSON), so a POST that looks like one is not taken.
-  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  const type = contentType(request);
   if (request.method === 'POST' && type !== undefined && FORM_TYPES.has(type)) {
     return `form posts are not accepted (Content-Type ${type}): send no body, or JSON`;
   }
   return null;
 }
 
-function sendError(reply: FastifyReply, status: number, message: string, issues?: ValidationIssue[]): void {
-  void reply
-    .code(status)
-    .type('application/json')
-    .send(apiError(status, message, issues));
+function contentType(request: IncomingMessage): string | undefined {
+  return request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
 }
 
-export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOptions): Promise<LocalApi> {
-  const log = opts.log ?? consoleLog;
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, return503OnClosing: true });
+/** Reads (and drops) the body: an error reply when it is too big or not JSON. */
+async function checkBody(request: IncomingMessage): Promise<Reply | null> {
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT) return errorReply(413, `the request body is over ${BODY_LIMIT} bytes`);
+  }
+  if (size > 0 && contentType(request) !== 'application/json') {
+    return errorReply(415, 'no endpoint here takes a body: send none, or JSON');
+  }
+  return null;
+}
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'printrelay store agent local API',
-        version,
-        description: `Status, jobs, test prints and reprints at the store. Listens on ${HOST} only.`,
-      },
+function match(route: Route, segments: string[]): Record<string, string> | null {
+  const parts = route.path.split('/');
+  if (parts.length !== segments.length) return null;
+  const params: Record<string, string> = {};
+  for (const [i, part] of parts.entries()) {
+    const segment = segments[i] as string;
+    if (part.startsWith(':')) {
+      try {
+        params[part.slice(1)] = decodeURIComponent(segment);
+      } catch {
+        return null;
+      }
+    } else if (part !== segment) return null;
+  }
+  return params;
+}
+
+function queryOf(search: URLSearchParams): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const key of new Set(search.keys())) {
+    const values = search.getAll(key);
+    query[key] = values.length === 1 ? (values[0] as string) : values;
+  }
+  return query;
+}
+
+/** The OpenAPI document of the documented routes. */
+function openApi(routes: Route[]): unknown {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const parameters = (schema: TSchema | undefined, where: 'path' | 'query') =>
+    Object.entries((schema?.properties ?? {}) as Record<string, TSchema>).map(([name, s]) => ({
+      name,
+      in: where,
+      required: where === 'path' || (schema?.required ?? []).includes(name),
+      schema: s,
+    }));
+  for (const route of routes) {
+    if (!route.doc) continue;
+    const path = route.path.replace(/:(\w+)/g, '{$1}');
+    const { summary, params, query, responses } = route.doc;
+    paths[path] ??= {};
+    (paths[path] as Record<string, unknown>)[route.method.toLowerCase()] = {
+      summary,
+      parameters: [...parameters(params, 'path'), ...parameters(query, 'query')],
+      responses: Object.fromEntries(
+        Object.entries(responses).map(([status, schema]) => [
+          status,
+          { description: Number(status) < 400 ? 'OK' : 'Error', content: { 'application/json': { schema } } },
+        ]),
+      ),
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'printrelay store agent local API',
+      version,
+      description: `Status, jobs, test prints and reprints at the store. Listens on ${HOST} only.`,
     },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
-  });
-  // The schemas document the API; requests are checked explicitly so that errors name the field.
-  app.setValidatorCompiler(() => () => true);
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  // No endpoint takes a body; an empty one sent as JSON (curl -H ... -d '') is not an error.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, _body, done) => done(null));
+    paths,
+  };
+}
 
-  app.addHook('onRequest', async (request, reply) => {
-    // Nothing here may be framed by another page or run another site's script.
-    void reply.headers(SECURITY_HEADERS);
-    const why = refusal(request, (app.server.address() as AddressInfo).port);
-    if (why) {
-      sendError(reply, 403, why);
-      return reply;
-    }
-  });
-
-  app.setErrorHandler((err: FastifyError | Error, request, reply) => {
-    if (err instanceof AgentRequestError || err instanceof HttpError)
-      return sendError(reply, err.status, err.message);
-    if (err instanceof ValidationError) return sendError(reply, 400, err.message, err.issues);
-    const statusCode = (err as FastifyError).statusCode;
-    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-      return sendError(reply, statusCode, err.message);
-    }
-    log.error(`local API ${request.method} ${request.url}: ${err.stack ?? String(err)}`);
-    sendError(reply, 500, 'internal error; the agent log has the details');
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 404, `no such endpoint: ${request.method} ${request.url.split('?')[0]}`),
-  );
-
+function routesFor(target: LocalApiTarget, pageDir: string): Route[] {
   const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ApiError]));
-  const idOf = (request: FastifyRequest) => parseIdParams(request.params).id;
-
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  registerStorePage(app, opts.pageDir ?? STORE_PAGE_DIR);
-
-  app.get(
-    '/v1/status',
-    { schema: { summary: 'The agent, its relay link and its printers', response: { 200: AgentView } } },
-    async () => target.view(),
-  );
-
-  app.get(
-    '/v1/jobs',
+  const idOf = (request: Request) => parseIdParams(request.params).id;
+  const page = storePageFiles(pageDir);
+  const routes: Route[] = [
     {
-      schema: {
-        summary: 'Jobs at this store, newest first',
-        querystring: JobsQuery,
-        response: { 200: JobList, ...errors(400) },
+      method: 'GET',
+      path: '/',
+      handle: async () => {
+        const file = await page.index();
+        if (file) return { status: 200, ...file };
+        return {
+          status: 404,
+          type: 'text/plain; charset=utf-8',
+          body: `门店页面未构建 / The store page is not built: run npm run build (looked in ${pageDir})`,
+        };
       },
     },
-    async (request) => {
-      const q = parseJobsQuery(request.query ?? {});
-      return {
-        jobs: target.listJobs({
-          ...(q.state === undefined ? {} : { state: q.state }),
-          ...(q.limit === undefined ? {} : { limit: Number(q.limit) }),
-        }),
-      };
-    },
-  );
-
-  app.get(
-    '/v1/jobs/:id',
-    { schema: { summary: 'One job', params: IdParams, response: { 200: LocalJobView, ...errors(404) } } },
-    async (request) => {
-      const id = idOf(request);
-      const job = target.getJob(id);
-      if (!job) throw new HttpError(404, `no job ${id} at this store (jobs are kept 7 days)`);
-      return job;
-    },
-  );
-
-  app.post(
-    '/v1/printers/:id/test-print',
     {
-      schema: {
+      method: 'GET',
+      path: '/assets/:name',
+      handle: async (request) => {
+        const file = await page.asset(request.params.name as string);
+        return file ? { status: 200, ...file } : errorReply(404, 'no such file of the store page');
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/status',
+      doc: { summary: 'The agent, its relay link and its printers', responses: { 200: AgentView } },
+      handle: () => json(200, target.view()),
+    },
+    {
+      method: 'GET',
+      path: '/v1/jobs',
+      doc: {
+        summary: 'Jobs at this store, newest first',
+        query: JobsQuery,
+        responses: { 200: JobList, ...errors(400) },
+      },
+      handle: (request) => {
+        const q = parseJobsQuery(request.query);
+        return json(200, {
+          jobs: target.listJobs({
+            ...(q.state === undefined ? {} : { state: q.state }),
+            ...(q.limit === undefined ? {} : { limit: Number(q.limit) }),
+          }),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/jobs/:id',
+      doc: { summary: 'One job', params: IdParams, responses: { 200: LocalJobView, ...errors(404) } },
+      handle: (request) => {
+        const id = idOf(request);
+        const job = target.getJob(id);
+        if (!job) throw new HttpError(404, `no job ${id} at this store (jobs are kept 7 days)`);
+        return json(200, job);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/printers/:id/test-print',
+      doc: {
         summary: 'Print a test ticket on this printer',
         params: IdParams,
-        response: { 202: LocalJobView, ...errors(404, 409) },
+        responses: { 202: LocalJobView, ...errors(404, 409) },
       },
+      handle: (request) => json(202, target.testPrint(idOf(request))),
     },
-    async (request, reply) => reply.code(202).send(target.testPrint(idOf(request))),
-  );
-
-  app.post(
-    '/v1/jobs/:id/reprint',
     {
-      schema: {
+      method: 'POST',
+      path: '/v1/jobs/:id/reprint',
+      doc: {
         summary: 'Print a finished job again, marked REPRINT',
         params: IdParams,
-        response: { 201: LocalJobView, ...errors(404, 409) },
+        responses: { 201: LocalJobView, ...errors(404, 409) },
       },
+      handle: (request) => json(201, target.reprint(idOf(request))),
     },
-    async (request, reply) => reply.code(201).send(target.reprint(idOf(request))),
-  );
-
-  app.post(
-    '/v1/last-ticket/reprint',
     {
-      schema: {
+      method: 'POST',
+      path: '/v1/last-ticket/reprint',
+      doc: {
         summary: 'Print the order ticket printed last again, marked REPRINT',
-        response: { 201: LocalJobView, ...errors(404, 409) },
+        responses: { 201: LocalJobView, ...errors(404, 409) },
       },
+      handle: () => json(201, target.reprintLast()),
     },
-    async (_request, reply) => reply.code(201).send(target.reprintLast()),
-  );
-
-  app.get(
-    '/v1/attention',
     {
-      schema: {
+      method: 'GET',
+      path: '/v1/attention',
+      doc: {
         summary: 'Jobs waiting for a decision (print or discard): held, and failed or uncertain ones',
-        response: { 200: JobList },
+        responses: { 200: JobList },
       },
+      handle: () => json(200, { jobs: target.needingDecision() }),
     },
-    async () => ({ jobs: target.needingDecision() }),
-  );
-
+  ];
   for (const decision of ['print', 'discard'] as const) {
-    app.post(
-      `/v1/jobs/:id/${decision}`,
-      {
-        schema: {
-          summary:
-            decision === 'print'
-              ? 'Print a held job as it is (its expiry passed while it waited), or a failed or uncertain one again, marked REPRINT'
-              : 'Discard a held job (it is reported cancelled), or set a failed or uncertain one aside',
-          params: IdParams,
-          response: { 200: LocalJobView, ...errors(404, 409) },
-        },
+    routes.push({
+      method: 'POST',
+      path: `/v1/jobs/:id/${decision}`,
+      doc: {
+        summary:
+          decision === 'print'
+            ? 'Print a held job as it is (its expiry passed while it waited), or a failed or uncertain one again, marked REPRINT'
+            : 'Discard a held job (it is reported cancelled), or set a failed or uncertain one aside',
+        params: IdParams,
+        responses: { 200: LocalJobView, ...errors(404, 409) },
       },
-      async (request) => target.decide(idOf(request), decision),
-    );
+      handle: (request) => json(200, target.decide(idOf(request), decision)),
+    });
   }
-
   for (const [action, paused] of [
     ['pause', true],
     ['resume', false],
   ] as const) {
-    app.post(
-      `/v1/printing/${action}`,
-      {
-        schema: {
-          summary: paused
-            ? 'Pause printing: jobs wait in the queue (until resumed or the agent restarts)'
-            : 'Resume printing',
-          response: { 200: PrintingState },
-        },
+    routes.push({
+      method: 'POST',
+      path: `/v1/printing/${action}`,
+      doc: {
+        summary: paused
+          ? 'Pause printing: jobs wait in the queue (until resumed or the agent restarts)'
+          : 'Resume printing',
+        responses: { 200: PrintingState },
       },
-      async () => {
+      handle: () => {
         target.setPrintingPaused(paused);
-        return { printingPaused: paused };
+        return json(200, { printingPaused: paused });
       },
-    );
+    });
   }
+  const document = openApi(routes);
+  routes.push({ method: 'GET', path: '/openapi.json', handle: () => json(200, document) });
+  return routes;
+}
+
+export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOptions): Promise<LocalApi> {
+  const log = opts.log ?? consoleLog;
+  const routes = routesFor(target, opts.pageDir ?? STORE_PAGE_DIR);
+  let closing = false;
+
+  const answer = async (request: IncomingMessage, port: number): Promise<Reply> => {
+    if (closing) return errorReply(503, 'the agent is stopping');
+    const why = refusal(request, port);
+    if (why) return errorReply(403, why);
+    const bodyProblem = await checkBody(request);
+    if (bodyProblem) return bodyProblem;
+    const url = new URL(request.url ?? '/', `http://${HOST}`);
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    const segments = url.pathname.split('/');
+    for (const route of routes) {
+      if (route.method !== method) continue;
+      const params = match(route, segments);
+      if (params) return route.handle({ params, query: queryOf(url.searchParams) });
+    }
+    return errorReply(404, `no such endpoint: ${request.method} ${url.pathname}`);
+  };
+
+  const send = (request: IncomingMessage, response: ServerResponse, reply: Reply): void => {
+    const [type, body] =
+      'json' in reply
+        ? ['application/json; charset=utf-8', JSON.stringify(reply.json)]
+        : [reply.type, reply.body];
+    response.writeHead(reply.status, {
+      ...SECURITY_HEADERS,
+      'content-type': type,
+      'content-length': Buffer.byteLength(body),
+    });
+    response.end(request.method === 'HEAD' ? undefined : body);
+  };
+
+  const server = createServer((request, response) => {
+    const port = (server.address() as AddressInfo).port;
+    answer(request, port)
+      .catch((err: unknown): Reply => {
+        if (err instanceof AgentRequestError || err instanceof HttpError)
+          return errorReply(err.status, err.message);
+        if (err instanceof ValidationError) return errorReply(400, err.message, err.issues);
+        log.error(
+          `local API ${request.method} ${request.url}: ${err instanceof Error ? err.stack : String(err)}`,
+        );
+        return errorReply(500, 'internal error; the agent log has the details');
+      })
+      .then((reply) => send(request, response, reply))
+      .catch((err: unknown) => {
+        log.error(`local API ${request.method} ${request.url}: cannot answer: ${String(err)}`);
+        response.destroy();
+      });
+  });
+  // The API answers small requests on loopback: a client that stalls is cut off, not waited for.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 10_000;
 
   try {
-    await app.listen({ host: HOST, port: opts.port });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, HOST, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
   } catch (err) {
-    await app.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
       throw new Error(
@@ -315,6 +447,14 @@ export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOption
     }
     throw err;
   }
-  const { port } = app.server.address() as AddressInfo;
-  return { url: `http://${HOST}:${port}`, close: () => app.close() };
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${HOST}:${port}`,
+    close: async () => {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+    },
+  };
 }

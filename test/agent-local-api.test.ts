@@ -61,7 +61,10 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function call(method: 'GET' | 'POST', path: string): Promise<{ status: number; body: unknown }> {
+async function call(
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${apiUrl}${path}`, { method });
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   return { status: res.status, body: await res.json() };
@@ -274,6 +277,25 @@ describe('agent local API', () => {
     expect((await post({})).status).toBe(200);
     expect((await post({ 'content-type': 'application/json' })).status).toBe(200);
     expect(agent.view().printingPaused).toBe(true);
+  });
+
+  it('takes no body but empty JSON, and says so; unknown paths and methods get a 404 naming them', async () => {
+    const pause = (init: RequestInit) => fetch(`${apiUrl}/v1/printing/pause`, { method: 'POST', ...init });
+    const octets = await pause({ headers: { 'content-type': 'application/octet-stream' }, body: 'x' });
+    expect(octets.status).toBe(415);
+    expect(await octets.json()).toMatchObject({ code: 'unsupported_media_type' });
+    const big = await pause({ headers: { 'content-type': 'application/json' }, body: ' '.repeat(70_000) });
+    expect(big.status).toBe(413);
+    expect(agent.view().printingPaused).toBe(false);
+    expect((await pause({ headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
+    expect(await call('DELETE', '/v1/status')).toMatchObject({
+      status: 404,
+      body: { error: 'no such endpoint: DELETE /v1/status' },
+    });
+    const head = await fetch(`${apiUrl}/v1/status`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await head.text()).toBe('');
   });
 
   it('serves the store page with a content security policy, and only the files it built', async () => {

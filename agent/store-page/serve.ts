@@ -6,7 +6,6 @@ import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
 
 /** Where the build puts the page: dist/store-page/, beside dist/printrelay.mjs that runs the agent. */
 export const STORE_PAGE_DIR = fileURLToPath(new URL('store-page/', import.meta.url));
@@ -27,29 +26,24 @@ function listAssets(dir: string): Set<string> {
   }
 }
 
-export function registerStorePage(app: FastifyInstance, dir: string): void {
-  // Only the files the build made: a request names one of them or gets a 404.
+/** A file of the page, ready to send. */
+export interface PageFile {
+  type: string;
+  body: Buffer;
+}
+
+/** The page's files: only those the build made; any other name is null (a 404). */
+export function storePageFiles(dir: string): {
+  index(): Promise<PageFile | null>;
+  asset(name: string): Promise<PageFile | null>;
+} {
   const assets = listAssets(dir);
-  const send = async (name: string) => ({
+  const read = async (name: string): Promise<PageFile> => ({
     type: TYPES[extname(name)] as string,
     body: await readFile(join(dir, name)),
   });
-
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => {
-    if (!assets.has('index.html')) {
-      return reply
-        .code(404)
-        .type('text/plain; charset=utf-8')
-        .send(`门店页面未构建 / The store page is not built: run npm run build (looked in ${dir})`);
-    }
-    const { type, body } = await send('index.html');
-    return reply.type(type).send(body);
-  });
-
-  app.get('/assets/:name', { schema: { hide: true } }, async (request, reply) => {
-    const { name } = request.params as { name: string };
-    if (!assets.has(name) || name === 'index.html') return reply.callNotFound();
-    const { type, body } = await send(name);
-    return reply.type(type).send(body);
-  });
+  return {
+    index: async () => (assets.has('index.html') ? read('index.html') : null),
+    asset: async (name) => (assets.has(name) && name !== 'index.html' ? read(name) : null),
+  };
 }
