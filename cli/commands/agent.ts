@@ -186,9 +186,7 @@ function behaviour(opts: SetupOptions): Partial<AgentConfig> {
         }
       : {}),
     ...(opts.uncertainJobs === undefined ? {} : { uncertainJobs: opts.uncertainJobs }),
-    ...(opts.localApiPort === undefined
-      ? {}
-      : { localApi: { port: listenPort(opts.localApiPort) } }),
+    ...(opts.localApiPort === undefined ? {} : { localApi: { port: listenPort(opts.localApiPort) } }),
   };
 }
 
