@@ -4,7 +4,7 @@
 //
 // The agent measured is what the installers ship: the Linux single executable
 // (dist/executables/linux-x64/printrelay, Node 22 with its built-in flags; built here when it is
-// missing or older than the bundle). Beside it, the same agent as Node 20 runs it from the bundle.
+// missing or older than the bundle), run from a copy of its folder outside the repository. Beside it, the same agent as Node 20 runs it from the bundle.
 //
 // Everything is measured from outside the agent, which runs as `printrelay agent` in its own
 // process against `printrelay relay start` (another process): memory and CPU from /proc, times
@@ -16,10 +16,10 @@
 //
 // `npm run bench -- --only agent [--quick]` runs it alone.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentPrinterConfig } from '../agent/config.js';
 import { renderTicket } from '../escpos/encoder.js';
@@ -48,6 +48,7 @@ import {
   writeAgentConfig,
 } from './agent-rig.js';
 import { type LineFigures, SerialLine } from './agent-serial-line.js';
+import { LIGHT_PRINTER } from './light-agent.js';
 import { REPO_ROOT } from './repo.js';
 import { fmt, median, nowMs, percentile, table, verdict } from './stats.js';
 
@@ -88,8 +89,16 @@ const EXECUTABLE = join(REPO_ROOT, 'dist/executables/linux-x64/printrelay');
 /** How the agent ran before the executables: Node 20 (this one) on the bundle. */
 const NODE20 = '`node bin/printrelay.js agent` (Node 20, the bundle)';
 
-/** The shipped Linux executable, (re)built when it is missing or older than the bundle it is made of. */
+let installed: string | undefined;
+
+/**
+ * The shipped Linux executable, (re)built when it is missing or older than the bundle it is made
+ * of, and run from a copy of its folder outside the repository, as installed: from inside, Node's
+ * module resolution climbs into the repository's node_modules and loads packages the installed
+ * agent never has (better-sqlite3 among them), which adds 15 MB of file-backed memory.
+ */
 function agentExecutable(): string {
+  if (installed) return installed;
   const bundle = join(REPO_ROOT, 'dist/printrelay.mjs');
   if (!existsSync(EXECUTABLE) || statSync(EXECUTABLE).mtimeMs < statSync(bundle).mtimeMs) {
     execFileSync(
@@ -100,7 +109,11 @@ function agentExecutable(): string {
       },
     );
   }
-  return EXECUTABLE;
+  const dir = mkdtempSync(join(tmpdir(), 'printrelay-bench-install-'));
+  cpSync(dirname(EXECUTABLE), dir, { recursive: true });
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  installed = join(dir, basename(EXECUTABLE));
+  return installed;
 }
 const BUFFERED_JOBS = 10_000;
 const PRINTERS = [
@@ -411,7 +424,7 @@ async function runFootprint(
     light: async (i) => {
       const job = await postJob(
         relay,
-        { storeId: STORE.light, printer: 'p1', ticket: kitchen },
+        { storeId: STORE.light, printer: LIGHT_PRINTER, ticket: kitchen },
         `latency-light-${i}`,
       );
       const published = await watch.published.wait(job.jobId, 10_000, `PUBLISH of ${job.jobId}`);

@@ -16,6 +16,9 @@ const KEEPALIVE_SECONDS = 30;
 const CONNECT_TIMEOUT_MS = 10_000;
 const { minMs: BACKOFF_MIN_MS, maxMs: BACKOFF_MAX_MS } = RECONNECT_DEFAULTS;
 
+/** The one printer a light agent reports in its hello. */
+export const LIGHT_PRINTER = 'kitchen-1';
+
 export interface AgentSink {
   received(jobId: string, at: number): void;
   delivered(jobId: string, at: number): void;
@@ -168,7 +171,7 @@ export class LightAgent {
           at: new Date().toISOString(),
           agentVersion: 'bench-light',
           instanceId: this.connectionId,
-          printers: [{ id: 'kitchen-1', roles: ['kitchen'] }],
+          printers: [{ id: LIGHT_PRINTER, roles: ['kitchen'] }],
           jobIds: [...this.jobIds],
         };
         // Events the relay has not acknowledged go again after a reconnect, oldest first.

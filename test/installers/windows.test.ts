@@ -6,10 +6,13 @@
 // after a kill -9; uninstalling keeps the data unless asked. What wine cannot show (the service
 // actually running under wine's service manager, a reboot, the ACLs, the tray app) is listed
 // in docs/installers.md, with the service's removal (wine keeps one that is stuck starting).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2e, freePort, markedJob, ticketsWith, waitFor } from '../support/e2e.js';
+import { REPO_ROOT } from '../support/repo.js';
 import { built } from './artifacts.js';
 import { WinePrefix, windowsPath } from './wine.js';
 
@@ -17,6 +20,8 @@ const wine = new WinePrefix();
 const e2e = new E2e();
 const programDir = () => join(wine.driveC, 'Program Files', 'PrintRelay');
 const dataDir = () => join(wine.driveC, 'ProgramData', 'PrintRelay');
+/** A Windows program that exists here: wine's own hostname.exe. */
+const STAND_IN_EXE = '/usr/lib/x86_64-linux-gnu/wine/x86_64-windows/hostname.exe';
 const SERVICE_KEY = 'HKLM\\System\\CurrentControlSet\\Services\\printrelay-agent';
 const setup = (...args: string[]) => wine.run([built.windowsSetup, '/S', ...args], 120_000);
 
@@ -150,5 +155,45 @@ describe('the Windows installer under wine', () => {
     expect(wine.run([uninstaller, '/S', '/REMOVEDATA']).status).toBe(0);
     await waitFor(() => !existsSync(dataDir()), 'the data removed', 120_000);
     await waitFor(() => !existsSync(programDir()), 'the program folder removed', 60_000);
+  });
+});
+
+// The tray app cannot be built here (no Electron binary in npm or Debian); its slot in the
+// installer is proven with a stand-in: wine's own hostname.exe under the tray's name.
+describe('the Windows installer with a tray app build', () => {
+  const RUN_KEY = 'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run';
+  let traySetup = '';
+
+  beforeAll(() => {
+    const trayDir = join(e2e.tempDir(), 'printrelay-tray-win32-x64');
+    mkdirSync(trayDir);
+    copyFileSync(STAND_IN_EXE, join(trayDir, 'printrelay-tray.exe'));
+    const out = e2e.tempDir();
+    const script = pathToFileURL(join(REPO_ROOT, 'scripts', 'build-installers.js')).href;
+    traySetup = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { windowsInstaller } = await import(${JSON.stringify(script)});
+         console.log(windowsInstaller(${JSON.stringify(built.windowsExecutableDir)}, ${JSON.stringify({ trayDir, out })}));`,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+      .trim()
+      .split('\n')
+      .at(-1) as string;
+  }, 180_000);
+
+  it('installs the tray app to start at sign-in, and takes it away on uninstall', async () => {
+    const r = wine.run([traySetup, '/S', '/RELAY=https://relay.example.com', '/CODE=TRAY-0001'], 120_000);
+    expect(r.status, r.output).toBe(0);
+    expect(existsSync(join(programDir(), 'tray', 'printrelay-tray.exe'))).toBe(true);
+    expect(wine.regQuery(RUN_KEY)).toMatch(
+      /PrintRelayTray\s+REG_SZ\s+"C:\\Program Files\\PrintRelay\\tray\\printrelay-tray\.exe"/,
+    );
+    expect(wine.run([join(programDir(), 'uninstall.exe'), '/S', '/REMOVEDATA']).status).toBe(0);
+    await waitFor(() => !existsSync(programDir()), 'the program folder removed', 120_000);
+    expect(wine.regQuery(RUN_KEY)).not.toContain('PrintRelayTray');
   });
 });
