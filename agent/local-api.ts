@@ -426,9 +426,9 @@ export async function startLocalApi(target: LocalApiTarget, opts: LocalApiOption
         response.destroy();
       });
   });
-  // The API answers small requests on loopback: a client that stalls is cut off, not waited for.
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 10_000;
+  // As fastify had it: longer than clients keep idle connections (undici: 4 s), so that the
+  // server never closes one just as a client sends on it (a reset, not an answer).
+  server.keepAliveTimeout = 72_000;
 
   try {
     await new Promise<void>((resolve, reject) => {

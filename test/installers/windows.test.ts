@@ -3,9 +3,11 @@
 // is registered as a service that starts at boot and is restarted when it exits, the installed
 // printrelay.exe answers (and nothing else: no warning of Node's on every start) and
 // prints a ticket from a relay through its own SQLite store (node:sqlite), which it finds again
-// after a kill -9; uninstalling keeps the data unless asked. What wine cannot show (the service
-// actually running under wine's service manager, a reboot, the ACLs, the tray app) is listed
-// in docs/installers.md, with the service's removal (wine keeps one that is stuck starting).
+// after a kill -9; uninstalling keeps the data unless asked; a tray app build (a stand-in, as no
+// Electron binary exists here) starts at sign-in and goes with the uninstall. What wine cannot
+// show (the service actually running under wine's service manager, a reboot, the ACLs, the
+// tray app itself) is listed in docs/installers.md, with the service's removal (wine keeps one
+// that is stuck starting).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
