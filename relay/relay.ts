@@ -23,6 +23,7 @@ import {
   TlsCertificate,
   type TlsFiles,
 } from './listeners.js';
+import { RelayMetrics } from './metrics.js';
 import type { RelayStore } from './store/job-store.js';
 import { openRelayStore } from './store/open.js';
 import { Uplink } from './uplink.js';
@@ -149,6 +150,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       log,
     });
 
+    const metrics = new RelayMetrics(store);
+    const unsubscribeMetrics = store.changes.subscribe((change) => metrics.change(change));
+    cleanups.push(async () => void unsubscribeMetrics());
+
     admin.disconnectStore = (storeId) => broker.disconnectStore(storeId);
     const brokerUrl = (kind: 'mqtt' | 'mqtts') => broker.listeners.find((l) => l.kind === kind)?.url;
     admin.mqttUrl = brokerUrl('mqtts') ?? brokerUrl('mqtt');
@@ -168,6 +173,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       log,
       {
         printerSettleMs: options.printerSettleMs ?? 5000,
+        eventLag: (seconds) => metrics.uplinkEvent(seconds),
       },
       ignored,
     );
@@ -197,6 +203,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       dispatcher,
       dashboard: store.dashboard,
       changes: store.changes,
+      metrics,
       bodyLimit,
       limits: options.httpLimits,
       listeners: () => listeners,

@@ -40,6 +40,8 @@ function plausibleTime(iso: string): number {
 export interface UplinkOptions {
   /** After a hello, how long not-ready printer statuses are held back (see above). */
   printerSettleMs: number;
+  /** Told, for each event handled, how long after the agent says it happened (metrics). */
+  eventLag?: (seconds: number) => void;
 }
 
 export class Uplink {
@@ -180,6 +182,7 @@ export class Uplink {
   /** False when the event was ignored (a job that is not the store's). */
   private async apply(storeId: string, event: AgentEvent): Promise<boolean> {
     const at = plausibleTime(event.at);
+    this.opts.eventLag?.((Date.now() - at) / 1000);
     switch (event.type) {
       case 'hello': {
         const { previousInstanceId } = await this.directory.recordHello(storeId, {

@@ -12,6 +12,7 @@ import type { AdminContext } from '../admin.js';
 import { type DashboardPluginDeps, registerDashboard } from '../dashboard/plugin.js';
 import type { JobService } from '../jobs.js';
 import type { ListenerInfo } from '../listeners.js';
+import type { RelayMetrics } from '../metrics.js';
 import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
 import { HttpError, installErrorHandling } from './errors.js';
@@ -29,6 +30,7 @@ export interface ApiDeps extends DashboardPluginDeps {
   limits?: Partial<HttpLimits>;
   /** The relay's listeners, for /healthz and for telling an enrolling agent where to connect. */
   listeners: () => ListenerInfo[];
+  metrics: RelayMetrics;
   log: Log;
 }
 
@@ -166,6 +168,26 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const listeners = deps.listeners();
     return { ok: true, listeners, plain: listeners.filter((l) => !l.tls).map((l) => l.kind) };
   });
+  // For a load balancer: 200 while this process can take orders (its store answers, its broker
+  // listens), else 503 naming what is wrong. No key: it says nothing about any store.
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const checks: Record<string, string> = {};
+    try {
+      await deps.jobs.storeOfJob('readyz');
+      checks.store = 'ok';
+    } catch (err) {
+      checks.store = `not answering: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    const mqtt = deps.listeners().some((l) => l.kind === 'mqtt' || l.kind === 'mqtts');
+    checks.broker = mqtt ? 'ok' : 'no MQTT listener';
+    const ready = Object.values(checks).every((c) => c === 'ok');
+    return reply.code(ready ? 200 : 503).send({ ready, checks });
+  });
+  // How long each accepted job took to answer: from the request to its 201.
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode === 201 && request.method === 'POST' && request.routeOptions.url === '/v1/jobs')
+      deps.metrics.accepted(reply.elapsedTime / 1000);
+  });
   registerEnrolRoute(app, {
     admin: deps.admin,
     listeners: () => Object.fromEntries(deps.listeners().map((l) => [l.kind, l.url])),
@@ -175,6 +197,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(async (secured) => {
     secured.addHook('onRequest', requireApiKey(deps.directory));
+    // Metrics cover every store: only a key for all stores may read them.
+    secured.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+      if (request.apiKey.stores !== 'all')
+        throw new HttpError(403, 'metrics cover every store: use an API key made with --stores all');
+      const { type, body } = await deps.metrics.scrape();
+      return reply.type(type).send(body);
+    });
     registerJobRoutes(secured, deps);
     registerStoreRoutes(secured, deps);
   });

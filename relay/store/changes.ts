@@ -7,7 +7,7 @@ import type { PrinterCondition } from '../../shared/printer-state.js';
 export type StoreChange =
   | { type: 'printer'; storeId: string; printerId: string; condition: PrinterCondition; at: number }
   | { type: 'presence'; storeId: string; online: boolean; at: number }
-  | { type: 'job'; storeId: string; jobId: string; state: JobState; at: number };
+  | { type: 'job'; storeId: string; jobId: string; state: JobState; at: number; createdAt: number };
 
 export class ChangeFeed {
   readonly #listeners = new Set<(change: StoreChange) => void>();

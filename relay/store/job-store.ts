@@ -322,6 +322,8 @@ export interface JobStore {
   /** Creates webhook deliveries for events not yet fanned out; returns how many events. */
   fanOutEvents(limit: number): Promise<number>;
   dueDeliveries(now: number, limit: number): Promise<DueDelivery[]>;
+  /** Deliveries not yet done (the webhook backlog). */
+  pendingDeliveries(): Promise<number>;
   markDelivered(webhookId: string, eventSeq: number, at: number): Promise<void>;
   /** Records a failed attempt at `at`; nextAttemptAt null gives up. */
   markDeliveryFailed(

@@ -83,7 +83,14 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
         job.createdAt,
         jobStateEventData(created, 'accepted', job.createdAt, detail),
       );
-      this.note({ type: 'job', storeId: job.storeId, jobId: job.id, state: 'accepted', at: job.createdAt });
+      this.note({
+        type: 'job',
+        storeId: job.storeId,
+        jobId: job.id,
+        state: 'accepted',
+        at: job.createdAt,
+        createdAt: job.createdAt,
+      });
       return { outcome: 'created', job: created };
     });
   }
@@ -180,7 +187,14 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
       detail,
     );
     this.addEvent('job.state', job.storeId, change.at, jobStateEventData(job, from, change.at, detail));
-    this.note({ type: 'job', storeId: job.storeId, jobId, state: to, at: change.at });
+    this.note({
+      type: 'job',
+      storeId: job.storeId,
+      jobId,
+      state: to,
+      at: change.at,
+      createdAt: job.createdAt,
+    });
     return job;
   }
 
@@ -306,6 +320,10 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
       );
       return events.length;
     });
+  }
+
+  async pendingDeliveries(): Promise<number> {
+    return this.get('SELECT count(*) AS n FROM webhook_deliveries WHERE done_at IS NULL')?.n as number;
   }
 
   async dueDeliveries(now: number, limit: number): Promise<DueDelivery[]> {

@@ -637,6 +637,21 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
         expect(new Set(due.map((d) => d.event.id)).size).toBe(3);
         expect((sent?.seq ?? 0) > (created?.seq ?? 0)).toBe(true);
         expect(due[0]?.webhook).toEqual(webhook('all-jobs', ['job.state'], 'all'));
+        // The backlog (a metric) counts deliveries until they are done, failed attempts included.
+        expect(await store.pendingDeliveries()).toBe(3);
+        await store.markDelivered('all-jobs', created?.seq ?? 0, T0 + 5);
+        await store.markDeliveryFailed('all-jobs', sent?.seq ?? 0, {
+          error: 'HTTP 500',
+          at: T0 + 5,
+          nextAttemptAt: T0 + 60_000,
+        });
+        expect(await store.pendingDeliveries()).toBe(2);
+        await store.markDeliveryFailed('s2-everything', paper?.seq ?? 0, {
+          error: 'gave up',
+          at: T0 + 6,
+          nextAttemptAt: null,
+        });
+        expect(await store.pendingDeliveries()).toBe(1);
       });
 
       it('queues an identity conflict as a store event for the webhooks that want it', async () => {
