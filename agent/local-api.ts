@@ -15,6 +15,7 @@ import { ApiError, apiError, IdParams, parseIdParams } from '../protocol/api.js'
 import { ValidationError, type ValidationIssue, validator } from '../protocol/validate.js';
 import { consoleLog, type Log } from '../shared/log.js';
 import { version } from '../shared/version.js';
+import { agentMetrics } from './metrics.js';
 import { AgentRequestError } from './request-error.js';
 import { STORE_PAGE_DIR, storePageFiles } from './store-page/serve.js';
 import { AgentView, type LocalJobState, LocalJobStateSchema, LocalJobView } from './views.js';
@@ -265,6 +266,11 @@ function routesFor(target: LocalApiTarget, pageDir: string): Route[] {
       path: '/v1/status',
       doc: { summary: 'The agent, its relay link and its printers', responses: { 200: AgentView } },
       handle: () => json(200, target.view()),
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handle: async () => ({ status: 200, ...(await agentMetrics(target.view())) }),
     },
     {
       method: 'GET',

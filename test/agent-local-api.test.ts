@@ -16,6 +16,7 @@ import { silentLog } from '../shared/log.js';
 import { startVirtualPrinter, type VirtualPrinter } from '../virtual-printer/virtual-printer.js';
 import { jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
 import { CliProcess } from './support/e2e.js';
+import { parseExposition, value } from './support/prometheus.js';
 
 let t: TestRelay;
 let creds: AgentCredentials;
@@ -277,6 +278,34 @@ describe('agent local API', () => {
     expect((await post({})).status).toBe(200);
     expect((await post({ 'content-type': 'application/json' })).status).toBe(200);
     expect(agent.view().printingPaused).toBe(true);
+  });
+
+  it('serves Prometheus metrics: printers, queues, link and outbox', async () => {
+    const scrape = async () => {
+      const res = await fetch(`${apiUrl}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      return parseExposition(await res.text());
+    };
+    // Just started: the link and the printer come up within moments.
+    const idle = await waitFor(async () => {
+      const s = await scrape();
+      const up =
+        value(s, 'printrelay_agent_relay_connected') === 1 &&
+        value(s, 'printrelay_agent_printer_ready', { printer: 'counter' }) === 1;
+      return up ? s : null;
+    }, 'the link and the printer up in the metrics');
+    expect(Number.isInteger(value(idle, 'printrelay_agent_outbox_depth'))).toBe(true); // present, once
+    expect(value(idle, 'printrelay_agent_printer_queue_depth', { printer: 'counter' })).toBe(0);
+    expect(value(idle, 'printrelay_agent_info', { store: agent.view().storeId })).toBe(1);
+    await call('POST', '/v1/printing/pause');
+    await call('POST', '/v1/printers/counter/test-print');
+    const paused = await scrape();
+    expect(value(paused, 'printrelay_agent_printing_paused')).toBe(1);
+    expect(value(paused, 'printrelay_agent_printer_queue_depth', { printer: 'counter' })).toBe(1);
+    // Another site's page cannot read it either.
+    const res = await fetch(`${apiUrl}/metrics`, { headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(res.status).toBe(403);
   });
 
   it('takes no body but empty JSON, and says so; unknown paths and methods get a 404 naming them', async () => {
