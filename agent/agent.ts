@@ -103,7 +103,7 @@ export class Agent {
       notReadyReasons: (id) => this.#printers.get(id)?.printer.notReadyReasons ?? ['unknown printer'],
     });
     this.#link = new RelayLink({
-      url: this.#config.relay.url,
+      urls: [this.#config.relay.url, ...(this.#config.relay.alternateUrls ?? [])],
       storeId: this.storeId,
       password: this.#config.relay.password,
       clientId: this.#config.relay.clientId,
@@ -367,7 +367,7 @@ export class Agent {
       instanceId: this.instanceId,
       uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
       relay: {
-        url: this.#config.relay.url,
+        url: this.#link.url,
         connected: this.#link.connected,
         lastConnectedAt: this.#link.lastConnectedAt?.toISOString() ?? null,
         since: this.#link.connectedChangedAt.toISOString(),

@@ -42,6 +42,13 @@ export const AgentConfig = Type.Object(
     relay: Type.Object(
       {
         url: Type.String({ pattern: '^(mqtts?|wss?)://', description: 'mqtt://, mqtts://, ws:// or wss://' }),
+        alternateUrls: Type.Optional(
+          Type.Array(Type.String({ pattern: '^(mqtts?|wss?)://' }), {
+            maxItems: 8,
+            description:
+              'Other processes of the same relay cluster (same database and broker), tried in turn when the current one cannot be reached; the agent stays on one that works.',
+          }),
+        ),
         password: Type.String({ minLength: 1, description: 'The agent secret (pra_...).' }),
         clientId: Type.Optional(Type.String({ minLength: 1, description: 'Default "<storeId>:agent".' })),
         caFile: Type.Optional(
@@ -203,14 +210,20 @@ export function parseAgentConfig(value: unknown): ResolvedAgentConfig {
     });
   }
   const allowPlaintext = c.relay.allowPlaintext ?? false;
-  const plainHost = plaintextRemoteHost(c.relay.url);
-  if (plainHost !== null && !allowPlaintext) {
-    issues.push({
-      path: '/relay/url',
-      message:
-        `${plainHost} is not this PC, and ${c.relay.url.split(':')[0]}:// would send the agent password in clear: ` +
-        'use mqtts:// or wss:// (relay.caFile for a private CA), or set relay.allowPlaintext: true',
-    });
+  const urls: [string, string][] = [
+    ['/relay/url', c.relay.url],
+    ...(c.relay.alternateUrls ?? []).map((u, i): [string, string] => [`/relay/alternateUrls/${i}`, u]),
+  ];
+  for (const [path, url] of urls) {
+    const plainHost = plaintextRemoteHost(url);
+    if (plainHost !== null && !allowPlaintext) {
+      issues.push({
+        path,
+        message:
+          `${plainHost} is not this PC, and ${url.split(':')[0]}:// would send the agent password in clear: ` +
+          'use mqtts:// or wss:// (relay.caFile for a private CA), or set relay.allowPlaintext: true',
+      });
+    }
   }
   if (issues.length > 0) throw new ValidationError('agent config', issues);
   return {

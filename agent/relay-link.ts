@@ -28,7 +28,8 @@ export interface Outbox {
 }
 
 export interface RelayLinkOptions {
-  url: string;
+  /** The relay first, then other processes of its cluster, tried in turn (see connect()). */
+  urls: string[];
   storeId: string;
   password: string;
   clientId: string;
@@ -153,6 +154,8 @@ export class RelayLink {
   private started = false;
   private closed = false;
   private failures = 0;
+  /** Which of opts.urls the link uses: it moves on after a failed attempt, and stays while one works. */
+  private urlIndex = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   /** Ids of the batch waiting for its ack; only one batch is in flight at a time. */
   private inFlight: Set<string> | null = null;
@@ -164,6 +167,11 @@ export class RelayLink {
     this.resendMs = opts.outboxResendMs ?? 10_000;
     this.minMs = opts.reconnect?.minMs ?? RECONNECT_DEFAULTS.minMs;
     this.maxMs = Math.max(this.minMs, opts.reconnect?.maxMs ?? RECONNECT_DEFAULTS.maxMs);
+  }
+
+  /** The relay address in use (or being tried). */
+  get url(): string {
+    return this.opts.urls[this.urlIndex] as string;
   }
 
   /** Subscribed, presence published: downlink flows and the outbox is being sent. */
@@ -245,7 +253,8 @@ export class RelayLink {
   }
 
   private connect(): void {
-    const { storeId, url } = this.opts;
+    const { storeId } = this.opts;
+    const url = this.url;
     const connectionId = randomUUID();
     this.connectionId = connectionId;
     this.takenOverBy = null;
@@ -312,7 +321,7 @@ export class RelayLink {
     this.lastConnectedAt = new Date();
     this.connectedChangedAt = this.lastConnectedAt;
     this.lastError = null;
-    this.log.info(`relay: connected to ${this.opts.url} as ${this.opts.clientId}`);
+    this.log.info(`relay: connected to ${this.url} as ${this.opts.clientId}`);
     this.opts.onConnected();
     // Including whatever was in flight on the previous connection.
     this.sendNext();
@@ -341,7 +350,9 @@ export class RelayLink {
       delay = Math.round(this.maxMs * (1.5 + Math.random() * 1.5));
       this.lastError = `the relay refused the credentials of store ${this.opts.storeId} (${refusal}); check the agent's storeId and password`;
     } else {
-      delay = backoffDelay(this.failures, this.minMs, this.maxMs);
+      // Every relay of the list is tried once before the wait grows: a dead process is left for
+      // the next one at once, while a store whose internet is down still backs off.
+      delay = backoffDelay(Math.floor(this.failures / this.opts.urls.length), this.minMs, this.maxMs);
       this.lastError = error ? describeError(error) : 'connection closed';
     }
     this.failures++;
@@ -356,7 +367,13 @@ export class RelayLink {
     } else if (refusal) {
       this.log.error(`relay: ${this.lastError}; ${retry}`);
     } else {
-      this.log.warn(`relay: cannot connect to ${this.opts.url} (${this.lastError}); ${retry}`);
+      this.log.warn(`relay: cannot connect to ${this.url} (${this.lastError}); ${retry}`);
+    }
+    // A connection that never came up (or a refusal) moves on to the next relay; a lost one
+    // tries its relay again first (a restart is quick), then moves on if that fails.
+    if (!wasUp && !takenOverBy && this.opts.urls.length > 1) {
+      this.urlIndex = (this.urlIndex + 1) % this.opts.urls.length;
+      this.log.info(`relay: next attempt at ${this.url}`);
     }
     this.reconnectAfter(delay);
   }

@@ -51,6 +51,22 @@ describe('agent config', () => {
     }
   });
 
+  it('holds alternate relay addresses to the same rule, each named by its place', () => {
+    const config = (alternateUrls: string[]) => ({
+      ...minimal,
+      relay: { url: 'mqtts://relay-a.example.com:8883', password: 'pra_secret', alternateUrls },
+    });
+    expect(parseAgentConfig(config(['mqtts://relay-b.example.com:8883'])).relay.alternateUrls).toEqual([
+      'mqtts://relay-b.example.com:8883',
+    ]);
+    expect(() =>
+      parseAgentConfig(config(['mqtts://relay-b.example.com', 'mqtt://relay-c.example.com'])),
+    ).toThrow(/\/relay\/alternateUrls\/1: relay-c\.example\.com is not this PC/);
+    expect(() => parseAgentConfig(config(['https://relay-b.example.com']))).toThrow(
+      /\/relay\/alternateUrls\/0/,
+    );
+  });
+
   it('resolves relay.caFile against the config file folder', () => {
     const file = configFile({ ...minimal, relay: { ...minimal.relay, caFile: 'certs/ca.pem' } });
     expect(loadAgentConfig(file, {}).relay.caFile).toBe(join(file, '..', 'certs', 'ca.pem'));

@@ -44,7 +44,7 @@ class AgentSide {
 
   constructor(creds: AgentCredentials, url: string, overrides: Partial<RelayLinkOptions> = {}) {
     this.link = new RelayLink({
-      url,
+      urls: [url],
       storeId: creds.storeId,
       password: creds.password,
       clientId: creds.clientId,
@@ -295,6 +295,45 @@ describe('agent relay link', () => {
     expect(side.link.lastError).toBeNull();
     const jobId = await t.createJob(jobBody(creds.storeId));
     await waitFor(async () => (await jobState(jobId)) === 'delivered', 'a job after reconnecting');
+  });
+
+  // Two addresses of one relay (as two processes of a cluster would be): the first one dies,
+  // the link moves to the other without losing an event, and keeps to it.
+  it('moves to the next relay address when its relay is gone, and comes up on the next one at start', async () => {
+    const first = await startCuttableProxy(t.relay.urls.mqtt);
+    cleanups.push(() => first.close());
+    const side = agentSide({ urls: [first.url, t.relay.urls.mqtt], reconnect: { minMs: 50, maxMs: 500 } });
+    side.link.start();
+    await connected(side);
+    expect(side.link.url).toBe(first.url);
+
+    first.accept(false);
+    first.cut();
+    await waitFor(() => !side.link.connected, 'the link to notice');
+    const [queued] = side.queue({ type: 'printer-status', printerId: 'counter', status: status('out') });
+    await connected(side);
+    expect(side.link.url).toBe(t.relay.urls.mqtt);
+    // The event queued while it was down went through the other address (connected() waits for the ack).
+    expect(side.outbox.events.map((e) => e.id)).not.toContain(queued);
+    const store = (await (await t.api(`/v1/stores/${creds.storeId}`)).json()) as {
+      printers: { printerId: string; status: PrinterStatus | null }[];
+    };
+    expect(store.printers.find((p) => p.printerId === 'counter')?.status?.paper).toBe('out');
+    const jobId = await t.createJob(jobBody(creds.storeId));
+    await waitFor(async () => (await jobState(jobId)) === 'delivered', 'a job through the other address');
+    // It stays: the first address accepting again changes nothing.
+    first.accept(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(side.link.url).toBe(t.relay.urls.mqtt);
+    expect(side.link.connected).toBe(true);
+    await side.link.close();
+
+    // A first address that is down from the start: the agent comes up on the next one.
+    await first.close();
+    const late = agentSide({ urls: [first.url, t.relay.urls.mqtt], reconnect: { minMs: 50, maxMs: 500 } });
+    late.link.start();
+    await connected(late);
+    expect(late.link.url).toBe(t.relay.urls.mqtt);
   });
 
   it('survives a relay restart: reconnects, resends its outbox and gets jobs again', async () => {

@@ -498,7 +498,7 @@ describe('printrelay agent', () => {
     expect(again.output).toContain(`${file} exists; add --force to replace it`);
   });
 
-  it('init writes printer names, backups, failover, uncertain jobs and the local API port', async () => {
+  it('init writes printer names, backups, failover, uncertain jobs, the local API port and alternate relays', async () => {
     const file = join(dir, 'full-agent.json');
     const args = ['agent', 'init', '--store', 's8', '--relay', 'mqtts://relay.example.com:8883'];
     args.push('--password', 'pra_abc_def', '-o', file);
@@ -507,9 +507,11 @@ describe('printrelay agent', () => {
     args.push('--name', 'counter=收银台 Counter', '--name', 'kitchen=后厨 Kitchen');
     args.push('--backup', 'kitchen=counter', '--failover-after', '30');
     args.push('--uncertain-jobs', 'reprint-marked', '--local-api-port', 'off');
+    args.push('--alternate-relay', 'mqtts://relay-b.example.com:8883');
     const made = new CliProcess('agent init', args);
     expect(await made.exited, made.output).toBe(0);
     expect(loadAgentConfig(file, {})).toMatchObject({
+      relay: { url: 'mqtts://relay.example.com:8883', alternateUrls: ['mqtts://relay-b.example.com:8883'] },
       printers: [
         { id: 'counter', name: '收银台 Counter' },
         { id: 'kitchen', name: '后厨 Kitchen', backup: 'counter' },

@@ -193,6 +193,7 @@ function behaviour(opts: SetupOptions): Partial<AgentConfig> {
 interface InitOptions extends SetupOptions {
   store: string;
   relay: string;
+  alternateRelay: string[];
   password: string;
 }
 
@@ -219,7 +220,12 @@ function init(opts: InitOptions): void {
   const file = checkOut(opts.out, opts.force);
   writeConfig(file, opts.out, {
     storeId: opts.store,
-    relay: { url: opts.relay, password: opts.password, ...transport(opts, opts.relay) },
+    relay: {
+      url: opts.relay,
+      ...(opts.alternateRelay.length > 0 ? { alternateUrls: opts.alternateRelay } : {}),
+      password: opts.password,
+      ...transport(opts, opts.relay),
+    },
     dataDir: opts.dataDir,
     printers: printersOf(opts, opts.printer),
     ...behaviour(opts),
@@ -339,6 +345,12 @@ export function registerAgent(program: Command): void {
       .description('Write an agent config file (checked like the agent checks it).')
       .requiredOption('--store <id>', 'store id')
       .requiredOption('--relay <url>', 'relay MQTT URL, e.g. mqtts://relay.example.com:8883')
+      .option(
+        '--alternate-relay <url>',
+        'another process of the same relay cluster, tried when the relay cannot be reached; repeat for more',
+        collectText,
+        [],
+      )
       .requiredOption('--password <password>', 'the agent password from `printrelay relay stores add`'),
   ).action((opts: InitOptions) => init(opts));
 
