@@ -46,7 +46,10 @@ export function requestFingerprint(value: unknown): string {
 }
 
 /** The printers a printer ref names: the one with that id, else those with that role. */
-function printersFor<P extends { id: string; roles: readonly string[] }>(ref: string, printers: P[]): P[] {
+export function printersFor<P extends { id: string; roles: readonly string[] }>(
+  ref: string,
+  printers: P[],
+): P[] {
   const byId = printers.filter((p) => p.id === ref);
   return byId.length > 0 ? byId : printers.filter((p) => p.roles.includes(ref));
 }

@@ -24,6 +24,7 @@ import {
   type TlsFiles,
 } from './listeners.js';
 import { RelayMetrics } from './metrics.js';
+import { OrderService } from './orders/orders.js';
 import type { RelayStore } from './store/job-store.js';
 import { openRelayStore } from './store/open.js';
 import { Uplink } from './uplink.js';
@@ -200,6 +201,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       jobs: store,
       admin,
       service,
+      orders: new OrderService(store, store, service),
       dispatcher,
       dashboard: store.dashboard,
       changes: store.changes,

@@ -13,10 +13,12 @@ import { type DashboardPluginDeps, registerDashboard } from '../dashboard/plugin
 import type { JobService } from '../jobs.js';
 import type { ListenerInfo } from '../listeners.js';
 import type { RelayMetrics } from '../metrics.js';
+import type { OrderService } from '../orders/orders.js';
 import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
 import { HttpError, installErrorHandling } from './errors.js';
 import { registerJobRoutes } from './routes-jobs.js';
+import { registerOrderRoutes } from './routes-orders.js';
 import { registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
 
 export interface ApiDeps extends DashboardPluginDeps {
@@ -25,6 +27,7 @@ export interface ApiDeps extends DashboardPluginDeps {
   admin: AdminContext;
   jobs: JobStore;
   service: JobService;
+  orders: OrderService;
   /** Largest accepted request body; bigger ones get a 413. */
   bodyLimit: number;
   limits?: Partial<HttpLimits>;
@@ -205,6 +208,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       return reply.type(type).send(body);
     });
     registerJobRoutes(secured, deps);
+    registerOrderRoutes(secured, deps);
     registerStoreRoutes(secured, deps);
   });
   return app;

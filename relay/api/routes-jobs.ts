@@ -30,7 +30,7 @@ const errors = {
 };
 
 /** Jobs and reprints both print: a client's retry must not print twice. */
-function idempotencyKey(request: FastifyRequest): string {
+export function idempotencyKey(request: FastifyRequest): string {
   const value = request.headers['idempotency-key'];
   const issue = (message: string) =>
     new HttpError(400, `Idempotency-Key header ${message}`, [{ path: '/headers/idempotency-key', message }]);

@@ -1,0 +1,72 @@
+// /v1/orders: an order's data in, a ticket per kitchen station and the receipt out (relay/orders/).
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../../protocol/api.js';
+import { OrderRef } from '../../protocol/job.js';
+import { OrderRequest, OrderView, parseOrderRequest } from '../../protocol/order.js';
+import { STORE_ID_PATTERN } from '../../protocol/topics.js';
+import { validator } from '../../protocol/validate.js';
+import type { OrderService } from '../orders/orders.js';
+import { assertStoreAccess } from './auth.js';
+import { HttpError } from './errors.js';
+import { idempotencyKey } from './routes-jobs.js';
+
+const errors = Object.fromEntries([400, 401, 403, 404, 409, 413, 415, 422].map((c) => [c, ApiError]));
+
+const OrderQuery = Type.Object(
+  {
+    source: OrderRef.properties.source,
+    orderNo: OrderRef.properties.orderNo,
+    storeId: Type.Optional(Type.String({ pattern: STORE_ID_PATTERN })),
+  },
+  { additionalProperties: false },
+);
+const parseOrderQuery = validator(OrderQuery, 'query');
+
+export function registerOrderRoutes(app: FastifyInstance, deps: { orders: OrderService }): void {
+  app.post(
+    '/v1/orders',
+    {
+      schema: {
+        summary: 'Send an order: a ticket per kitchen station with its items, and the receipt',
+        description:
+          'Each item prints on the printer whose role is its station (default "kitchen"; a station the store has no printer for goes to the kitchen printer); the receipt prints on the store\'s receipt printer. ' +
+          'Answers 201 once every ticket is committed, with a job per ticket. The same Idempotency-Key with the same order returns the same jobs ' +
+          '(Idempotent-Replayed: true); with another order it is a 409.',
+        headers: Type.Object({ 'idempotency-key': Type.String({ maxLength: 240 }) }),
+        body: OrderRequest,
+        response: { 201: OrderView, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const key = idempotencyKey(request);
+      const order = parseOrderRequest(request.body);
+      assertStoreAccess(request, order.storeId);
+      const { view, replayed } = await deps.orders.place(order, {
+        apiKeyId: request.apiKey.id,
+        idempotencyKey: key,
+      });
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(201).send(view);
+    },
+  );
+
+  app.get(
+    '/v1/orders',
+    {
+      schema: {
+        summary: "An order's tickets and state, by its source and number",
+        querystring: OrderQuery,
+        response: { 200: OrderView, ...errors },
+      },
+    },
+    async (request) => {
+      const q = parseOrderQuery(request.query);
+      if (q.storeId !== undefined) assertStoreAccess(request, q.storeId);
+      const view = await deps.orders.find(request.apiKey.stores, q.source, q.orderNo, q.storeId);
+      if (!view)
+        throw new HttpError(404, `no order ${q.source} ${q.orderNo} in the stores this API key covers`);
+      return view;
+    },
+  );
+}

@@ -1,0 +1,85 @@
+// The built-in layouts: a kitchen ticket per station (what the cook reads from a metre away:
+// the call number, each item and its changes in large type, notes in reverse) and the counter's
+// receipt (items, fees, discounts, total, customer). Data, in the template format of ./template.ts.
+import type { TicketTemplate } from './template.js';
+
+export const DEFAULT_KITCHEN: TicketTemplate = {
+  format: 1,
+  kind: 'kitchen',
+  name: '厨房单 Kitchen ticket (built in)',
+  blocks: [
+    { type: 'text', text: '{{ticket.station}}', align: 'center', bold: true, width: 2, height: 2 },
+    { type: 'text', text: '#{{order.callNo}}', align: 'center', bold: true, width: 3, height: 3 },
+    { type: 'text', text: '{{order.typeLabel}}  {{order.sourceLabel}}', align: 'center' },
+    { type: 'text', text: '订单 Order {{order.orderNo}}' },
+    {
+      type: 'text',
+      text: '下单 Placed {{order.placedTime}}{{#order.dueTime}}   取餐 Due {{order.dueTime}}{{/order.dueTime}}',
+    },
+    { type: 'rule' },
+    {
+      each: 'items',
+      blocks: [
+        { type: 'text', text: '{{qty}} x {{name}}', bold: true, width: 2, height: 2 },
+        { if: 'modifiers', blocks: [{ type: 'text', text: '  + {{modifiers}}', height: 2 }] },
+        { if: 'note', blocks: [{ type: 'text', text: '  备注 Note: {{note}}', invert: true, height: 2 }] },
+      ],
+    },
+    { type: 'rule' },
+    {
+      if: 'order.note',
+      blocks: [
+        { type: 'text', text: '顾客备注 Customer note: {{order.note}}', bold: true, invert: true, height: 2 },
+      ],
+    },
+    { type: 'text', text: '本单 {{ticket.itemCount}} 件 items', align: 'right' },
+    { type: 'cut' },
+  ],
+};
+
+export const DEFAULT_RECEIPT: TicketTemplate = {
+  format: 1,
+  kind: 'receipt',
+  name: '顾客小票 Receipt (built in)',
+  blocks: [
+    { type: 'text', text: '{{store.name}}', align: 'center', bold: true, width: 2, height: 2 },
+    {
+      type: 'text',
+      text: '{{order.sourceLabel}}  #{{order.callNo}}',
+      align: 'center',
+      bold: true,
+      height: 2,
+    },
+    { type: 'text', text: '{{order.typeLabel}}' },
+    { type: 'text', text: '订单号 Order: {{order.orderNo}}\n下单时间 Placed: {{order.placedTime}}' },
+    { type: 'rule' },
+    {
+      type: 'table',
+      columns: [{}, { width: 4, align: 'right' }, { width: 10, align: 'right' }],
+      rows: [{ each: 'items', row: ['{{name}}', 'x{{qty}}', '{{amount}}'] }],
+    },
+    { type: 'rule' },
+    {
+      type: 'table',
+      columns: [{}, { width: 12, align: 'right' }],
+      rows: [
+        { each: 'fees', row: ['{{name}}', '{{amount}}'] },
+        { each: 'discounts', row: ['{{name}}', '{{amount}}'] },
+      ],
+    },
+    {
+      type: 'table',
+      bold: true,
+      columns: [{}, { width: 12, align: 'right' }],
+      rows: [['合计 Total', '{{order.total}}']],
+    },
+    { if: 'order.payment', blocks: [{ type: 'text', text: '支付 Paid: {{order.payment}}' }] },
+    {
+      if: 'order.customerName',
+      blocks: [{ type: 'text', text: '{{order.customerName}} {{order.phone}}\n{{order.address}}' }],
+    },
+    { if: 'order.note', blocks: [{ type: 'text', text: '备注 Note: {{order.note}}', bold: true }] },
+    { type: 'feed' },
+    { type: 'cut' },
+  ],
+};

@@ -1,0 +1,195 @@
+// Orders: the built-in templates, and an order end to end (relay and agent as processes, four
+// virtual printers): each station's ticket on its printer with only its items, the receipt at
+// the counter, one set of tickets per Idempotency-Key, the order's state.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type OrderRequest, parseOrderRequest, toCents } from '../protocol/order.js';
+import type { Block } from '../protocol/ticket.js';
+import { DEFAULT_KITCHEN, DEFAULT_RECEIPT } from '../relay/orders/default-templates.js';
+import { renderTemplate, TemplateError } from '../relay/orders/template.js';
+import { orderView } from '../relay/orders/view.js';
+import type { VirtualPrinter } from '../virtual-printer/virtual-printer.js';
+import { E2e, waitFor } from './support/e2e.js';
+
+const order = (storeId: string, orderNo: string): OrderRequest =>
+  parseOrderRequest({
+    storeId,
+    source: 'meituan',
+    orderNo,
+    pickupNo: '37',
+    type: 'delivery',
+    placedAt: '2026-12-03T12:30:00+08:00',
+    dueAt: '2026-12-03T13:05:00+08:00',
+    customer: { name: '王女士', phone: '13812345678', address: '徐汇区漕溪北路 88 号 2 楼' },
+    items: [
+      {
+        name: '榴莲比萨 Durian pizza (12寸)',
+        qty: 2,
+        unitPrice: 8800,
+        station: 'pizza',
+        modifiers: ['加芝士'],
+      },
+      { name: '可乐 Cola', qty: 1, unitPrice: '6.50', station: 'drinks', modifiers: ['少冰'] },
+      { name: '凯撒沙拉 Caesar salad', qty: 1, unitPrice: 3200, station: 'cold', note: '不要面包丁' },
+    ],
+    fees: [{ name: '配送费 Delivery', amount: 500 }],
+    discounts: [{ name: '满减 Promotion', amount: '10.00' }],
+    total: 21650,
+    payment: '在线支付 Online',
+    note: '不要香菜',
+  });
+
+const texts = (blocks: Block[]) =>
+  blocks.flatMap((b) =>
+    b.type === 'text' ? [b.text] : b.type === 'table' ? b.rows.map((r) => r.join(' | ')) : [],
+  );
+
+describe('order templates', () => {
+  it('money is integer cents or a decimal string, never a float', () => {
+    expect([toCents(8800), toCents('6.50'), toCents('6.5'), toCents('-10.00'), toCents('12')]).toEqual([
+      8800, 650, 650, -1000, 1200,
+    ]);
+    expect(() => parseOrderRequest({ ...order('s1', 'X'), total: 216.5 })).toThrow(/\/total/);
+  });
+
+  it('lays out a kitchen ticket with its station, its items in large type and the notes', () => {
+    const o = order('s1', 'MT-1');
+    const items = o.items.filter((i) => i.station === 'pizza');
+    const ticket = renderTemplate(
+      DEFAULT_KITCHEN,
+      orderView(o, { storeName: '薄饼工坊', items, station: 'pizza' }),
+    );
+    const lines = texts(ticket.blocks);
+    expect(lines).toContain('pizza');
+    expect(lines).toContain('#37');
+    expect(lines).toContain('2 x 榴莲比萨 Durian pizza (12寸)');
+    expect(lines).toContain('  + 加芝士');
+    expect(lines).toContain('下单 Placed 12:30   取餐 Due 13:05');
+    expect(lines).toContain('顾客备注 Customer note: 不要香菜');
+    expect(lines.join('\n')).not.toContain('Cola');
+    expect(ticket.blocks.at(-1)).toEqual({ type: 'cut' });
+  });
+
+  it('lays out the receipt with every item, fees, discounts, total and the masked phone', () => {
+    const o = order('s1', 'MT-1');
+    const lines = texts(
+      renderTemplate(DEFAULT_RECEIPT, orderView(o, { storeName: '薄饼工坊', items: o.items })).blocks,
+    );
+    expect(lines).toContain('榴莲比萨 Durian pizza (12寸) | x2 | ￥176.00');
+    expect(lines).toContain('可乐 Cola | x1 | ￥6.50');
+    expect(lines).toContain('配送费 Delivery | ￥5.00');
+    expect(lines).toContain('满减 Promotion | -￥10.00');
+    expect(lines).toContain('合计 Total | ￥216.50');
+    expect(lines).toContain('王女士 138****5678\n徐汇区漕溪北路 88 号 2 楼');
+  });
+
+  it('prints what an order says as it is: its words are never read as a template', () => {
+    const o = order('s1', 'MT-1');
+    const items = [{ ...o.items[0], name: '{{order.total}} {{#items}}x{{/items}}', qty: 1, unitPrice: 100 }];
+    const ticket = renderTemplate(DEFAULT_RECEIPT, orderView(o, { storeName: '{{store.id}}', items }));
+    const lines = texts(ticket.blocks);
+    expect(lines[0]).toBe('{{store.id}}');
+    expect(lines).toContain('{{order.total}} {{#items}}x{{/items}} | x1 | ￥1.00');
+  });
+
+  it('names the place of a template error', () => {
+    const broken = {
+      ...DEFAULT_KITCHEN,
+      blocks: [...DEFAULT_KITCHEN.blocks.slice(0, 1), { type: 'text' as const, text: '{{#order.note}}' }],
+    };
+    const view = orderView(order('s1', 'MT-1'), { storeName: 'S', items: [] });
+    expect(() => renderTemplate(broken, view)).toThrow(TemplateError);
+    expect(() => renderTemplate(broken, view)).toThrow(
+      /^template \/blocks\/1\/text: Unclosed section "order.note"/,
+    );
+  });
+});
+
+describe('end to end: an order comes out as a ticket per station and a receipt', { timeout: 60_000 }, () => {
+  const e2e = new E2e();
+  const printers: Record<string, VirtualPrinter> = {};
+  let sys: Awaited<ReturnType<E2e['relay']>>;
+
+  beforeAll(async () => {
+    sys = await e2e.relay();
+    const creds = await sys.relay.addStore('o1');
+    for (const id of ['counter', 'oven', 'bar', 'kitchen']) printers[id] = await e2e.printer();
+    const printer = (id: string, roles: string[]) => ({
+      id,
+      uri: (printers[id] as VirtualPrinter).uri,
+      roles,
+    });
+    const agent = await e2e.agent(sys.relay, creds, [
+      printer('counter', ['receipt']),
+      printer('oven', ['pizza']),
+      printer('bar', ['drinks']),
+      printer('kitchen', ['kitchen']),
+    ]);
+    await agent.start();
+    await waitFor(() => sys.api.storeOnline('o1'), 'store o1 online', 15_000);
+    // The agent reports its printers just after it comes online: routing needs them.
+    await waitFor(async () => {
+      const res = await sys.api.request('/v1/stores/o1');
+      return ((await res.json()) as { printers: unknown[] }).printers.length === 4;
+    }, 'the four printers known at the relay');
+  }, 60_000);
+  afterAll(() => e2e.close());
+
+  const post = (body: OrderRequest, key: string) =>
+    sys.api.request('/v1/orders', { method: 'POST', json: body, headers: { 'idempotency-key': key } });
+
+  it('prints each station its items only, the rest on the kitchen printer, and the receipt at the counter', async () => {
+    const res = await post(order('o1', 'MT-100'), 'meituan-MT-100');
+    expect(res.status).toBe(201);
+    const view = (await res.json()) as {
+      state: string;
+      tickets: { ticket: string; printer: string; jobId: string }[];
+    };
+    expect(view.tickets.map((t) => [t.ticket, t.printer])).toEqual([
+      ['kitchen:pizza', 'pizza'],
+      ['kitchen:drinks', 'drinks'],
+      ['kitchen:kitchen', 'kitchen'],
+      ['receipt', 'receipt'],
+    ]);
+    for (const t of view.tickets) await sys.api.waitForState(t.jobId, 'printed');
+
+    // Large type wraps where the paper ends: compare the words, not the line breaks.
+    const paper = (id: string) => (printers[id] as VirtualPrinter).printedText().replace(/\s+/g, ' ');
+    expect(paper('oven')).toContain('2 x 榴莲比萨 Durian pizza (12寸)');
+    expect(paper('oven')).not.toMatch(/Cola|Caesar/);
+    expect(paper('bar')).toContain('1 x 可乐 Cola');
+    expect(paper('bar')).not.toMatch(/Durian|Caesar/);
+    // No "cold" printer: the salad goes to the kitchen, with its note.
+    expect(paper('kitchen')).toContain('1 x 凯撒沙拉 Caesar salad');
+    expect(paper('kitchen')).toContain('不要面包丁');
+    expect(paper('counter')).toContain('合计 Total ￥216.50');
+    expect(paper('counter')).toContain('138****5678');
+    expect(paper('counter')).not.toContain('13812345678');
+
+    const found = await sys.api.request('/v1/orders?source=meituan&orderNo=MT-100');
+    expect(found.status).toBe(200);
+    expect(await found.json()).toMatchObject({ storeId: 'o1', orderNo: 'MT-100', state: 'printed' });
+  });
+
+  it('makes one set of tickets for one Idempotency-Key, and refuses the key for another order', async () => {
+    const first = await post(order('o1', 'MT-101'), 'meituan-MT-101');
+    const again = await post(order('o1', 'MT-101'), 'meituan-MT-101');
+    expect([first.status, again.status]).toEqual([201, 201]);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const ids = (r: { tickets: { jobId: string }[] }) => r.tickets.map((t) => t.jobId);
+    const a = (await first.json()) as { tickets: { jobId: string }[] };
+    expect(ids((await again.json()) as typeof a)).toEqual(ids(a));
+    for (const id of ids(a)) await sys.api.waitForState(id, 'printed');
+    const changed = { ...order('o1', 'MT-101'), note: '多放辣' };
+    expect((await post(changed, 'meituan-MT-101')).status).toBe(409);
+    const orders = await sys.api.request('/v1/orders?source=meituan&orderNo=MT-101');
+    expect(((await orders.json()) as { tickets: unknown[] }).tickets).toHaveLength(4);
+    expect((printers.oven as VirtualPrinter).printedText().match(/订单 Order MT-101/g)).toHaveLength(1);
+  });
+
+  it('refuses a bad order naming the field, and makes no ticket of it', async () => {
+    const bad = await post({ ...order('o1', 'MT-102'), items: [] }, 'bad-1');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('/items');
+    expect((await sys.api.request('/v1/orders?source=meituan&orderNo=MT-102')).status).toBe(404);
+  });
+});
