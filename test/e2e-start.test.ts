@@ -70,6 +70,22 @@ describe('printrelay start and demo order', { timeout: 60_000 }, () => {
     expect(readFileSync(join(cwd, '.data', 'printed', 'receipt.txt'), 'utf8')).toContain('订单号: E2E42');
     expect(readFileSync(join(cwd, '.data', 'printed', 'kitchen.txt'), 'utf8')).toContain('订单号: E2E43');
 
+    // The order itself, as the printed curl sends it: the relay makes the tickets.
+    expect(first.output).toContain(`/v1/orders \\\n    -H 'Authorization: Bearer ${state.apiKey.key}'`);
+    expect(first.output).toContain('--data-binary @.data/orders/order.json');
+    const ordered = await fetch(`${state.relayUrl}/v1/orders`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${state.apiKey.key}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'meituan-1702339812345678901',
+      },
+      body: readFileSync(join(cwd, '.data', 'orders', 'order.json')),
+    });
+    expect(ordered.status).toBe(201);
+    await first.waitForOutput('[kitchen] │ 1 x 可乐 Cola');
+    await first.waitForOutput('[receipt] │ 可乐 Cola');
+
     first.proc.kill('SIGINT');
     expect(await first.exited).toBe(0);
 

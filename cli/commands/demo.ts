@@ -8,8 +8,10 @@ import { join, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import kitchenOrder from '../../examples/orders/meituan-kitchen.json' with { type: 'json' };
+import sampleOrder from '../../examples/orders/meituan-order.json' with { type: 'json' };
 import receiptOrder from '../../examples/orders/meituan-receipt.json' with { type: 'json' };
 import { isFinalJobState, type JobRequest, type JobView, parseJobRequest } from '../../protocol/job.js';
+import { type OrderRequest, parseOrderRequest } from '../../protocol/order.js';
 import { validator } from '../../protocol/validate.js';
 import { readJsonFile } from '../../shared/json-file.js';
 import { positiveInteger } from '../options.js';
@@ -53,6 +55,11 @@ export function writeDemoState(dataDir: string, state: DemoState): void {
 export function demoOrder(printer: DemoPrinter, orderNo = SAMPLE_ORDER_NO): JobRequest {
   const sample = printer === 'receipt' ? receiptOrder : kitchenOrder;
   return parseJobRequest(JSON.parse(JSON.stringify(sample).replaceAll(SAMPLE_ORDER_NO, orderNo)));
+}
+
+/** The sample order as its data (POST /v1/orders): the relay lays out its tickets. */
+export function demoOrderData(): OrderRequest {
+  return parseOrderRequest(sampleOrder);
 }
 
 /** One key per order and printer: sending the same order again is a replay, never a second ticket. */

@@ -27,8 +27,10 @@ import {
   type DemoState,
   demoIdempotencyKey,
   demoOrder,
+  demoOrderData,
   demoStateFile,
   readDemoState,
+  SAMPLE_ORDER_NO,
   writeDemoState,
 } from './demo.js';
 
@@ -143,19 +145,31 @@ function shellPath(path: string): string {
   return /^[\w./-]+$/.test(shown) ? shown : `'${shown.replaceAll("'", "'\\''")}'`;
 }
 
-/** Request bodies for the curl commands, in the data dir where they can be edited. */
-function curlCommand(dataDir: string, relayUrl: string, key: string, printer: DemoPrinter): string {
-  const file = join(dataDir, 'orders', `${printer}.json`);
+/** A curl that POSTs `body` (kept in the data dir, where it can be edited) to `path`. */
+function curlCommand(
+  dataDir: string,
+  relayUrl: string,
+  key: string,
+  request: { path: string; name: string; body: unknown; idempotencyKey: string },
+): string {
+  const file = join(dataDir, 'orders', `${request.name}.json`);
   mkdirSync(join(dataDir, 'orders'), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(demoOrder(printer), null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(request.body, null, 2)}\n`);
   return [
-    `curl -X POST ${relayUrl}/v1/jobs`,
+    `curl -X POST ${relayUrl}${request.path}`,
     `-H 'Authorization: Bearer ${key}'`,
     "-H 'Content-Type: application/json'",
-    `-H 'Idempotency-Key: ${demoIdempotencyKey(printer)}'`,
+    `-H 'Idempotency-Key: ${request.idempotencyKey}'`,
     `--data-binary @${shellPath(file)}`,
   ].join(' \\\n    ');
 }
+
+const jobCurl = (printer: DemoPrinter) => ({
+  path: '/v1/jobs',
+  name: printer,
+  body: demoOrder(printer),
+  idempotencyKey: demoIdempotencyKey(printer),
+});
 
 interface RunningPrinter {
   spec: (typeof PRINTERS)[number];
@@ -275,12 +289,15 @@ async function start(opts: StartOptions): Promise<void> {
       `  API key          ${state.apiKey.key}   (store ${state.storeId} only)`,
       '',
       'Send a 美团 order to the receipt printer (the same Idempotency-Key again prints nothing more):',
-      `  ${curlCommand(dataDir, http, state.apiKey.key, 'receipt')}`,
+      `  ${curlCommand(dataDir, http, state.apiKey.key, jobCurl('receipt'))}`,
       'and its ticket to the kitchen:',
-      `  ${curlCommand(dataDir, http, state.apiKey.key, 'kitchen')}`,
+      `  ${curlCommand(dataDir, http, state.apiKey.key, jobCurl('kitchen'))}`,
       `Then follow it: curl -H 'Authorization: Bearer ${state.apiKey.key}' ${http}/v1/jobs/<jobId>`,
       // demo order finds this system's ports in <data-dir>/demo.json: it needs the data dir.
       `Or, all in one: npx printrelay demo order${dataDir === resolve(DEMO_DATA_DIR) ? '' : ` --data-dir ${shellPath(dataDir)}`} [--printer kitchen]`,
+      'Or send the order itself: the relay makes the kitchen tickets (its stations have no printer of their own here, so the kitchen takes them) and the receipt:',
+      `  ${curlCommand(dataDir, http, state.apiKey.key, { path: '/v1/orders', name: 'order', body: demoOrderData(), idempotencyKey: `meituan-${SAMPLE_ORDER_NO}` })}`,
+      `  and follow it: curl -H 'Authorization: Bearer ${state.apiKey.key}' '${http}/v1/orders?source=meituan&orderNo=${SAMPLE_ORDER_NO}'`,
       ...printers
         .filter((p) => p.spec.id === 'kitchen')
         .map(
