@@ -2,9 +2,9 @@
 // virtual printers): each station's ticket on its printer with only its items, the receipt at
 // the counter, one set of tickets per Idempotency-Key, the order's state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OrderRequest, parseOrderRequest, toCents } from '../protocol/order.js';
+import { type OrderItem, type OrderRequest, parseOrderRequest, toCents } from '../protocol/order.js';
 import type { Block } from '../protocol/ticket.js';
-import { DEFAULT_KITCHEN, DEFAULT_RECEIPT } from '../relay/orders/default-templates.js';
+import { DEFAULT_KITCHEN, DEFAULT_LABEL, DEFAULT_RECEIPT } from '../relay/orders/default-templates.js';
 import { renderTemplate, TemplateError } from '../relay/orders/template.js';
 import { orderView } from '../relay/orders/view.js';
 import type { VirtualPrinter } from '../virtual-printer/virtual-printer.js';
@@ -82,6 +82,16 @@ describe('order templates', () => {
     expect(lines).toContain('王女士 138****5678\n徐汇区漕溪北路 88 号 2 楼');
   });
 
+  it('makes a bag label per unit, numbered across the order', () => {
+    const o = order('s1', 'MT-1');
+    const ticket = renderTemplate(DEFAULT_LABEL, orderView(o, { storeName: 'S', items: o.items }));
+    const lines = texts(ticket.blocks);
+    expect(lines.filter((l) => /^\d+\/4$/.test(l))).toEqual(['1/4', '2/4', '3/4', '4/4']);
+    expect(lines.filter((l) => l === '榴莲比萨 Durian pizza (12寸)')).toHaveLength(2);
+    expect(lines).toContain('王女士 138****5678');
+    expect(ticket.blocks.filter((b) => b.type === 'cut')).toHaveLength(4);
+  });
+
   it('prints what an order says as it is: its words are never read as a template', () => {
     const o = order('s1', 'MT-1');
     const items = [{ ...o.items[0], name: '{{order.total}} {{#items}}x{{/items}}', qty: 1, unitPrice: 100 }];
@@ -112,7 +122,7 @@ describe('end to end: an order comes out as a ticket per station and a receipt',
   beforeAll(async () => {
     sys = await e2e.relay();
     const creds = await sys.relay.addStore('o1');
-    for (const id of ['counter', 'oven', 'bar', 'kitchen']) printers[id] = await e2e.printer();
+    for (const id of ['counter', 'oven', 'bar', 'kitchen', 'bags']) printers[id] = await e2e.printer();
     const printer = (id: string, roles: string[]) => ({
       id,
       uri: (printers[id] as VirtualPrinter).uri,
@@ -123,14 +133,15 @@ describe('end to end: an order comes out as a ticket per station and a receipt',
       printer('oven', ['pizza']),
       printer('bar', ['drinks']),
       printer('kitchen', ['kitchen']),
+      printer('bags', ['label']),
     ]);
     await agent.start();
     await waitFor(() => sys.api.storeOnline('o1'), 'store o1 online', 15_000);
     // The agent reports its printers just after it comes online: routing needs them.
     await waitFor(async () => {
       const res = await sys.api.request('/v1/stores/o1');
-      return ((await res.json()) as { printers: unknown[] }).printers.length === 4;
-    }, 'the four printers known at the relay');
+      return ((await res.json()) as { printers: unknown[] }).printers.length === 5;
+    }, 'the five printers known at the relay');
   }, 60_000);
   afterAll(() => e2e.close());
 
@@ -149,6 +160,7 @@ describe('end to end: an order comes out as a ticket per station and a receipt',
       ['kitchen:drinks', 'drinks'],
       ['kitchen:kitchen', 'kitchen'],
       ['receipt', 'receipt'],
+      ['label', 'label'],
     ]);
     for (const t of view.tickets) await sys.api.waitForState(t.jobId, 'printed');
 
@@ -164,6 +176,8 @@ describe('end to end: an order comes out as a ticket per station and a receipt',
     expect(paper('counter')).toContain('合计 Total ￥216.50');
     expect(paper('counter')).toContain('138****5678');
     expect(paper('counter')).not.toContain('13812345678');
+    // A delivery: a label for each of the four units, for the bags.
+    expect(paper('bags').match(/#37 \d\/4/g)).toEqual(['#37 1/4', '#37 2/4', '#37 3/4', '#37 4/4']);
 
     const found = await sys.api.request('/v1/orders?source=meituan&orderNo=MT-100');
     expect(found.status).toBe(200);
@@ -182,7 +196,7 @@ describe('end to end: an order comes out as a ticket per station and a receipt',
     const changed = { ...order('o1', 'MT-101'), note: '多放辣' };
     expect((await post(changed, 'meituan-MT-101')).status).toBe(409);
     const orders = await sys.api.request('/v1/orders?source=meituan&orderNo=MT-101');
-    expect(((await orders.json()) as { tickets: unknown[] }).tickets).toHaveLength(4);
+    expect(((await orders.json()) as { tickets: unknown[] }).tickets).toHaveLength(5);
     expect((printers.oven as VirtualPrinter).printedText().match(/订单 Order MT-101/g)).toHaveLength(1);
   });
 
@@ -190,6 +204,13 @@ describe('end to end: an order comes out as a ticket per station and a receipt',
     const bad = await post({ ...order('o1', 'MT-102'), items: [] }, 'bad-1');
     expect(bad.status).toBe(400);
     expect(JSON.stringify(await bad.json())).toContain('/items');
+    const o = order('o1', 'MT-102');
+    const receiptStation = await post(
+      { ...o, items: [{ ...(o.items[0] as OrderItem), station: 'receipt' }] },
+      'bad-2',
+    );
+    expect(receiptStation.status).toBe(400);
+    expect(JSON.stringify(await receiptStation.json())).toContain('/items/0/station');
     expect((await sys.api.request('/v1/orders?source=meituan&orderNo=MT-102')).status).toBe(404);
   });
 });

@@ -1,6 +1,7 @@
 // The built-in layouts: a kitchen ticket per station (what the cook reads from a metre away:
-// the call number, each item and its changes in large type, notes in reverse) and the counter's
-// receipt (items, fees, discounts, total, customer). Data, in the template format of ./template.ts.
+// the call number, each item and its changes in large type, notes in reverse), the counter's
+// receipt (items, fees, discounts, total, customer), and bag labels (one per item, "2/3").
+// Data, in the template format of ./template.ts.
 import type { TicketTemplate } from './template.js';
 
 export const DEFAULT_KITCHEN: TicketTemplate = {
@@ -81,5 +82,25 @@ export const DEFAULT_RECEIPT: TicketTemplate = {
     { if: 'order.note', blocks: [{ type: 'text', text: '备注 Note: {{order.note}}', bold: true }] },
     { type: 'feed' },
     { type: 'cut' },
+  ],
+};
+
+export const DEFAULT_LABEL: TicketTemplate = {
+  format: 1,
+  kind: 'label',
+  name: '打包标签 Bag labels (built in)',
+  blocks: [
+    {
+      each: 'labels',
+      blocks: [
+        { type: 'text', text: '#{{order.callNo}}', align: 'center', bold: true, width: 3, height: 3 },
+        { type: 'text', text: '{{index}}/{{count}}', align: 'center', bold: true, width: 2, height: 2 },
+        { type: 'text', text: '{{name}}', bold: true, height: 2 },
+        { if: 'modifiers', blocks: [{ type: 'text', text: '+ {{modifiers}}' }] },
+        { type: 'text', text: '{{order.customerName}} {{order.phone}}' },
+        { type: 'text', text: '{{order.sourceLabel}} {{order.orderNo}}  {{order.placedTime}}' },
+        { type: 'cut' },
+      ],
+    },
   ],
 };

@@ -7,13 +7,17 @@ import type { Ticket } from '../../protocol/ticket.js';
 import { refusedField } from '../errors.js';
 import { type Caller, type JobService, printersFor } from '../jobs.js';
 import type { Directory, JobRecord, JobStore, StoreScope } from '../store/job-store.js';
-import { DEFAULT_KITCHEN, DEFAULT_RECEIPT } from './default-templates.js';
+import { DEFAULT_KITCHEN, DEFAULT_LABEL, DEFAULT_RECEIPT } from './default-templates.js';
 import { renderTemplate } from './template.js';
 import { orderView } from './view.js';
 
 /** Items without a station, and stations the store has no printer for, go to the kitchen. */
 export const DEFAULT_STATION = 'kitchen';
 export const RECEIPT_ROLE = 'receipt';
+/** Bag labels print where a store has a printer with this role, for orders that leave the store. */
+export const LABEL_ROLE = 'label';
+/** A ticket holds at most 2,000 blocks, 7 a label: an order of more units gets no labels (docs/orders.md). */
+export const MAX_LABELS = 250;
 
 interface PlannedTicket {
   /** "receipt" or "kitchen:<station>": also the suffix of its idempotency key. */
@@ -85,6 +89,13 @@ export class OrderService {
 
     const byStation = new Map<string, OrderItem[]>();
     for (const [i, item] of order.items.entries()) {
+      if (item.station === RECEIPT_ROLE || item.station === LABEL_ROLE) {
+        throw refusedField(
+          'invalid',
+          `station "${item.station}" is the printer role of the ${item.station}, not a kitchen station`,
+          `/items/${i}/station`,
+        );
+      }
       let station = item.station ?? DEFAULT_STATION;
       if (!has(station)) station = DEFAULT_STATION;
       if (!has(station)) {
@@ -113,12 +124,24 @@ export class OrderService {
         ),
       });
     }
+    // Labels only where the store is known to have a label printer: most stores have none.
+    const labels = order.items.reduce((n, i) => n + i.qty, 0);
+    if (order.type !== 'dine-in' && printers !== null && has(LABEL_ROLE) && labels <= MAX_LABELS) {
+      planned.push({
+        name: LABEL_ROLE,
+        printer: LABEL_ROLE,
+        ticket: renderTemplate(
+          DEFAULT_LABEL,
+          orderView(order, { storeName: store.name, items: order.items }),
+        ),
+      });
+    }
     return planned;
   }
 }
 
 function ticketName(job: JobRecord): string {
-  return job.printer === RECEIPT_ROLE ? RECEIPT_ROLE : `kitchen:${job.printer}`;
+  return job.printer === RECEIPT_ROLE || job.printer === LABEL_ROLE ? job.printer : `kitchen:${job.printer}`;
 }
 
 /** An order's state from its tickets' (see OrderView in protocol/order.ts). */

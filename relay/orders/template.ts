@@ -19,7 +19,7 @@ export type TemplateBlock =
 
 export interface TicketTemplate {
   format: 1;
-  kind: 'receipt' | 'kitchen';
+  kind: 'receipt' | 'kitchen' | 'label';
   name: string;
   blocks: TemplateBlock[];
 }

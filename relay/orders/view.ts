@@ -84,6 +84,10 @@ export function orderView(order: OrderRequest, ticket: TicketContext): View {
       itemCount: ticket.items.reduce((n, i) => n + i.qty, 0),
     },
     items: ticket.items.map(itemView),
+    // One label per unit of each item, numbered across the order: "2/3".
+    labels: ticket.items
+      .flatMap((item) => Array.from({ length: item.qty }, () => itemView({ ...item, qty: 1 })))
+      .map((label, i, all) => ({ ...label, index: i + 1, count: all.length })),
     fees: charges(order.fees, 1),
     discounts: charges(order.discounts, -1),
   };
