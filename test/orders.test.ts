@@ -200,6 +200,63 @@ describe('end to end: an order comes out as a ticket per station and a receipt',
     expect((printers.oven as VirtualPrinter).printedText().match(/订单 Order MT-101/g)).toHaveLength(1);
   });
 
+  it('prints the same order once whatever key it comes with', async () => {
+    const first = (await (await post(order('o1', 'MT-103'), 'a-key')).json()) as {
+      tickets: { jobId: string }[];
+    };
+    const again = await post(order('o1', 'MT-103'), 'another-key');
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const second = (await again.json()) as typeof first;
+    expect(second.tickets.map((t) => t.jobId)).toEqual(first.tickets.map((t) => t.jobId));
+  });
+
+  it('prints a change to the stations concerned, and a cancellation to every station', async () => {
+    const original = order('o1', 'MT-104');
+    const created = (await (await post(original, 'MT-104')).json()) as { tickets: { jobId: string }[] };
+    for (const t of created.tickets) await sys.api.waitForState(t.jobId, 'printed');
+    const [pizza, cola, salad] = original.items as [OrderItem, OrderItem, OrderItem];
+    const changed = { ...original, items: [{ ...pizza, qty: 1 }, { ...cola, qty: 2 }, salad] };
+    const put = (body: OrderRequest, key: string) =>
+      sys.api.request('/v1/orders', { method: 'PUT', json: body, headers: { 'idempotency-key': key } });
+    const res = await put(changed, 'MT-104-change-1');
+    expect(res.status).toBe(200);
+    const view = (await res.json()) as { tickets: { ticket: string; jobId: string }[] };
+    const changes = view.tickets.filter((t) => t.ticket.startsWith('change:'));
+    expect(changes.map((t) => t.ticket)).toEqual(['change:pizza#1', 'change:drinks#1']);
+    for (const t of changes) await sys.api.waitForState(t.jobId, 'printed');
+    const paper = (id: string) => (printers[id] as VirtualPrinter).printedText().replace(/\s+/g, ' ');
+    expect(paper('oven')).toContain('改单 CHANGED #37 pizza 订单 Order MT-104');
+    expect(paper('oven')).toContain('-1 榴莲比萨 Durian pizza (12寸)');
+    expect(paper('bar')).toContain('+1 可乐 Cola');
+    expect(paper('kitchen')).not.toContain('改单');
+    // The same change again prints nothing more.
+    const replay = (await (await put(changed, 'MT-104-change-1')).json()) as typeof view;
+    expect(replay.tickets).toHaveLength(view.tickets.length);
+
+    const cancel = () =>
+      sys.api.request('/v1/orders/cancel', {
+        method: 'POST',
+        json: { storeId: 'o1', source: 'meituan', orderNo: 'MT-104' },
+        headers: { 'idempotency-key': 'MT-104-cancel' },
+      });
+    const cancelled = (await (await cancel()).json()) as {
+      state: string;
+      tickets: { ticket: string; jobId: string }[];
+    };
+    expect(cancelled.state).toBe('cancelled');
+    const notices = cancelled.tickets.filter((t) => t.ticket.startsWith('cancel:'));
+    expect(notices.map((t) => t.ticket)).toEqual(['cancel:pizza', 'cancel:drinks', 'cancel:kitchen']);
+    for (const t of notices) await sys.api.waitForState(t.jobId, 'printed');
+    expect(paper('oven')).toContain('退单 CANCELLED #37 pizza');
+    expect(paper('kitchen')).toContain('退单 CANCELLED #37 kitchen');
+    expect(paper('kitchen')).toContain('1 x 凯撒沙拉 Caesar salad');
+    expect(((await (await cancel()).json()) as typeof cancelled).tickets).toHaveLength(
+      cancelled.tickets.length,
+    );
+    expect((await put(changed, 'MT-104-change-2')).status).toBe(409);
+  });
+
   it('refuses a bad order naming the field, and makes no ticket of it', async () => {
     const bad = await post({ ...order('o1', 'MT-102'), items: [] }, 'bad-1');
     expect(bad.status).toBe(400);

@@ -22,6 +22,15 @@ const OrderQuery = Type.Object(
   { additionalProperties: false },
 );
 const parseOrderQuery = validator(OrderQuery, 'query');
+const OrderCancel = Type.Object(
+  {
+    storeId: Type.String({ pattern: STORE_ID_PATTERN }),
+    source: OrderRef.properties.source,
+    orderNo: OrderRef.properties.orderNo,
+  },
+  { additionalProperties: false },
+);
+const parseOrderCancel = validator(OrderCancel, 'cancellation');
 
 export function registerOrderRoutes(app: FastifyInstance, deps: { orders: OrderService }): void {
   app.post(
@@ -48,6 +57,56 @@ export function registerOrderRoutes(app: FastifyInstance, deps: { orders: OrderS
       });
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(201).send(view);
+    },
+  );
+
+  app.put(
+    '/v1/orders',
+    {
+      schema: {
+        summary: 'Change an order that was sent: the stations concerned get a ticket marked 改单 CHANGED',
+        description:
+          'The whole order as it is now. Each station whose items changed gets a ticket with what to add (+n) and take off (-n) ' +
+          'and what its ticket now holds. The same Idempotency-Key with the same order prints nothing more.',
+        headers: Type.Object({ 'idempotency-key': Type.String({ maxLength: 240 }) }),
+        body: OrderRequest,
+        response: { 200: OrderView, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const key = idempotencyKey(request);
+      const order = parseOrderRequest(request.body);
+      assertStoreAccess(request, order.storeId);
+      const { view, replayed } = await deps.orders.change(order, {
+        apiKeyId: request.apiKey.id,
+        idempotencyKey: key,
+      });
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return view;
+    },
+  );
+
+  app.post(
+    '/v1/orders/cancel',
+    {
+      schema: {
+        summary: 'Cancel an order: stations that may have its ticket get one marked 退单 CANCELLED',
+        description:
+          'Tickets still at the relay are cancelled there; each kitchen station whose ticket reached the store gets a ' +
+          'cancellation ticket with its items. Cancelling again changes nothing.',
+        headers: Type.Object({ 'idempotency-key': Type.String({ maxLength: 240 }) }),
+        body: OrderCancel,
+        response: { 200: OrderView, ...errors },
+      },
+    },
+    async (request) => {
+      const key = idempotencyKey(request);
+      const { storeId, source, orderNo } = parseOrderCancel(request.body);
+      assertStoreAccess(request, storeId);
+      return deps.orders.cancel(storeId, source, orderNo, {
+        apiKeyId: request.apiKey.id,
+        idempotencyKey: key,
+      });
     },
   );
 

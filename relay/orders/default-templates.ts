@@ -104,3 +104,57 @@ export const DEFAULT_LABEL: TicketTemplate = {
     },
   ],
 };
+
+/** A station's part of an order changed after it was sent: what to add, what to take off. */
+export const DEFAULT_CHANGE: TicketTemplate = {
+  format: 1,
+  kind: 'kitchen',
+  name: '改单 Change ticket (built in)',
+  blocks: [
+    { type: 'text', text: '改单 CHANGED', align: 'center', bold: true, invert: true, width: 2, height: 2 },
+    {
+      type: 'text',
+      text: '#{{order.callNo}}  {{ticket.station}}',
+      align: 'center',
+      bold: true,
+      width: 2,
+      height: 2,
+    },
+    { type: 'text', text: '订单 Order {{order.orderNo}}  {{order.sourceLabel}}' },
+    { type: 'rule' },
+    {
+      each: 'changes',
+      blocks: [
+        { type: 'text', text: '{{change}} {{name}}', bold: true, width: 2, height: 2 },
+        { if: 'modifiers', blocks: [{ type: 'text', text: '  + {{modifiers}}', height: 2 }] },
+      ],
+    },
+    { type: 'rule' },
+    { type: 'text', text: '现在本单 Now on this ticket:' },
+    { each: 'items', blocks: [{ type: 'text', text: '{{qty}} x {{name}}' }] },
+    { type: 'cut' },
+  ],
+};
+
+/** The order was cancelled: the station stops what it started. */
+export const DEFAULT_CANCEL: TicketTemplate = {
+  format: 1,
+  kind: 'kitchen',
+  name: '退单 Cancellation ticket (built in)',
+  blocks: [
+    { type: 'text', text: '退单 CANCELLED', align: 'center', bold: true, invert: true, width: 2, height: 2 },
+    {
+      type: 'text',
+      text: '#{{order.callNo}}  {{ticket.station}}',
+      align: 'center',
+      bold: true,
+      width: 2,
+      height: 2,
+    },
+    { type: 'text', text: '订单 Order {{order.orderNo}}  {{order.sourceLabel}}' },
+    { type: 'text', text: '如已开始制作请停止 Stop if started', bold: true },
+    { type: 'rule' },
+    { each: 'items', blocks: [{ type: 'text', text: '{{qty}} x {{name}}', bold: true, height: 2 }] },
+    { type: 'cut' },
+  ],
+};

@@ -46,6 +46,12 @@ function itemView(item: OrderItem): View {
   };
 }
 
+/** A line of a change ticket: "+1" or "-2" of a dish. */
+export interface ItemChange {
+  change: string;
+  item: OrderItem;
+}
+
 export interface TicketContext {
   /** Store name as HQ entered it. */
   storeName: string;
@@ -53,6 +59,8 @@ export interface TicketContext {
   items: OrderItem[];
   /** For kitchen tickets: the station (the printer role). */
   station?: string;
+  /** For change tickets: what to add and take off at the station. */
+  changes?: ItemChange[];
 }
 
 export function orderView(order: OrderRequest, ticket: TicketContext): View {
@@ -88,6 +96,7 @@ export function orderView(order: OrderRequest, ticket: TicketContext): View {
     labels: ticket.items
       .flatMap((item) => Array.from({ length: item.qty }, () => itemView({ ...item, qty: 1 })))
       .map((label, i, all) => ({ ...label, index: i + 1, count: all.length })),
+    changes: (ticket.changes ?? []).map((c) => ({ ...itemView(c.item), change: c.change })),
     fees: charges(order.fees, 1),
     discounts: charges(order.discounts, -1),
   };

@@ -266,6 +266,16 @@ export interface RelayEvent {
   data: unknown;
 }
 
+/** An order as its source last sent it (POST /v1/orders), as JSON text. */
+export interface OrderRecord {
+  storeId: string;
+  source: string;
+  orderNo: string;
+  body: string;
+  cancelledAt: number | null;
+  updatedAt: number;
+}
+
 export interface DueDelivery {
   webhook: WebhookRecord;
   event: RelayEvent;
@@ -332,7 +342,11 @@ export interface JobStore {
     failure: { error: string; at: number; nextAttemptAt: number | null },
   ): Promise<void>;
 
-  /** Deletes old data: agent event ids, finished webhook deliveries and events, final jobs. */
+  /** Keeps `body` as the order's latest version (committed before it returns). */
+  putOrder(order: OrderRecord): Promise<void>;
+  getOrder(storeId: string, source: string, orderNo: string): Promise<OrderRecord | null>;
+
+  /** Deletes old data: agent event ids, finished webhook deliveries and events, final jobs and orders. */
   prune(before: { agentEvents: number; webhookEvents: number; jobs: number }): Promise<void>;
 
   close(): Promise<void>;

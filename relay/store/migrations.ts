@@ -189,4 +189,18 @@ export const migrations: string[] = [
   UPDATE stores SET reported_online = online;
   UPDATE printers SET reported_status = status;
   `,
+  // Orders as their sources sent them (POST /v1/orders), the latest version of each: a change
+  // or a cancellation is told apart from what the stations already have.
+  `
+  CREATE TABLE orders (
+    store_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    order_no TEXT NOT NULL,
+    body TEXT NOT NULL,
+    cancelled_at INTEGER,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (store_id, source, order_no)
+  );
+  CREATE INDEX orders_updated ON orders (updated_at);
+  `,
 ];

@@ -87,7 +87,14 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
   async removeStore(id: string): Promise<boolean> {
     return this.db.transaction(() => {
       this.run('DELETE FROM job_timeline WHERE job_id IN (SELECT id FROM jobs WHERE store_id = ?)', id);
-      for (const table of ['jobs', 'printers', 'agent_credentials', 'enrolment_codes', 'agent_events_seen'])
+      for (const table of [
+        'jobs',
+        'orders',
+        'printers',
+        'agent_credentials',
+        'enrolment_codes',
+        'agent_events_seen',
+      ])
         this.run(`DELETE FROM ${table} WHERE store_id = ?`, id);
       return this.run('DELETE FROM stores WHERE id = ?', id).changes === 1;
     })();

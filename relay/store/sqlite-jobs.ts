@@ -13,6 +13,7 @@ import {
   type JobRecord,
   type JobStore,
   type NewJob,
+  type OrderRecord,
   type StateChange,
   type TimelineRecord,
   type WebhookEventType,
@@ -368,6 +369,41 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
     );
   }
 
+  async putOrder(order: OrderRecord): Promise<void> {
+    return this.write('durable', () => {
+      this.run(
+        `INSERT INTO orders (store_id, source, order_no, body, cancelled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (store_id, source, order_no)
+         DO UPDATE SET body = excluded.body, cancelled_at = excluded.cancelled_at, updated_at = excluded.updated_at`,
+        order.storeId,
+        order.source,
+        order.orderNo,
+        order.body,
+        order.cancelledAt,
+        order.updatedAt,
+      );
+    });
+  }
+
+  async getOrder(storeId: string, source: string, orderNo: string): Promise<OrderRecord | null> {
+    const row = this.get(
+      'SELECT * FROM orders WHERE store_id = ? AND source = ? AND order_no = ?',
+      storeId,
+      source,
+      orderNo,
+    );
+    return row
+      ? {
+          storeId: row.store_id as string,
+          source: row.source as string,
+          orderNo: row.order_no as string,
+          body: row.body as string,
+          cancelledAt: row.cancelled_at as number | null,
+          updatedAt: row.updated_at as number,
+        }
+      : null;
+  }
+
   async prune(before: { agentEvents: number; webhookEvents: number; jobs: number }): Promise<void> {
     this.db
       .transaction(() => {
@@ -387,6 +423,7 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
         const old = `SELECT id FROM jobs WHERE updated_at < ? AND state NOT IN ${OPEN_STATES}`;
         this.run(`DELETE FROM job_timeline WHERE job_id IN (${old})`, before.jobs);
         this.run(`DELETE FROM jobs WHERE id IN (${old})`, before.jobs);
+        this.run('DELETE FROM orders WHERE updated_at < ?', before.jobs);
       })
       .immediate();
   }

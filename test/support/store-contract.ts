@@ -9,6 +9,7 @@ import { type PrinterStatus, unknownPrinterStatus } from '../../protocol/status.
 import {
   DuplicateError,
   type NewJob,
+  type OrderRecord,
   type RelayStore,
   type WebhookEventType,
   type WebhookRecord,
@@ -44,6 +45,10 @@ function webhook(id: string, events: WebhookEventType[], stores: WebhookRecord['
 }
 
 /** Registers the contract's tests; `open` makes a new, empty store for each test. */
+function order(storeId: string, orderNo: string, at: number, body = '{}'): OrderRecord {
+  return { storeId, source: 'meituan', orderNo, body, cancelledAt: null, updatedAt: at };
+}
+
 export function storeContract(name: string, open: () => RelayStore | Promise<RelayStore>): void {
   describe(`relay store contract: ${name}`, () => {
     let store: RelayStore;
@@ -154,7 +159,9 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
         await store.setPrinterStatus('s1', 'p1', status(), T0);
         await store.createJob(newJob({ id: 'j1' }));
         await store.createJob(newJob({ id: 'j2', storeId: 's2' }));
+        await store.putOrder(order('s1', 'MT-1', T0));
         expect(await store.removeStore('s1')).toBe(true);
+        expect(await store.getOrder('s1', 'meituan', 'MT-1')).toBeNull();
         expect(await store.getStore('s1')).toBeNull();
         expect(await store.getAgentCredential('a1')).toBeNull();
         expect(await store.listPrinters('s1')).toEqual([]);
@@ -710,6 +717,20 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
       });
     });
 
+    describe('orders', () => {
+      it('keeps the latest version of each order, per store, source and number', async () => {
+        await store.putOrder(order('s1', 'MT-1', T0, '{"v":1}'));
+        await store.putOrder(order('s2', 'MT-1', T0, '{"other":"store"}'));
+        await store.putOrder({ ...order('s1', 'MT-1', T0 + 5, '{"v":2}'), cancelledAt: T0 + 5 });
+        expect(await store.getOrder('s1', 'meituan', 'MT-1')).toEqual({
+          ...order('s1', 'MT-1', T0 + 5, '{"v":2}'),
+          cancelledAt: T0 + 5,
+        });
+        expect((await store.getOrder('s2', 'meituan', 'MT-1'))?.body).toBe('{"other":"store"}');
+        expect(await store.getOrder('s1', 'eleme', 'MT-1')).toBeNull();
+      });
+    });
+
     describe('prune', () => {
       it('deletes old final jobs, seen event ids and finished deliveries, keeping what is still needed', async () => {
         await store.addWebhook(webhook('w', ['job.state'], 'all'));
@@ -736,6 +757,14 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
         expect(await store.agentEventSeen('s1', 'old')).toBe(false);
         expect(await store.agentEventSeen('s1', 'new')).toBe(true);
         expect((await store.dueDeliveries(T0 + 10 * MIN, 100)).map((d) => d.event)).toEqual([pending?.event]);
+      });
+
+      it('deletes orders not touched since the jobs cut-off', async () => {
+        await store.putOrder(order('s1', 'OLD', T0));
+        await store.putOrder(order('s1', 'NEW', T0 + 10 * MIN));
+        await store.prune({ agentEvents: T0, webhookEvents: T0, jobs: T0 + 5 * MIN });
+        expect(await store.getOrder('s1', 'meituan', 'OLD')).toBeNull();
+        expect(await store.getOrder('s1', 'meituan', 'NEW')).not.toBeNull();
       });
     });
   });
