@@ -43,7 +43,7 @@ export const OrderItem = Type.Object(
       Type.String({
         pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
         description:
-          'Kitchen station, e.g. "pizza", "drinks": its ticket prints on the printer with that role. Default "kitchen".',
+          'Kitchen station, e.g. "pizza", "drinks": its ticket prints on the printer with that role. Default: the store menu\'s rule for the item, else "kitchen".',
       }),
     ),
     modifiers: Type.Optional(Type.Array(Text(100), { maxItems: 30, description: 'e.g. "少冰", "加芝士".' })),
@@ -91,6 +91,38 @@ export const OrderRequest = Type.Object(
 export type OrderRequest = Static<typeof OrderRequest>;
 
 export const parseOrderRequest = validator(OrderRequest, 'order');
+
+const Station = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'A printer role.' });
+
+/** A store's menu routing: which station an item without one goes to. First matching rule wins. */
+export const StoreMenu = Type.Object(
+  {
+    rules: Type.Array(
+      Type.Object(
+        {
+          sku: Type.Optional(Text(64, 'Matches an item with exactly this sku.')),
+          name: Type.Optional(Text(100, 'Matches an item whose name contains this (any case).')),
+          station: Station,
+        },
+        { additionalProperties: false, minProperties: 2 },
+      ),
+      { maxItems: 1000 },
+    ),
+  },
+  { $id: 'StoreMenu', additionalProperties: false },
+);
+export type StoreMenu = Static<typeof StoreMenu>;
+export const parseStoreMenu = validator(StoreMenu, 'menu');
+
+/** The station of the first rule that matches `item`, if any. */
+export function menuStation(menu: StoreMenu, item: OrderItem): string | undefined {
+  const name = item.name.toLowerCase();
+  return menu.rules.find(
+    (r) =>
+      (r.sku === undefined || r.sku === item.sku) &&
+      (r.name === undefined || name.includes(r.name.toLowerCase())),
+  )?.station;
+}
 
 export const ORDER_STATES = [
   'waiting',

@@ -257,6 +257,48 @@ describe('end to end: an order comes out as a ticket per station and a receipt',
     expect((await put(changed, 'MT-104-change-2')).status).toBe(409);
   });
 
+  it("routes items without a station by the store's menu: by sku, then by a part of the name", async () => {
+    const menu = {
+      rules: [
+        { sku: 'COLA-330', station: 'drinks' },
+        { name: 'fries', station: 'pizza' },
+      ],
+    };
+    const set = (body: unknown) => sys.api.request('/v1/stores/o1/menu', { method: 'PUT', json: body });
+    expect((await set(menu)).status).toBe(200);
+    expect(await (await sys.api.request('/v1/stores/o1/menu')).json()).toEqual(menu);
+    const refused = await set({ rules: [{ name: 'x', station: 'receipt' }] });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(await refused.json())).toContain('/rules/0/station');
+
+    const o = order('o1', 'MT-105');
+    const res = await post(
+      {
+        ...o,
+        items: [
+          { name: '薯条 French FRIES', qty: 1, unitPrice: 1200 },
+          { sku: 'COLA-330', name: '罐装可乐 Can of cola', qty: 1, unitPrice: 500 },
+          { name: '蒜香面包 Garlic bread', qty: 1, unitPrice: 900 },
+        ],
+      },
+      'MT-105',
+    );
+    expect(res.status).toBe(201);
+    const view = (await res.json()) as { tickets: { ticket: string; jobId: string }[] };
+    expect(view.tickets.map((t) => t.ticket)).toEqual([
+      'kitchen:pizza',
+      'kitchen:drinks',
+      'kitchen:kitchen',
+      'receipt',
+      'label',
+    ]);
+    for (const t of view.tickets) await sys.api.waitForState(t.jobId, 'printed');
+    const paper = (id: string) => (printers[id] as VirtualPrinter).printedText().replace(/\s+/g, ' ');
+    expect(paper('oven')).toContain('1 x 薯条 French FRIES');
+    expect(paper('bar')).toContain('1 x 罐装可乐 Can of cola');
+    expect(paper('kitchen')).toContain('1 x 蒜香面包 Garlic bread');
+  });
+
   it('refuses a bad order naming the field, and makes no ticket of it', async () => {
     const bad = await post({ ...order('o1', 'MT-102'), items: [] }, 'bad-1');
     expect(bad.status).toBe(400);

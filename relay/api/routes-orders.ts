@@ -1,12 +1,19 @@
 // /v1/orders: an order's data in, a ticket per kitchen station and the receipt out (relay/orders/).
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../protocol/api.js';
+import { ApiError, IdParams, parseIdParams } from '../../protocol/api.js';
 import { OrderRef } from '../../protocol/job.js';
-import { OrderRequest, OrderView, parseOrderRequest } from '../../protocol/order.js';
+import {
+  OrderRequest,
+  OrderView,
+  parseOrderRequest,
+  parseStoreMenu,
+  StoreMenu,
+} from '../../protocol/order.js';
 import { STORE_ID_PATTERN } from '../../protocol/topics.js';
 import { validator } from '../../protocol/validate.js';
-import type { OrderService } from '../orders/orders.js';
+import { LABEL_ROLE, type OrderService, RECEIPT_ROLE } from '../orders/orders.js';
+import type { Directory, JobStore } from '../store/job-store.js';
 import { assertStoreAccess } from './auth.js';
 import { HttpError } from './errors.js';
 import { idempotencyKey } from './routes-jobs.js';
@@ -32,7 +39,60 @@ const OrderCancel = Type.Object(
 );
 const parseOrderCancel = validator(OrderCancel, 'cancellation');
 
-export function registerOrderRoutes(app: FastifyInstance, deps: { orders: OrderService }): void {
+export function registerOrderRoutes(
+  app: FastifyInstance,
+  deps: { orders: OrderService; jobs: JobStore; directory: Directory },
+): void {
+  const knownStore = async (id: string) => {
+    if (!(await deps.directory.getStore(id))) throw new HttpError(404, `unknown store ${JSON.stringify(id)}`);
+  };
+
+  app.get(
+    '/v1/stores/:id/menu',
+    {
+      schema: {
+        summary: "The store's menu routing: which station an item without one goes to",
+        params: IdParams,
+        response: { 200: StoreMenu, ...errors },
+      },
+    },
+    async (request) => {
+      const { id } = parseIdParams(request.params);
+      assertStoreAccess(request, id);
+      await knownStore(id);
+      const menu = await deps.jobs.getMenu(id);
+      return menu === null ? { rules: [] } : parseStoreMenu(JSON.parse(menu));
+    },
+  );
+
+  app.put(
+    '/v1/stores/:id/menu',
+    {
+      schema: {
+        summary: "Set the store's menu routing (replaces it); orders use it from the next one on",
+        description:
+          'Rules in order, the first that matches wins: by sku (exactly) and/or by a part of the name (any case). ' +
+          "An item's own station comes first; an item no rule matches goes to the kitchen.",
+        params: IdParams,
+        body: StoreMenu,
+        response: { 200: StoreMenu, ...errors },
+      },
+    },
+    async (request) => {
+      const { id } = parseIdParams(request.params);
+      assertStoreAccess(request, id);
+      await knownStore(id);
+      const menu = parseStoreMenu(request.body);
+      const bad = menu.rules.findIndex((r) => r.station === RECEIPT_ROLE || r.station === LABEL_ROLE);
+      if (bad >= 0) {
+        const message = `"${menu.rules[bad]?.station}" is a printer role for the counter, not a kitchen station`;
+        throw new HttpError(400, message, [{ path: `/rules/${bad}/station`, message }]);
+      }
+      await deps.jobs.putMenu(id, JSON.stringify(menu), Date.now());
+      return menu;
+    },
+  );
+
   app.post(
     '/v1/orders',
     {

@@ -2,7 +2,13 @@
 // and the bag labels, each laid out by its template and sent through the job path with everything
 // jobs already guarantee (committed before 201, idempotent, traced). The order itself is kept with
 // the jobs it made, so that a change prints what changed, and a cancellation tells the stations.
-import type { OrderItem, OrderRequest, OrderView } from '../../protocol/order.js';
+import {
+  menuStation,
+  type OrderItem,
+  type OrderRequest,
+  type OrderView,
+  parseStoreMenu,
+} from '../../protocol/order.js';
 import type { Ticket } from '../../protocol/ticket.js';
 import { Refused, refusedField } from '../errors.js';
 import { type Caller, type JobService, printersFor, requestFingerprint } from '../jobs.js';
@@ -231,6 +237,8 @@ export class OrderService {
     const has = (role: string, opts = { known: false }) =>
       printers === null ? !opts.known : printersFor(role, printers).length > 0;
 
+    const menuText = await this.jobs.getMenu(order.storeId);
+    const menu = menuText === null ? null : parseStoreMenu(JSON.parse(menuText));
     const stations: Stations = new Map();
     for (const [i, item] of order.items.entries()) {
       if (item.station === RECEIPT_ROLE || item.station === LABEL_ROLE) {
@@ -240,13 +248,13 @@ export class OrderService {
           `/items/${i}/station`,
         );
       }
-      let station = item.station ?? DEFAULT_STATION;
-      if (!has(station)) station = DEFAULT_STATION;
+      const wanted = item.station ?? (menu && menuStation(menu, item)) ?? DEFAULT_STATION;
+      const station = has(wanted) ? wanted : DEFAULT_STATION;
       if (!has(station)) {
         const roles = [...new Set((printers ?? []).flatMap((p) => [p.id, ...p.roles]))].join(', ');
         throw refusedField(
           'unprocessable',
-          `store ${order.storeId} has no printer for station "${item.station ?? DEFAULT_STATION}" nor a "${DEFAULT_STATION}" printer to stand in (it has: ${roles || 'no printers'})`,
+          `store ${order.storeId} has no printer for station "${wanted}" nor a "${DEFAULT_STATION}" printer to stand in (it has: ${roles || 'no printers'})`,
           `/items/${i}/station`,
         );
       }

@@ -345,6 +345,9 @@ export interface JobStore {
   /** Keeps `body` as the order's latest version (committed before it returns). */
   putOrder(order: OrderRecord): Promise<void>;
   getOrder(storeId: string, source: string, orderNo: string): Promise<OrderRecord | null>;
+  /** A store's menu routing (StoreMenu JSON), replacing the one before; null when it has none. */
+  putMenu(storeId: string, menu: string, at: number): Promise<void>;
+  getMenu(storeId: string): Promise<string | null>;
 
   /** Deletes old data: agent event ids, finished webhook deliveries and events, final jobs and orders. */
   prune(before: { agentEvents: number; webhookEvents: number; jobs: number }): Promise<void>;

@@ -202,5 +202,11 @@ export const migrations: string[] = [
     PRIMARY KEY (store_id, source, order_no)
   );
   CREATE INDEX orders_updated ON orders (updated_at);
+
+  CREATE TABLE store_menus (
+    store_id TEXT PRIMARY KEY,
+    menu TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
   `,
 ];

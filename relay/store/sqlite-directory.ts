@@ -90,6 +90,7 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
       for (const table of [
         'jobs',
         'orders',
+        'store_menus',
         'printers',
         'agent_credentials',
         'enrolment_codes',

@@ -404,6 +404,25 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
       : null;
   }
 
+  async putMenu(storeId: string, menu: string, at: number): Promise<void> {
+    return this.write('durable', () => {
+      this.run(
+        `INSERT INTO store_menus (store_id, menu, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (store_id) DO UPDATE SET menu = excluded.menu, updated_at = excluded.updated_at`,
+        storeId,
+        menu,
+        at,
+      );
+    });
+  }
+
+  async getMenu(storeId: string): Promise<string | null> {
+    return (
+      (this.get('SELECT menu FROM store_menus WHERE store_id = ?', storeId)?.menu as string | undefined) ??
+      null
+    );
+  }
+
   async prune(before: { agentEvents: number; webhookEvents: number; jobs: number }): Promise<void> {
     this.db
       .transaction(() => {

@@ -729,6 +729,16 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
         expect((await store.getOrder('s2', 'meituan', 'MT-1'))?.body).toBe('{"other":"store"}');
         expect(await store.getOrder('s1', 'eleme', 'MT-1')).toBeNull();
       });
+
+      it("keeps each store's menu routing, the latest one", async () => {
+        expect(await store.getMenu('s1')).toBeNull();
+        await store.putMenu('s1', '{"rules":[]}', T0);
+        await store.putMenu('s1', '{"rules":[{"sku":"A","station":"bar"}]}', T0 + 1);
+        expect(await store.getMenu('s1')).toBe('{"rules":[{"sku":"A","station":"bar"}]}');
+        expect(await store.getMenu('s2')).toBeNull();
+        await store.removeStore('s1');
+        expect(await store.getMenu('s1')).toBeNull();
+      });
     });
 
     describe('prune', () => {
