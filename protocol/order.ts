@@ -139,6 +139,9 @@ export const OrderTicket = Type.Object(
     printer: Type.String({ description: 'The printer role it went to.' }),
     jobId: Type.String(),
     state: Type.String({ description: 'The job state (GET /v1/jobs/{id} has its timeline).' }),
+    warning: Type.Optional(
+      Type.String({ description: 'Its template failed, so the built-in one laid it out: why.' }),
+    ),
   },
   { additionalProperties: false },
 );

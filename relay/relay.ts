@@ -25,6 +25,7 @@ import {
 } from './listeners.js';
 import { RelayMetrics } from './metrics.js';
 import { OrderService } from './orders/orders.js';
+import { TemplateService } from './orders/templates.js';
 import type { RelayStore } from './store/job-store.js';
 import { openRelayStore } from './store/open.js';
 import { Uplink } from './uplink.js';
@@ -195,13 +196,15 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const service = new JobService(store, store, dispatcher, {
       defaultTtlSeconds: options.defaultTtlSeconds ?? 24 * 3600,
     });
+    const templates = new TemplateService(store);
     const listeners: ListenerInfo[] = [];
     const api = await buildApi({
       directory: store,
       jobs: store,
       admin,
       service,
-      orders: new OrderService(store, store, service),
+      orders: new OrderService(store, store, service, templates),
+      templates,
       dispatcher,
       dashboard: store.dashboard,
       changes: store.changes,

@@ -3,9 +3,11 @@
 // the counter, one set of tickets per Idempotency-Key, the order's state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OrderItem, type OrderRequest, parseOrderRequest, toCents } from '../protocol/order.js';
+import { parseTicketTemplate } from '../protocol/template.js';
 import type { Block } from '../protocol/ticket.js';
 import { DEFAULT_KITCHEN, DEFAULT_LABEL, DEFAULT_RECEIPT } from '../relay/orders/default-templates.js';
 import { renderTemplate, TemplateError } from '../relay/orders/template.js';
+import { BUILT_IN } from '../relay/orders/templates.js';
 import { orderView } from '../relay/orders/view.js';
 import type { VirtualPrinter } from '../virtual-printer/virtual-printer.js';
 import { E2e, waitFor } from './support/e2e.js';
@@ -99,6 +101,12 @@ describe('order templates', () => {
     const lines = texts(ticket.blocks);
     expect(lines[0]).toBe('{{store.id}}');
     expect(lines).toContain('{{order.total}} {{#items}}x{{/items}} | x1 | ￥1.00');
+  });
+
+  it('built-in templates are templates as HQ would write them', () => {
+    for (const [kind, template] of Object.entries(BUILT_IN)) {
+      expect(parseTicketTemplate(JSON.parse(JSON.stringify(template))).kind).toBe(kind);
+    }
   });
 
   it('names the place of a template error', () => {
@@ -297,6 +305,66 @@ describe('end to end: an order comes out as a ticket per station and a receipt',
     expect(paper('oven')).toContain('1 x 薯条 French FRIES');
     expect(paper('bar')).toContain('1 x 罐装可乐 Can of cola');
     expect(paper('kitchen')).toContain('1 x 蒜香面包 Garlic bread');
+  });
+
+  it("lays out tickets with the store's template, else HQ's, else the built-in one; checks, versions and rolls back", async () => {
+    const url = (kind: string, store?: string) => `/v1/templates/${kind}${store ? `?storeId=${store}` : ''}`;
+    const put = (kind: string, template: unknown, store?: string) =>
+      sys.api.request(url(kind, store), { method: 'PUT', json: { template, comment: 'test' } });
+    const inUse = async (kind: string, store?: string) =>
+      (
+        (await (await sys.api.request(url(kind, store))).json()) as {
+          inUse: { from: string; version: number | null };
+        }
+      ).inUse;
+    expect(await inUse('kitchen', 'o1')).toMatchObject({ from: 'built-in', version: null });
+
+    const kitchen = (marker: string, extra: unknown[] = []) => ({
+      ...DEFAULT_KITCHEN,
+      name: marker,
+      blocks: [{ type: 'text', text: `${marker} #{{order.callNo}}` }, ...extra, ...DEFAULT_KITCHEN.blocks],
+    });
+    // Refused before saving, naming the place: a shape the schema refuses, a Mustache error.
+    const shape = await put('kitchen', { ...kitchen('X'), blocks: [{ type: 'hologram' }] });
+    expect(shape.status).toBe(400);
+    const tag = await put('kitchen', kitchen('X', [{ type: 'text', text: '{{#order.note}}' }]));
+    expect(tag.status).toBe(400);
+    expect(((await tag.json()) as { error: string }).error).toContain('/blocks/1/text: Unclosed section');
+    expect(await inUse('kitchen')).toMatchObject({ from: 'built-in' });
+
+    expect((await put('kitchen', kitchen('HQ-V1'))).status).toBe(200);
+    expect((await put('kitchen', kitchen('HQ-V2'))).status).toBe(200);
+    expect(await inUse('kitchen', 'o1')).toMatchObject({ from: 'hq', version: 2 });
+    const rolled = await sys.api.request('/v1/templates/kitchen/rollback', {
+      method: 'POST',
+      json: { version: 1 },
+    });
+    expect(rolled.status).toBe(200);
+    const history = (await rolled.json()) as { versions: { version: number; comment: string }[] };
+    expect(history.versions.map((v) => [v.version, v.comment])).toEqual([
+      [3, 'rollback to version 1'],
+      [2, 'test'],
+      [1, 'test'],
+    ]);
+    // A store's own, with a QR of the pickup number: an order without one cannot make it, and
+    // the built-in template prints that ticket instead, saying why.
+    const own = kitchen('O1-OWN', [{ type: 'qr', data: '{{order.pickupNo}}' }]);
+    expect((await put('kitchen', own, 'o1')).status).toBe(200);
+    const o = order('o1', 'MT-106');
+    const res = await post({ ...o, pickupNo: undefined, items: [o.items[0] as OrderItem] }, 'MT-106');
+    expect(res.status).toBe(201);
+    const view = (await res.json()) as { tickets: { ticket: string; jobId: string; warning?: string }[] };
+    const pizza = view.tickets.find((t) => t.ticket === 'kitchen:pizza');
+    expect(pizza?.warning).toContain(
+      "the store's kitchen template (version 1) failed, so the built-in one printed it",
+    );
+    const withPickup = await post(order('o1', 'MT-107'), 'MT-107');
+    const tickets = ((await withPickup.json()) as typeof view).tickets;
+    for (const t of [...view.tickets, ...tickets]) await sys.api.waitForState(t.jobId, 'printed');
+    const oven = (printers.oven as VirtualPrinter).printedText();
+    expect(oven).toContain('O1-OWN #37');
+    expect(oven).toContain('#MT-106');
+    expect(oven).not.toContain('HQ-V1');
   });
 
   it('refuses a bad order naming the field, and makes no ticket of it', async () => {

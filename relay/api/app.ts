@@ -14,12 +14,14 @@ import type { JobService } from '../jobs.js';
 import type { ListenerInfo } from '../listeners.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { OrderService } from '../orders/orders.js';
+import type { TemplateService } from '../orders/templates.js';
 import type { Directory, JobStore } from '../store/job-store.js';
 import { requireApiKey } from './auth.js';
 import { HttpError, installErrorHandling } from './errors.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { registerOrderRoutes } from './routes-orders.js';
 import { registerEnrolRoute, registerStoreRoutes } from './routes-stores.js';
+import { registerTemplateRoutes } from './routes-templates.js';
 
 export interface ApiDeps extends DashboardPluginDeps {
   directory: Directory;
@@ -28,6 +30,7 @@ export interface ApiDeps extends DashboardPluginDeps {
   jobs: JobStore;
   service: JobService;
   orders: OrderService;
+  templates: TemplateService;
   /** Largest accepted request body; bigger ones get a 413. */
   bodyLimit: number;
   limits?: Partial<HttpLimits>;
@@ -209,6 +212,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     });
     registerJobRoutes(secured, deps);
     registerOrderRoutes(secured, deps);
+    registerTemplateRoutes(secured, deps);
     registerStoreRoutes(secured, deps);
   });
   return app;

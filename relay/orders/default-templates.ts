@@ -2,7 +2,7 @@
 // the call number, each item and its changes in large type, notes in reverse), the counter's
 // receipt (items, fees, discounts, total, customer), and bag labels (one per item, "2/3").
 // Data, in the template format of ./template.ts.
-import type { TicketTemplate } from './template.js';
+import type { TicketTemplate } from '../../protocol/template.js';
 
 export const DEFAULT_KITCHEN: TicketTemplate = {
   format: 1,
@@ -108,7 +108,7 @@ export const DEFAULT_LABEL: TicketTemplate = {
 /** A station's part of an order changed after it was sent: what to add, what to take off. */
 export const DEFAULT_CHANGE: TicketTemplate = {
   format: 1,
-  kind: 'kitchen',
+  kind: 'change',
   name: '改单 Change ticket (built in)',
   blocks: [
     { type: 'text', text: '改单 CHANGED', align: 'center', bold: true, invert: true, width: 2, height: 2 },
@@ -139,7 +139,7 @@ export const DEFAULT_CHANGE: TicketTemplate = {
 /** The order was cancelled: the station stops what it started. */
 export const DEFAULT_CANCEL: TicketTemplate = {
   format: 1,
-  kind: 'kitchen',
+  kind: 'cancel',
   name: '退单 Cancellation ticket (built in)',
   blocks: [
     { type: 'text', text: '退单 CANCELLED', align: 'center', bold: true, invert: true, width: 2, height: 2 },

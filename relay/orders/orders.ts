@@ -9,18 +9,12 @@ import {
   type OrderView,
   parseStoreMenu,
 } from '../../protocol/order.js';
+import type { TemplateKind } from '../../protocol/template.js';
 import type { Ticket } from '../../protocol/ticket.js';
 import { Refused, refusedField } from '../errors.js';
 import { type Caller, type JobService, printersFor, requestFingerprint } from '../jobs.js';
 import type { Directory, JobRecord, JobStore, StoreScope } from '../store/job-store.js';
-import {
-  DEFAULT_CANCEL,
-  DEFAULT_CHANGE,
-  DEFAULT_KITCHEN,
-  DEFAULT_LABEL,
-  DEFAULT_RECEIPT,
-} from './default-templates.js';
-import { renderTemplate } from './template.js';
+import type { TemplateService } from './templates.js';
 import { type ItemChange, orderView } from './view.js';
 
 /** Items without a station, and stations the store has no printer for, go to the kitchen. */
@@ -36,12 +30,14 @@ interface PlannedTicket {
   name: string;
   printer: string;
   ticket: Ticket;
+  /** Its template failed and the built-in one laid it out: why. */
+  warning?: string;
 }
 
 /** What is kept of an order (OrderRecord.body): as its source last sent it, and its tickets' jobs. */
 interface KeptOrder {
   order: OrderRequest;
-  tickets: { name: string; printer: string; jobId: string }[];
+  tickets: { name: string; printer: string; jobId: string; warning?: string }[];
 }
 
 /** Where an order's items print: station (printer role) -> its items. */
@@ -55,7 +51,19 @@ export class OrderService {
     private readonly directory: Directory,
     private readonly jobs: JobStore,
     private readonly service: JobService,
+    private readonly templates: TemplateService,
   ) {}
+
+  private async ticket(
+    kind: TemplateKind,
+    name: string,
+    printer: string,
+    order: OrderRequest,
+    context: Parameters<typeof orderView>[1],
+  ): Promise<PlannedTicket> {
+    const { ticket, warning } = await this.templates.render(kind, order.storeId, orderView(order, context));
+    return { name, printer, ticket, ...(warning === undefined ? {} : { warning }) };
+  }
 
   /**
    * A new order. Lays out every ticket first (a bad order or a station with nowhere to print is
@@ -76,34 +84,34 @@ export class OrderService {
       );
     }
     const { store, stations, has } = await this.route(order);
-    const planned: PlannedTicket[] = [...stations].map(([station, items]) => ({
-      name: `kitchen:${station}`,
-      printer: station,
-      ticket: renderTemplate(DEFAULT_KITCHEN, orderView(order, { storeName: store, items, station })),
-    }));
+    const planned: PlannedTicket[] = [];
+    for (const [station, items] of stations) {
+      planned.push(
+        await this.ticket('kitchen', `kitchen:${station}`, station, order, {
+          storeName: store,
+          items,
+          station,
+        }),
+      );
+    }
     // The counter's receipt, where the store has a receipt printer (or has not said yet).
     if (has(RECEIPT_ROLE)) {
-      planned.push({
-        name: RECEIPT_ROLE,
-        printer: RECEIPT_ROLE,
-        ticket: renderTemplate(DEFAULT_RECEIPT, orderView(order, { storeName: store, items: order.items })),
-      });
+      planned.push(
+        await this.ticket('receipt', RECEIPT_ROLE, RECEIPT_ROLE, order, {
+          storeName: store,
+          items: order.items,
+        }),
+      );
     }
     // Labels only where the store is known to have a label printer: most stores have none.
     const units = order.items.reduce((n, i) => n + i.qty, 0);
     if (order.type !== 'dine-in' && has(LABEL_ROLE, { known: true }) && units <= MAX_LABELS) {
-      planned.push({
-        name: LABEL_ROLE,
-        printer: LABEL_ROLE,
-        ticket: renderTemplate(DEFAULT_LABEL, orderView(order, { storeName: store, items: order.items })),
-      });
+      planned.push(
+        await this.ticket('label', LABEL_ROLE, LABEL_ROLE, order, { storeName: store, items: order.items }),
+      );
     }
     const { jobs, replayed } = await this.print(order, planned, caller);
-    const tickets = planned.map((t, i) => ({
-      name: t.name,
-      printer: t.printer,
-      jobId: (jobs[i] as JobRecord).id,
-    }));
+    const tickets = planned.map((t, i) => ticketRef(t, jobs[i] as JobRecord));
     await this.keep(order, tickets, null);
     return { view: await this.viewOf(order, tickets, null), replayed };
   }
@@ -122,20 +130,17 @@ export class OrderService {
       const changes = diff(before.get(station) ?? [], after.get(station) ?? []);
       if (changes.length === 0) continue;
       const round = kept.tickets.filter((t) => t.name.startsWith(`change:${station}#`)).length + 1;
-      planned.push({
-        name: `change:${station}#${round}`,
-        printer: station,
-        ticket: renderTemplate(
-          DEFAULT_CHANGE,
-          orderView(order, { storeName: store, items: after.get(station) ?? [], station, changes }),
-        ),
-      });
+      planned.push(
+        await this.ticket('change', `change:${station}#${round}`, station, order, {
+          storeName: store,
+          items: after.get(station) ?? [],
+          station,
+          changes,
+        }),
+      );
     }
     const { jobs, replayed } = await this.print(order, planned, caller);
-    const tickets = [
-      ...kept.tickets,
-      ...planned.map((t, i) => ({ name: t.name, printer: t.printer, jobId: (jobs[i] as JobRecord).id })),
-    ];
+    const tickets = [...kept.tickets, ...planned.map((t, i) => ticketRef(t, jobs[i] as JobRecord))];
     await this.keep(order, tickets, null);
     return { view: await this.viewOf(order, tickets, null), replayed };
   }
@@ -161,20 +166,16 @@ export class OrderService {
         await this.service.cancel(job).catch(() => undefined);
       if (!t.name.startsWith('kitchen:')) continue;
       const station = t.printer;
-      planned.push({
-        name: `cancel:${station}`,
-        printer: station,
-        ticket: renderTemplate(
-          DEFAULT_CANCEL,
-          orderView(kept.order, { storeName: store, items: stations.get(station) ?? [], station }),
-        ),
-      });
+      planned.push(
+        await this.ticket('cancel', `cancel:${station}`, station, kept.order, {
+          storeName: store,
+          items: stations.get(station) ?? [],
+          station,
+        }),
+      );
     }
     const { jobs } = await this.print(kept.order, planned, caller);
-    const tickets = [
-      ...kept.tickets,
-      ...planned.map((t, i) => ({ name: t.name, printer: t.printer, jobId: (jobs[i] as JobRecord).id })),
-    ];
+    const tickets = [...kept.tickets, ...planned.map((t, i) => ticketRef(t, jobs[i] as JobRecord))];
     const at = Date.now();
     await this.keep(kept.order, tickets, at);
     return this.viewOf(kept.order, tickets, at);
@@ -308,9 +309,24 @@ export class OrderService {
       source: order.source,
       orderNo: order.orderNo,
       state: cancelledAt !== null ? 'cancelled' : orderState(firsts.map((t) => t.state)),
-      tickets: withJobs.map((t) => ({ ticket: t.name, printer: t.printer, jobId: t.jobId, state: t.state })),
+      tickets: withJobs.map((t) => ({
+        ticket: t.name,
+        printer: t.printer,
+        jobId: t.jobId,
+        state: t.state,
+        ...(t.warning === undefined ? {} : { warning: t.warning }),
+      })),
     };
   }
+}
+
+function ticketRef(t: PlannedTicket, job: JobRecord): KeptOrder['tickets'][number] {
+  return {
+    name: t.name,
+    printer: t.printer,
+    jobId: job.id,
+    ...(t.warning === undefined ? {} : { warning: t.warning }),
+  };
 }
 
 /** What to add and take off at a station: by dish, the difference in quantity. */

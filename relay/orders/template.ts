@@ -5,24 +5,9 @@
 // empty). Mustache is logic-less and the view is plain data, so a template cannot run code: one
 // that HQ staff edit can at worst print the wrong words (docs/orders.md).
 import Mustache from 'mustache';
+import type { TemplateBlock, TicketTemplate } from '../../protocol/template.js';
 import { type Block, parseTicket, type Ticket } from '../../protocol/ticket.js';
 import { ValidationError } from '../../protocol/validate.js';
-
-export type TemplateBlock =
-  | Block
-  | { each: string; blocks: TemplateBlock[] }
-  | { if: string; blocks: TemplateBlock[]; else?: TemplateBlock[] }
-  /** A table whose rows may be generated: `{ each: "items", row: ["{{qty}}", "{{name}}"] }`. */
-  | (Omit<Extract<Block, { type: 'table' }>, 'rows'> & {
-      rows: (string[] | { each: string; row: string[] })[];
-    });
-
-export interface TicketTemplate {
-  format: 1;
-  kind: 'receipt' | 'kitchen' | 'label';
-  name: string;
-  blocks: TemplateBlock[];
-}
 
 export type View = Record<string, unknown>;
 

@@ -266,6 +266,18 @@ export interface RelayEvent {
   data: unknown;
 }
 
+/** One saved version of a ticket template (TicketTemplate JSON). */
+export interface TemplateVersion {
+  kind: string;
+  /** null: HQ's, for every store without its own. */
+  storeId: string | null;
+  version: number;
+  body: string;
+  savedBy: string;
+  comment: string | null;
+  savedAt: number;
+}
+
 /** An order as its source last sent it (POST /v1/orders), as JSON text. */
 export interface OrderRecord {
   storeId: string;
@@ -348,6 +360,10 @@ export interface JobStore {
   /** A store's menu routing (StoreMenu JSON), replacing the one before; null when it has none. */
   putMenu(storeId: string, menu: string, at: number): Promise<void>;
   getMenu(storeId: string): Promise<string | null>;
+  /** Saves a new version of a template (storeId null: HQ's); returns it with its number. */
+  addTemplateVersion(version: Omit<TemplateVersion, 'version'>): Promise<TemplateVersion>;
+  /** Every version, newest first. */
+  templateVersions(kind: string, storeId: string | null): Promise<TemplateVersion[]>;
 
   /** Deletes old data: agent event ids, finished webhook deliveries and events, final jobs and orders. */
   prune(before: { agentEvents: number; webhookEvents: number; jobs: number }): Promise<void>;

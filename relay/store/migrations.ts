@@ -208,5 +208,17 @@ export const migrations: string[] = [
     menu TEXT NOT NULL,
     updated_at INTEGER NOT NULL
   );
+
+  -- Ticket templates: every save a new version, of HQ's (store_id '') or a store's own.
+  CREATE TABLE templates (
+    kind TEXT NOT NULL,
+    store_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    saved_by TEXT NOT NULL,
+    comment TEXT,
+    saved_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, store_id, version)
+  );
   `,
 ];

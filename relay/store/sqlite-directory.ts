@@ -91,6 +91,7 @@ export class SqliteDirectory extends SqliteRelayTables implements Directory {
         'jobs',
         'orders',
         'store_menus',
+        'templates',
         'printers',
         'agent_credentials',
         'enrolment_codes',

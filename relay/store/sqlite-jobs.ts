@@ -15,6 +15,7 @@ import {
   type NewJob,
   type OrderRecord,
   type StateChange,
+  type TemplateVersion,
   type TimelineRecord,
   type WebhookEventType,
 } from './job-store.js';
@@ -421,6 +422,42 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
       (this.get('SELECT menu FROM store_menus WHERE store_id = ?', storeId)?.menu as string | undefined) ??
       null
     );
+  }
+
+  async addTemplateVersion(v: Omit<TemplateVersion, 'version'>): Promise<TemplateVersion> {
+    return this.write('durable', () => {
+      const row = this.get(
+        `INSERT INTO templates (kind, store_id, version, body, saved_by, comment, saved_at)
+         VALUES (@kind, @store, (SELECT coalesce(max(version), 0) + 1 FROM templates WHERE kind = @kind AND store_id = @store),
+           @body, @savedBy, @comment, @savedAt)
+         RETURNING version`,
+        {
+          kind: v.kind,
+          store: v.storeId ?? '',
+          body: v.body,
+          savedBy: v.savedBy,
+          comment: v.comment,
+          savedAt: v.savedAt,
+        },
+      );
+      return { ...v, version: row?.version as number };
+    });
+  }
+
+  async templateVersions(kind: string, storeId: string | null): Promise<TemplateVersion[]> {
+    return this.all(
+      'SELECT * FROM templates WHERE kind = ? AND store_id = ? ORDER BY version DESC',
+      kind,
+      storeId ?? '',
+    ).map((r) => ({
+      kind: r.kind as string,
+      storeId: r.store_id === '' ? null : (r.store_id as string),
+      version: r.version as number,
+      body: r.body as string,
+      savedBy: r.saved_by as string,
+      comment: r.comment as string | null,
+      savedAt: r.saved_at as number,
+    }));
   }
 
   async prune(before: { agentEvents: number; webhookEvents: number; jobs: number }): Promise<void> {

@@ -730,6 +730,25 @@ export function storeContract(name: string, open: () => RelayStore | Promise<Rel
         expect(await store.getOrder('s1', 'eleme', 'MT-1')).toBeNull();
       });
 
+      it('numbers template versions per kind and owner, newest first', async () => {
+        const save = (kind: string, storeId: string | null, body: string) =>
+          store.addTemplateVersion({ kind, storeId, body, savedBy: 'k1', comment: null, savedAt: T0 });
+        expect((await save('kitchen', null, 'a')).version).toBe(1);
+        expect((await save('kitchen', null, 'b')).version).toBe(2);
+        expect((await save('kitchen', 's1', 'c')).version).toBe(1);
+        expect((await save('receipt', null, 'd')).version).toBe(1);
+        expect(
+          (await store.templateVersions('kitchen', null)).map((v) => [v.version, v.body, v.storeId]),
+        ).toEqual([
+          [2, 'b', null],
+          [1, 'a', null],
+        ]);
+        expect((await store.templateVersions('kitchen', 's1')).map((v) => v.body)).toEqual(['c']);
+        await store.removeStore('s1');
+        expect(await store.templateVersions('kitchen', 's1')).toEqual([]);
+        expect(await store.templateVersions('kitchen', null)).toHaveLength(2);
+      });
+
       it("keeps each store's menu routing, the latest one", async () => {
         expect(await store.getMenu('s1')).toBeNull();
         await store.putMenu('s1', '{"rules":[]}', T0);
