@@ -3,6 +3,8 @@
 // admin command is one entry of `adminOperations`, run by the live relay through its admin
 // channel (relay/admin-channel.ts) or, when no relay runs, on the database directly.
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { StringEnum } from '../protocol/schema.js';
+import { TEMPLATE_KINDS } from '../protocol/template.js';
 import { isStoreId, STORE_ID_PATTERN } from '../protocol/topics.js';
 import { validator } from '../protocol/validate.js';
 import { AGENT_TOKEN_PREFIX } from './broker/access.js';
@@ -17,6 +19,8 @@ import {
 } from './credentials.js';
 import { addUser, parseRole } from './dashboard/users.js';
 import { Refused } from './errors.js';
+import { TemplateError } from './orders/template.js';
+import { TemplateService } from './orders/templates.js';
 import type { DashboardStore } from './store/dashboard-store.js';
 import {
   type Directory,
@@ -297,6 +301,30 @@ const NoInput = Type.Object({}, { additionalProperties: false });
 /** Records without their secrets' hashes: what an operator may see. */
 const withoutHash = <T extends { secretHash: string }>({ secretHash: _, ...rest }: T) => rest;
 
+const TemplateOwnerInput = Type.Object(
+  { kind: StringEnum(TEMPLATE_KINDS), storeId: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
+
+/** A store's own templates (its id, which must exist), or HQ's (null). */
+async function templateOwner(ctx: AdminContext, storeId: string | undefined): Promise<string | null> {
+  if (storeId === undefined) return null;
+  if (!(await ctx.directory.getStore(storeId)))
+    throw new Refused('not-found', `unknown store ${JSON.stringify(storeId)}`);
+  return storeId;
+}
+
+/** A template that does not lay out the sample order is the caller's mistake, said as such. */
+async function asRefusal<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof TemplateError)
+      throw new Refused('invalid', err.message, [{ path: err.path, message: err.message }]);
+    throw err;
+  }
+}
+
 /** Adding an operation here gives it to the admin channel and to direct access at once. */
 export const adminOperations = {
   'stores.add': operation(
@@ -372,6 +400,40 @@ export const adminOperations = {
         throw new Refused('not-found', `no dashboard user ${JSON.stringify(i.name)}`);
       return {};
     },
+  ),
+  'templates.show': operation(TemplateOwnerInput, async (ctx, i) => {
+    const templates = new TemplateService(ctx.jobs);
+    const storeId = await templateOwner(ctx, i.storeId);
+    const { template, from, version } = await templates.resolve(i.kind, storeId);
+    return { inUse: { from, version, template }, versions: await templates.versions(i.kind, storeId) };
+  }),
+  'templates.set': operation(
+    Type.Object(
+      { ...TemplateOwnerInput.properties, template: Type.Unknown(), comment: Type.Optional(Type.String()) },
+      { additionalProperties: false },
+    ),
+    async (ctx, i) =>
+      asRefusal(async () =>
+        new TemplateService(ctx.jobs).save(i.kind, await templateOwner(ctx, i.storeId), i.template, {
+          savedBy: 'relay templates set',
+          comment: i.comment ?? null,
+        }),
+      ),
+  ),
+  'templates.rollback': operation(
+    Type.Object(
+      { ...TemplateOwnerInput.properties, version: Type.Integer({ minimum: 1 }) },
+      { additionalProperties: false },
+    ),
+    async (ctx, i) =>
+      asRefusal(async () =>
+        new TemplateService(ctx.jobs).rollback(
+          i.kind,
+          await templateOwner(ctx, i.storeId),
+          i.version,
+          'relay templates rollback',
+        ),
+      ),
   ),
   'webhooks.list': operation(NoInput, async (ctx) =>
     (await ctx.directory.listWebhooks()).map(({ secret: _, ...rest }) => rest),

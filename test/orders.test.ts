@@ -1,6 +1,8 @@
 // Orders: the built-in templates, and an order end to end (relay and agent as processes, four
 // virtual printers): each station's ticket on its printer with only its items, the receipt at
 // the counter, one set of tickets per Idempotency-Key, the order's state.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OrderItem, type OrderRequest, parseOrderRequest, toCents } from '../protocol/order.js';
 import { parseTicketTemplate } from '../protocol/template.js';
@@ -10,7 +12,7 @@ import { renderTemplate, TemplateError } from '../relay/orders/template.js';
 import { BUILT_IN } from '../relay/orders/templates.js';
 import { orderView } from '../relay/orders/view.js';
 import type { VirtualPrinter } from '../virtual-printer/virtual-printer.js';
-import { E2e, waitFor } from './support/e2e.js';
+import { CliProcess, E2e, waitFor } from './support/e2e.js';
 
 const order = (storeId: string, orderNo: string): OrderRequest =>
   parseOrderRequest({
@@ -365,6 +367,44 @@ describe('end to end: an order comes out as a ticket per station and a receipt',
     expect(oven).toContain('O1-OWN #37');
     expect(oven).toContain('#MT-106');
     expect(oven).not.toContain('HQ-V1');
+  });
+
+  it('`relay templates` shows, sets and previews templates, refusing a broken one with its place', async () => {
+    const cli = async (...args: string[]) => {
+      const proc = new CliProcess('relay templates', ['relay', 'templates', ...args]);
+      return { code: await proc.exited, output: proc.output };
+    };
+    const data = ['--data-dir', sys.relay.dataDir];
+    const shown = await cli('show', 'receipt', '--json', ...data);
+    expect(shown.code, shown.output).toBe(0);
+    const template = JSON.parse(shown.output) as typeof DEFAULT_RECEIPT;
+    expect(template.name).toBe(DEFAULT_RECEIPT.name);
+
+    const dir = e2e.tempDir();
+    const file = join(dir, 'receipt.json');
+    const marked = {
+      ...template,
+      blocks: [{ type: 'text', text: 'CLI-RECEIPT {{order.orderNo}}' }, ...template.blocks],
+    };
+    writeFileSync(file, JSON.stringify(marked));
+    const preview = await cli('preview', file, '--profile', 'gprinter-58');
+    expect(preview.code, preview.output).toBe(0);
+    expect(preview.output).toContain('CLI-RECEIPT 1702339812345678901');
+    // 58 mm: no line wider than 32 columns (a Han character takes two).
+    const columns = (line: string) => [...line].reduce((n, c) => n + (c.charCodeAt(0) > 0x2e80 ? 2 : 1), 0);
+    expect(Math.max(...preview.output.split('\n').map(columns))).toBeLessThanOrEqual(32);
+
+    const set = await cli('set', 'receipt', file, '--store', 'o1', '--comment', 'marked', ...data);
+    expect(set.code, set.output).toBe(0);
+    expect(set.output).toContain('Saved as version 1 of the receipt template of store o1.');
+    const listed = await cli('show', 'receipt', '--store', 'o1', ...data);
+    expect(listed.output).toContain("In use: the store's own version 1");
+    expect(listed.output).toContain('marked');
+
+    writeFileSync(file, JSON.stringify({ ...template, blocks: [{ type: 'text', text: '{{/nothing}}' }] }));
+    const broken = await cli('set', 'receipt', file, ...data);
+    expect(broken.code).toBe(1);
+    expect(broken.output).toContain('/blocks/0/text');
   });
 
   it('refuses a bad order naming the field, and makes no ticket of it', async () => {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { AdminInput, AdminOperationName, AdminOutput } from '../../relay/admin.js';
 
 /** The relay command's runner of admin operations (cli/commands/relay.ts). */
-type RunAdmin = <N extends AdminOperationName>(
+export type RunAdmin = <N extends AdminOperationName>(
   dataDir: string,
   name: N,
   input: AdminInput<N>,

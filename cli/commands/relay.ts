@@ -14,6 +14,7 @@ import { version } from '../../shared/version.js';
 import { listenPort, portOrOff } from '../options.js';
 import { assertPortsFree, explainListenError, relayPorts } from '../ports.js';
 import { printTable } from '../table.js';
+import { registerRelayTemplates } from './relay-templates.js';
 import { registerRelayUsers } from './relay-users.js';
 
 const DEFAULT_DATA_DIR = process.env.PRINTRELAY_RELAY_DATA ?? 'relay-data';
@@ -221,6 +222,7 @@ export function registerRelay(program: Command): void {
     .action((opts: StartOptions) => start(opts));
 
   registerRelayUsers(relay, dataDirOption, admin);
+  registerRelayTemplates(relay, dataDirOption, admin);
 
   const stores = relay.command('stores').description('Stores and their agent credentials.');
   stores
