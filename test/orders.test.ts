@@ -4,6 +4,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoOrderData } from '../cli/commands/demo.js';
+import { ticketPicture } from '../escpos/picture.js';
+import { resolveProfile } from '../escpos/profiles/index.js';
 import { type OrderItem, type OrderRequest, parseOrderRequest, toCents } from '../protocol/order.js';
 import { parseTicketTemplate } from '../protocol/template.js';
 import type { Block } from '../protocol/ticket.js';
@@ -12,6 +15,7 @@ import { renderTemplate, TemplateError } from '../relay/orders/template.js';
 import { BUILT_IN } from '../relay/orders/templates.js';
 import { orderView } from '../relay/orders/view.js';
 import type { VirtualPrinter } from '../virtual-printer/virtual-printer.js';
+import { launchBrowser, screenshot } from './support/browser.js';
 import { CliProcess, E2e, waitFor } from './support/e2e.js';
 
 const order = (storeId: string, orderNo: string): OrderRequest =>
@@ -108,6 +112,33 @@ describe('order templates', () => {
   it('built-in templates are templates as HQ would write them', () => {
     for (const [kind, template] of Object.entries(BUILT_IN)) {
       expect(parseTicketTemplate(JSON.parse(JSON.stringify(template))).kind).toBe(kind);
+    }
+  });
+
+  it("draws the sample order's tickets as they print, for a person to look at", async () => {
+    const o = demoOrderData();
+    const profile = resolveProfile('epson-tm-t88');
+    const station = (name: string) => o.items.filter((i) => (i.station ?? 'kitchen') === name);
+    const tickets = [
+      ...['pizza', 'drinks', 'kitchen'].map((name) =>
+        renderTemplate(
+          DEFAULT_KITCHEN,
+          orderView(o, { storeName: '薄饼工坊', items: station(name), station: name }),
+        ),
+      ),
+      renderTemplate(DEFAULT_RECEIPT, orderView(o, { storeName: '薄饼工坊 徐汇天钥桥路店', items: o.items })),
+    ];
+    const svgs = tickets.map((t) => ticketPicture(t, profile).svg);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 4 * 640, height: 800 } });
+      await page.setContent(
+        `<body style="margin:0;display:flex;gap:24px;align-items:flex-start;background:#ddd">${svgs.join('')}</body>`,
+      );
+      expect(await page.locator('svg').count()).toBe(4);
+      await screenshot(page, 'order-tickets');
+    } finally {
+      await browser.close();
     }
   });
 
