@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoOrderData } from '../cli/commands/demo.js';
 import { ticketPicture } from '../escpos/picture.js';
 import { resolveProfile } from '../escpos/profiles/index.js';
+import { fromEleme } from '../examples/orders/sources/eleme.js';
+import elemeOrder from '../examples/orders/sources/eleme-order.json' with { type: 'json' };
+import { fromMeituan } from '../examples/orders/sources/meituan.js';
+import meituanPush from '../examples/orders/sources/meituan-push.json' with { type: 'json' };
 import { type OrderItem, type OrderRequest, parseOrderRequest, toCents } from '../protocol/order.js';
 import { parseTicketTemplate } from '../protocol/template.js';
 import type { Block } from '../protocol/ticket.js';
@@ -140,6 +144,37 @@ describe('order templates', () => {
     } finally {
       await browser.close();
     }
+  });
+
+  it('the example mappings turn a 美团 push and an 饿了么 order into orders whose money adds up', () => {
+    const adds = (o: OrderRequest) =>
+      o.items.reduce((n, i) => n + i.qty * toCents(i.unitPrice), 0) +
+      (o.fees ?? []).reduce((n, f) => n + toCents(f.amount), 0) -
+      (o.discounts ?? []).reduce((n, d) => n + toCents(d.amount), 0);
+    const mt = fromMeituan(meituanPush, 's1');
+    expect(mt).toMatchObject({
+      source: 'meituan',
+      orderNo: '27061900300000001',
+      pickupNo: '37',
+      placedAt: '2026-12-03T12:30:00+08:00',
+      dueAt: '2026-12-03T13:05:00+08:00',
+      customer: { name: '王女士', phone: '13812345678' },
+    });
+    expect(mt.items[0]).toEqual({
+      sku: 'PZ-DURIAN-12',
+      name: '榴莲比萨 Durian pizza (12寸)',
+      qty: 2,
+      unitPrice: 8800,
+      modifiers: ['加芝士'],
+    });
+    expect(adds(mt)).toBe(toCents(mt.total));
+    const el = fromEleme(elemeOrder, 's1');
+    expect(el).toMatchObject({ source: 'eleme', pickupNo: '12', placedAt: '2026-12-03T12:30:00+08:00' });
+    expect(el.items.map((i) => [i.name, i.modifiers])).toEqual([
+      ['玛格丽特比萨 Margherita (9寸)', ['微辣']],
+      ['薯条 Fries', undefined],
+    ]);
+    expect(adds(el)).toBe(toCents(el.total));
   });
 
   it('names the place of a template error', () => {
