@@ -260,6 +260,30 @@ describe('end to end: an order comes out as a ticket per station and a receipt',
     expect(await found.json()).toMatchObject({ storeId: 'o1', orderNo: 'MT-100', state: 'printed' });
   });
 
+  it("reprints an order's tickets, all or those named, marked REPRINT", async () => {
+    const reprint = (body: unknown, key: string) =>
+      sys.api.request('/v1/orders/reprint', {
+        method: 'POST',
+        json: body,
+        headers: { 'idempotency-key': key },
+      });
+    const ref = { storeId: 'o1', source: 'meituan', orderNo: 'MT-100' };
+    const wrong = await reprint({ ...ref, tickets: ['kitchen:sushi'] }, 'rp-0');
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { error: string }).error).toContain('has no ticket kitchen:sushi');
+    const res = await reprint({ ...ref, tickets: ['receipt'] }, 'rp-1');
+    expect(res.status).toBe(201);
+    const { reprints } = (await res.json()) as { reprints: { ticket: string; jobId: string }[] };
+    expect(reprints.map((r) => r.ticket)).toEqual(['receipt']);
+    await sys.api.waitForState(reprints[0]?.jobId as string, 'printed');
+    const again = await reprint({ ...ref, tickets: ['receipt'] }, 'rp-1');
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const counter = (printers.counter as VirtualPrinter).printedText();
+    expect(counter.match(/REPRINT/g)).toHaveLength(1);
+    const all = (await (await reprint(ref, 'rp-2')).json()) as { reprints: unknown[] };
+    expect(all.reprints).toHaveLength(5);
+  });
+
   it('makes one set of tickets for one Idempotency-Key, and refuses the key for another order', async () => {
     const first = await post(order('o1', 'MT-101'), 'meituan-MT-101');
     const again = await post(order('o1', 'MT-101'), 'meituan-MT-101');

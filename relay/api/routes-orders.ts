@@ -38,6 +38,23 @@ const OrderCancel = Type.Object(
   { additionalProperties: false },
 );
 const parseOrderCancel = validator(OrderCancel, 'cancellation');
+const OrderReprint = Type.Object(
+  {
+    ...OrderCancel.properties,
+    tickets: Type.Optional(
+      Type.Array(Type.String({ maxLength: 80 }), {
+        minItems: 1,
+        maxItems: 50,
+        description: 'Only these tickets, e.g. ["receipt"]; default all of the order\'s first tickets.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const parseOrderReprint = validator(OrderReprint, 'reprint');
+const Reprints = Type.Object({
+  reprints: Type.Array(Type.Object({ ticket: Type.String(), jobId: Type.String() })),
+});
 
 export function registerOrderRoutes(
   app: FastifyInstance,
@@ -167,6 +184,32 @@ export function registerOrderRoutes(
         apiKeyId: request.apiKey.id,
         idempotencyKey: key,
       });
+    },
+  );
+
+  app.post(
+    '/v1/orders/reprint',
+    {
+      schema: {
+        summary: "Print an order's tickets again, marked REPRINT: all of them, or those named",
+        description:
+          'Finished tickets only. The same Idempotency-Key returns the same reprints; one ticket alone can also be ' +
+          'reprinted as a job (POST /v1/jobs/{id}/reprint).',
+        headers: Type.Object({ 'idempotency-key': Type.String({ maxLength: 240 }) }),
+        body: OrderReprint,
+        response: { 201: Reprints, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const key = idempotencyKey(request);
+      const { storeId, source, orderNo, tickets } = parseOrderReprint(request.body);
+      assertStoreAccess(request, storeId);
+      const { reprints, replayed } = await deps.orders.reprint(storeId, source, orderNo, tickets, {
+        apiKeyId: request.apiKey.id,
+        idempotencyKey: key,
+      });
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(201).send({ reprints });
     },
   );
 

@@ -181,6 +181,54 @@ export class OrderService {
     return this.viewOf(kept.order, tickets, at);
   }
 
+  /**
+   * Prints the order's tickets again, marked REPRINT (a lost kitchen ticket, a customer's copy):
+   * all of its first tickets, or those named in `only` ("receipt", "kitchen:pizza"). Finished ones
+   * only, as for jobs; each reprint is a job of the order, linked to its original.
+   */
+  async reprint(
+    storeId: string,
+    source: string,
+    orderNo: string,
+    only: string[] | undefined,
+    caller: Caller,
+  ): Promise<{ reprints: { ticket: string; jobId: string }[]; replayed: boolean }> {
+    const kept = await this.mustKeep(storeId, source, orderNo);
+    const firsts = kept.tickets.filter((t) => !t.name.startsWith('change:') && !t.name.startsWith('cancel:'));
+    const unknown = (only ?? []).filter((name) => !firsts.some((t) => t.name === name));
+    if (unknown.length > 0) {
+      throw refusedField(
+        'invalid',
+        `order ${orderNo} has no ticket ${unknown.join(', ')} (it has ${firsts.map((t) => t.name).join(', ')})`,
+        '/tickets',
+      );
+    }
+    const reprints: { ticket: string; jobId: string }[] = [];
+    let replayed = true;
+    for (const t of firsts.filter((f) => only === undefined || only.includes(f.name))) {
+      const job = await this.jobs.getJob(t.jobId);
+      if (!job) throw new Refused('not-found', `ticket ${t.name} of order ${orderNo} is no longer kept`);
+      const result = await this.service.reprint(
+        job,
+        {},
+        {
+          ...caller,
+          idempotencyKey: caller.idempotencyKey && `${caller.idempotencyKey}#${t.name}`,
+        },
+      );
+      if (result.outcome === 'conflict') {
+        throw refusedField(
+          'conflict',
+          `Idempotency-Key ${JSON.stringify(caller.idempotencyKey)} was already used for another reprint`,
+          '/headers/idempotency-key',
+        );
+      }
+      if (result.outcome === 'created') replayed = false;
+      reprints.push({ ticket: t.name, jobId: result.job.id });
+    }
+    return { reprints, replayed };
+  }
+
   /** The order's tickets and state; null when the relay has no such order in scope. */
   async find(
     scope: StoreScope,
