@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only render|fanout|agent|dashboard|enrol] [-- --out FILE]`: runs the benchmarks
+// `npm run bench [-- --quick] [-- --only render|fanout|agent|dashboard|enrol|orders] [-- --out FILE]`: runs the benchmarks
 // and prints their figures as Markdown (the body of bench/RESULTS.md); --out also writes it.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -6,6 +6,7 @@ import { runAgentFootprint } from './agent-footprint.js';
 import { runDashboardBench } from './dashboard.js';
 import { runEnrolFloodBench } from './enrol-flood.js';
 import { runFanoutBench } from './fanout.js';
+import { runOrdersBench } from './orders.js';
 import { runRenderBench } from './render.js';
 import { machine } from './stats.js';
 
@@ -17,7 +18,7 @@ const { values } = parseArgs({
   },
 });
 const only = values.only;
-const benches = ['render', 'fanout', 'agent', 'dashboard', 'enrol'];
+const benches = ['render', 'fanout', 'agent', 'dashboard', 'enrol', 'orders'];
 if (only !== undefined && !benches.includes(only)) {
   console.error(`--only takes ${benches.join(', ')}, not ${JSON.stringify(only)}`);
   process.exit(2);
@@ -67,6 +68,16 @@ if (only === undefined || only === 'agent') {
 if (only === undefined || only === 'dashboard') {
   log('HQ dashboard with 10,000 stores ...');
   sections.push((await runDashboardBench({ stores: 10_000, rounds: quick ? 3 : 10, log })).markdown, '');
+}
+if (only === undefined || only === 'orders') {
+  log('orders ...');
+  const phases = quick
+    ? [{ rate: 10, seconds: 3 }]
+    : [
+        { rate: 10, seconds: 10 },
+        { rate: 50, seconds: 10 },
+      ];
+  sections.push((await runOrdersBench({ phases, log })).markdown, '');
 }
 if (only === undefined || only === 'enrol') {
   log('enrolment flood ...');
