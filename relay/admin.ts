@@ -19,7 +19,6 @@ import {
 } from './credentials.js';
 import { addUser, parseRole } from './dashboard/users.js';
 import { Refused } from './errors.js';
-import { TemplateError } from './orders/template.js';
 import { TemplateService } from './orders/templates.js';
 import type { DashboardStore } from './store/dashboard-store.js';
 import {
@@ -314,17 +313,6 @@ async function templateOwner(ctx: AdminContext, storeId: string | undefined): Pr
   return storeId;
 }
 
-/** A template that does not lay out the sample order is the caller's mistake, said as such. */
-async function asRefusal<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof TemplateError)
-      throw new Refused('invalid', err.message, [{ path: err.path, message: err.message }]);
-    throw err;
-  }
-}
-
 /** Adding an operation here gives it to the admin channel and to direct access at once. */
 export const adminOperations = {
   'stores.add': operation(
@@ -413,12 +401,10 @@ export const adminOperations = {
       { additionalProperties: false },
     ),
     async (ctx, i) =>
-      asRefusal(async () =>
-        new TemplateService(ctx.jobs).save(i.kind, await templateOwner(ctx, i.storeId), i.template, {
-          savedBy: 'relay templates set',
-          comment: i.comment ?? null,
-        }),
-      ),
+      new TemplateService(ctx.jobs).save(i.kind, await templateOwner(ctx, i.storeId), i.template, {
+        savedBy: 'relay templates set',
+        comment: i.comment ?? null,
+      }),
   ),
   'templates.rollback': operation(
     Type.Object(
@@ -426,13 +412,11 @@ export const adminOperations = {
       { additionalProperties: false },
     ),
     async (ctx, i) =>
-      asRefusal(async () =>
-        new TemplateService(ctx.jobs).rollback(
-          i.kind,
-          await templateOwner(ctx, i.storeId),
-          i.version,
-          'relay templates rollback',
-        ),
+      new TemplateService(ctx.jobs).rollback(
+        i.kind,
+        await templateOwner(ctx, i.storeId),
+        i.version,
+        'relay templates rollback',
       ),
   ),
   'webhooks.list': operation(NoInput, async (ctx) =>

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRelayStore } from '../relay/store/open.js';
 import { launchBrowser, screenshot } from './support/browser.js';
 import { CliProcess, E2e } from './support/e2e.js';
+import { REPO_ROOT } from './support/repo.js';
 
 const e2e = new E2e();
 const FREE_PORTS = [
@@ -458,6 +459,146 @@ describe('HQ dashboard', { timeout: 60_000 }, () => {
     expect(resumed).not.toContain('event: reset');
     // An id from another run of the relay cannot be caught up: reload.
     expect(await readUntil({ 'last-event-id': 'deadbeef-1' }, /event: reset/)).toContain('event: reset');
+  });
+
+  it('edits ticket templates with a live 58/80 mm preview, checked on the server by role and scope, and shows an order whose template failed', async () => {
+    const admin = await signIn('demo', password);
+    for (const [name, role, stores] of [
+      ['tpl-viewer', 'viewer', 'all'],
+      ['tpl-operator', 'operator', ['demo']],
+    ] as const) {
+      const res = await hq(admin, 'POST', '/hq/api/users', {
+        name,
+        role,
+        stores,
+        password: 'a-long-password-2',
+      });
+      expect(res.status).toBe(201);
+    }
+    const builtIn = (
+      (await (await hq(admin, 'GET', '/hq/api/templates/kitchen?storeId=demo')).json()) as {
+        inUse: { from: string; template: { kind: string; blocks: unknown[] } };
+      }
+    ).inUse;
+    expect(builtIn.from).toBe('built-in');
+    const withBlocks = (...blocks: unknown[]) => ({
+      ...builtIn.template,
+      blocks: [...blocks, ...builtIn.template.blocks],
+    });
+
+    // Who may change what, asked of the server directly: anyone may preview; HQ's templates are
+    // an admin's; a store's own are its operators'; a store out of scope does not exist.
+    const viewer = await signIn('tpl-viewer', 'a-long-password-2');
+    const operator = await signIn('tpl-operator', 'a-long-password-2');
+    const label = (await (await hq(admin, 'GET', '/hq/api/templates/label')).json()) as {
+      inUse: { template: unknown };
+    };
+    const preview = await hq(viewer, 'POST', '/hq/api/templates/label/preview', {
+      template: label.inUse.template,
+      paper: '58',
+    });
+    expect(preview.status).toBe(200);
+    expect(((await preview.json()) as { svg: string }).svg).toMatch(/^<svg/);
+    const save = { template: label.inUse.template, comment: 'same as built-in' };
+    expect((await hq(viewer, 'PUT', '/hq/api/templates/label', save)).status).toBe(403);
+    expect((await hq(viewer, 'PUT', '/hq/api/templates/label?storeId=demo', save)).status).toBe(403);
+    expect((await hq(operator, 'PUT', '/hq/api/templates/label', save)).status).toBe(403);
+    expect((await hq(operator, 'PUT', '/hq/api/templates/label?storeId=other', save)).status).toBe(404);
+    expect((await hq(operator, 'PUT', '/hq/api/templates/label?storeId=demo', save)).status).toBe(200);
+    const refused = await hq(admin, 'PUT', '/hq/api/templates/label', {
+      template: { ...(label.inUse.template as object), blocks: [{ type: 'text', text: '{{#order.note}}' }] },
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { issues: { path: string }[] }).issues[0]?.path).toBe('/blocks/0/text');
+
+    const { context, page } = await openDashboard('zh-CN');
+    await page.goto(`${base}/hq/templates?kind=kitchen&store=demo`);
+    await page.locator('[data-testid=template-in-use]', { hasText: '内置默认模板' }).waitFor();
+    const picture = page.locator('[data-testid=template-preview]');
+    const drawn = async (paper: string) => {
+      await page.locator(`[data-testid=template-preview][data-paper="${paper}"]`).waitFor();
+      return expect
+        .poll(() => picture.evaluate((i) => (i as HTMLImageElement).naturalWidth), { timeout: 5000 })
+        .toBeGreaterThan(0)
+        .then(() => picture.evaluate((i) => (i as HTMLImageElement).naturalWidth));
+    };
+    const wide = await drawn('80');
+    await page.click('[data-testid=paper-58]');
+    const narrow = await drawn('58');
+    expect(narrow).toBeLessThan(wide);
+
+    // Typing: bad JSON, then a template that cannot lay out, each said where, and no saving.
+    const json = page.locator('[data-testid=template-json]');
+    const saveButton = page.locator('[data-testid=template-save]');
+    await json.fill('{ "kind": ');
+    await page.locator('[data-testid=template-json-error]').waitFor();
+    expect(await saveButton.isDisabled()).toBe(true);
+    await json.fill(JSON.stringify(withBlocks({ type: 'text', text: '{{#order.note}}没有结尾' }), null, 2));
+    await page.locator('[data-testid=template-problems]', { hasText: '/blocks/0/text' }).waitFor();
+    expect(await saveButton.isDisabled()).toBe(true);
+
+    // The store's own: a marker, and a QR of the pickup number, which an order without one cannot make.
+    const own = withBlocks(
+      { type: 'text', text: '本店模板 OWN {{order.callNo}}', bold: true },
+      { type: 'qr', data: '{{order.pickupNo}}' },
+    );
+    await json.fill(JSON.stringify(own, null, 2));
+    await page.locator('[data-testid=template-problems]').waitFor({ state: 'detached' });
+    await expect.poll(() => saveButton.isDisabled(), { timeout: 5000 }).toBe(false);
+    await page.fill('.save input', '加门店标记');
+    await saveButton.click();
+    await page.locator('[data-testid=template-message]', { hasText: '第 1 版' }).waitFor();
+    await page.locator('[data-testid=template-in-use]', { hasText: '本店模板 第 1 版' }).waitFor();
+    await drawn('58');
+    await screenshot(page, 'dashboard-templates-zh-CN');
+
+    // A second version, then back to the first from the versions list: saved again as the third.
+    await json.fill(JSON.stringify(withBlocks({ type: 'text', text: 'V2' }), null, 2));
+    await expect.poll(() => saveButton.isDisabled(), { timeout: 5000 }).toBe(false);
+    await saveButton.click();
+    await page.locator('[data-testid=template-message]', { hasText: '第 2 版' }).waitFor();
+    await page.click('[data-testid=template-versions] tr[data-version="1"] button');
+    await page.locator('[data-testid=template-message]', { hasText: '第 1 版另存为第 3 版' }).waitFor();
+    const audit = (await (await hq(admin, 'GET', '/hq/api/audit')).json()) as {
+      entries: { user: string; action: string; detail: string }[];
+    };
+    expect(audit.entries).toContainEqual(
+      expect.objectContaining({
+        user: 'demo',
+        action: 'template.rollback',
+        detail: 'kitchen version 1 saved again as 3',
+      }),
+    );
+    await context.close();
+
+    // An order without a pickup number: the store's template cannot make its QR, the built-in
+    // one prints the kitchen ticket, and the dashboard says so beside the order's tickets.
+    const order = JSON.parse(readFileSync(join(REPO_ROOT, 'examples/orders/meituan-order.json'), 'utf8'));
+    const orderNo = 'TPL-FAIL-1';
+    const placed = await fetch(`${base}/v1/orders`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        'content-type': 'application/json',
+        'idempotency-key': orderNo,
+      },
+      body: JSON.stringify({ ...order, orderNo, pickupNo: undefined }),
+    });
+    expect(placed.status).toBe(201);
+    for (const lang of ['zh-CN', 'en'] as const) {
+      const view = await openDashboard(lang);
+      await view.page.goto(`${base}/hq/trace?orderNo=${orderNo}`);
+      const card = view.page.locator('[data-testid=order]');
+      await view.page.locator('[data-testid=order][data-order-state=printed]').waitFor({ timeout: 15_000 });
+      const warning = card.locator('[data-testid=template-warning]');
+      expect(await warning.count()).toBe(1);
+      expect(await warning.textContent()).toContain(
+        lang === 'zh-CN' ? '模板出错（这张小票已改用内置模板打印）' : 'Template error: ',
+      );
+      expect(await warning.textContent()).toContain("the store's kitchen template (version 3) failed");
+      await screenshot(view.page, `dashboard-order-template-failed-${lang}`);
+      await view.context.close();
+    }
   });
 
   it('`printrelay relay users` adds (scrypt, password shown once), lists and removes dashboard users', async () => {

@@ -7,8 +7,7 @@ import { previewTicketWithWarnings } from '../../escpos/preview.js';
 import { resolveProfile } from '../../escpos/profiles/index.js';
 import { parseTicketTemplate, TEMPLATE_KINDS, type TemplateKind } from '../../protocol/template.js';
 import { renderTemplate } from '../../relay/orders/template.js';
-import { orderView } from '../../relay/orders/view.js';
-import { demoOrderData } from './demo.js';
+import { sampleView } from '../../relay/orders/templates.js';
 import type { RunAdmin } from './relay-users.js';
 
 function kind(value: string): TemplateKind {
@@ -102,13 +101,7 @@ export function registerRelayTemplates(
     )
     .action((file: string, opts: { profile: string }) => {
       const template = parseTicketTemplate(readTemplateFile(file));
-      const order = demoOrderData();
-      const items = order.items;
-      const changes = items.map((item, i) => ({ change: i % 2 ? '+1' : '-1', item }));
-      const ticket = renderTemplate(
-        template,
-        orderView(order, { storeName: '样板店 Sample store', items, station: 'kitchen', changes }),
-      );
+      const ticket = renderTemplate(template, sampleView(template.kind));
       const { text, warnings } = previewTicketWithWarnings(ticket, resolveProfile(opts.profile));
       process.stdout.write(text);
       for (const w of warnings) console.error(`warning: ${w}`);

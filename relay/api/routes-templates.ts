@@ -6,7 +6,6 @@ import { ApiError } from '../../protocol/api.js';
 import { TEMPLATE_KINDS, type TemplateKind, TicketTemplate } from '../../protocol/template.js';
 import { STORE_ID_PATTERN } from '../../protocol/topics.js';
 import { validator } from '../../protocol/validate.js';
-import { TemplateError } from '../orders/template.js';
 import type { TemplateService } from '../orders/templates.js';
 import type { TemplateVersion } from '../store/job-store.js';
 import { assertStoreAccess } from './auth.js';
@@ -86,16 +85,6 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: { templates: 
     };
   };
 
-  const saved = async (save: () => Promise<TemplateVersion>) => {
-    try {
-      return await save();
-    } catch (err) {
-      if (err instanceof TemplateError)
-        throw new HttpError(400, err.message, [{ path: err.path, message: err.message }]);
-      throw err;
-    }
-  };
-
   app.get(
     '/v1/templates/:kind',
     {
@@ -124,9 +113,10 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: { templates: 
       const { kind } = parseKindParams(request.params);
       const storeId = owner(request);
       const { template, comment } = parseSaveRequest(request.body);
-      await saved(() =>
-        templates.save(kind, storeId, template, { savedBy: request.apiKey.name, comment: comment ?? null }),
-      );
+      await templates.save(kind, storeId, template, {
+        savedBy: request.apiKey.name,
+        comment: comment ?? null,
+      });
       return state(kind, storeId);
     },
   );
@@ -146,7 +136,7 @@ export function registerTemplateRoutes(app: FastifyInstance, deps: { templates: 
       const { kind } = parseKindParams(request.params);
       const storeId = owner(request);
       const { version } = parseRollbackRequest(request.body);
-      await saved(() => templates.rollback(kind, storeId, version, request.apiKey.name));
+      await templates.rollback(kind, storeId, version, request.apiKey.name);
       return state(kind, storeId);
     },
   );

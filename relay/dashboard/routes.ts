@@ -13,6 +13,8 @@ import { addApiKey, addStore, addWebhook, parseWebhookEvents } from '../admin.js
 import { HttpError } from '../api/errors.js';
 import type { Dispatcher } from '../dispatcher.js';
 import type { JobService } from '../jobs.js';
+import type { OrderService } from '../orders/orders.js';
+import type { TemplateService } from '../orders/templates.js';
 import type { DashboardStore, Role, UserRecord } from '../store/dashboard-store.js';
 import {
   type Directory,
@@ -21,6 +23,7 @@ import {
   type StoreScope,
   scopeIncludes,
 } from '../store/job-store.js';
+import { registerDashboardOrderRoutes } from './routes-orders.js';
 import { addUser, parseRole } from './users.js';
 
 export interface DashboardDeps {
@@ -29,6 +32,8 @@ export interface DashboardDeps {
   service: JobService;
   dispatcher: Dispatcher;
   dashboard: DashboardStore;
+  orders: OrderService;
+  templates: TemplateService;
 }
 
 declare module 'fastify' {
@@ -45,22 +50,22 @@ const FALLBACK_PROFILE = 'xprinter-80';
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
 /** 403 unless the user's role allows `needed`. */
-function requireRole(request: FastifyRequest, needed: Role): void {
+export function requireRole(request: FastifyRequest, needed: Role): void {
   if (RANK[request.hqUser.role] < RANK[needed]) {
     throw new HttpError(403, `your role (${request.hqUser.role}) may not do this; it needs ${needed}`);
   }
 }
 
-type Body = Record<string, unknown>;
+export type Body = Record<string, unknown>;
 
-function body(request: FastifyRequest): Body {
+export function body(request: FastifyRequest): Body {
   const b = request.body;
   if (b === undefined) return {};
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new HttpError(400, 'send a JSON object');
   return b as Body;
 }
 
-function text(b: Body, field: string, required = true): string | undefined {
+export function text(b: Body, field: string, required = true): string | undefined {
   const v = b[field];
   if (v === undefined && !required) return undefined;
   if (typeof v !== 'string' || v.trim() === '') {
@@ -87,6 +92,7 @@ function int(value: unknown, fallback: number, max: number): number {
 
 export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void {
   const { directory, jobs, service, dashboard } = deps;
+  registerDashboardOrderRoutes(app, deps);
 
   const audit = (
     request: FastifyRequest,

@@ -8,16 +8,17 @@ import Mustache from 'mustache';
 import type { TemplateBlock, TicketTemplate } from '../../protocol/template.js';
 import { type Block, parseTicket, type Ticket } from '../../protocol/ticket.js';
 import { ValidationError } from '../../protocol/validate.js';
+import { Refused } from '../errors.js';
 
 export type View = Record<string, unknown>;
 
-/** What is wrong with a template, and where (a JSON pointer into it). */
-export class TemplateError extends Error {
+/** What is wrong with a template, and where (a JSON pointer into it): the caller's mistake, refused as such. */
+export class TemplateError extends Refused {
   constructor(
     readonly path: string,
     message: string,
   ) {
-    super(`template ${path}: ${message}`);
+    super('invalid', `template ${path}: ${message}`, [{ path, message }]);
     this.name = 'TemplateError';
   }
 }

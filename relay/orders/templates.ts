@@ -4,7 +4,12 @@
 // with it at every kind of ticket it may make, so that a broken one never reaches an order.
 import sampleOrder from '../../examples/orders/meituan-order.json' with { type: 'json' };
 import { parseOrderRequest } from '../../protocol/order.js';
-import { parseTicketTemplate, type TemplateKind, type TicketTemplate } from '../../protocol/template.js';
+import {
+  parseTicketTemplate,
+  TEMPLATE_KINDS,
+  type TemplateKind,
+  type TicketTemplate,
+} from '../../protocol/template.js';
 import type { Ticket } from '../../protocol/ticket.js';
 import { Refused } from '../errors.js';
 import type { JobStore, TemplateVersion } from '../store/job-store.js';
@@ -115,18 +120,34 @@ export class TemplateService {
   }
 }
 
-/** The sample order laid out as each ticket kind sees it: a template that fails here fails at an order. */
+const SAMPLE_STORE = '样板店 Sample store';
+const SAMPLE_STATION = 'pizza';
+
+/**
+ * What a `kind` template sees of the sample order (examples/orders/meituan-order.json): the
+ * pizza station's items on a kitchen ticket, all of them on a receipt or labels, one taken off
+ * and one added on a change, the station's items on a cancellation. Previews lay it out.
+ */
+export function sampleView(kind: TemplateKind): View {
+  const all = SAMPLE.items;
+  const station = all.filter((i) => i.station === SAMPLE_STATION);
+  switch (kind) {
+    case 'receipt':
+    case 'label':
+      return orderView(SAMPLE, { storeName: SAMPLE_STORE, items: all });
+    case 'change':
+      return orderView(SAMPLE, {
+        storeName: SAMPLE_STORE,
+        items: station,
+        station: SAMPLE_STATION,
+        changes: all.slice(0, 2).map((item, i) => ({ change: i % 2 ? '+1' : '-1', item })),
+      });
+    default:
+      return orderView(SAMPLE, { storeName: SAMPLE_STORE, items: station, station: SAMPLE_STATION });
+  }
+}
+
+/** A template that fails on any kind's sample would fail at an order: checked before saving. */
 function trialRender(template: TicketTemplate): void {
-  const station = 'pizza';
-  const items = SAMPLE.items;
-  const views: View[] = [
-    orderView(SAMPLE, { storeName: 'Sample store 样板店', items, station }),
-    orderView(SAMPLE, {
-      storeName: 'Sample store 样板店',
-      items,
-      station,
-      changes: items.map((item, i) => ({ change: i % 2 ? '+1' : '-1', item })),
-    }),
-  ];
-  for (const view of views) renderTemplate(template, view);
+  for (const kind of TEMPLATE_KINDS) renderTemplate(template, sampleView(kind));
 }

@@ -9,6 +9,7 @@ import { AdminView } from './views/admin.js';
 import { LoginView } from './views/login.js';
 import { OverviewView } from './views/overview.js';
 import { StoreView } from './views/store.js';
+import { TemplatesView } from './views/templates.js';
 import { TraceView } from './views/trace.js';
 
 export interface Me {
@@ -84,6 +85,7 @@ export function App() {
   let view: unknown;
   if (store) view = html`<${StoreView} id=${decodeURIComponent(store[1] as string)} me=${user} />`;
   else if (path === '/hq/trace') view = html`<${TraceView} me=${user} url=${url} />`;
+  else if (path === '/hq/templates') view = html`<${TemplatesView} me=${user} url=${url} />`;
   else if (path === '/hq/admin' && user.role === 'admin') view = html`<${AdminView} me=${user} />`;
   else view = html`<${OverviewView} me=${user} url=${url} />`;
   const tab = (href: string, label: string, active: boolean) =>
@@ -95,6 +97,7 @@ export function App() {
       <nav>
         ${tab('/hq/', t('nav.overview'), path === '/hq' || !!store)}
         ${tab('/hq/trace', t('nav.trace'), path === '/hq/trace')}
+        ${tab('/hq/templates', t('nav.templates'), path === '/hq/templates')}
         ${user.role === 'admin' ? tab('/hq/admin', t('nav.admin'), path === '/hq/admin') : null}
       </nav>
       <span class="spacer"></span>
