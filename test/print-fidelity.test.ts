@@ -15,7 +15,10 @@ import { checkProfile, getProfile, listProfiles } from '../escpos/profiles/index
 import { codecFor } from '../escpos/text.js';
 import { NodeChild } from '../harness/child.js';
 import type { PrinterProfile } from '../protocol/profile.js';
+import { TEMPLATE_KINDS } from '../protocol/template.js';
 import type { Block, Font, Ticket } from '../protocol/ticket.js';
+import { renderTemplate } from '../relay/orders/template.js';
+import { BUILT_IN, sampleView } from '../relay/orders/templates.js';
 import { EscPosInterpreter, type PrintedItem } from '../virtual-printer/escpos-interpreter.js';
 import { CLI_PATH } from './support/build.js';
 
@@ -127,6 +130,32 @@ describe('text widths in dots', () => {
   const anyText = fc
     .array(fc.oneof(han, narrow, fc.constant('￥')), { minLength: 1, maxLength: 120 })
     .map((cs) => cs.join(''));
+
+  it("an order's tickets from every built-in template, Chinese and all, on 58 and 80 mm: no line wider than the paper, printed as laid out", () => {
+    for (const kind of TEMPLATE_KINDS) {
+      const t = renderTemplate(BUILT_IN[kind], sampleView(kind));
+      for (const profile of [gp58, tm88]) {
+        const { ops } = layoutTicket(t, profile);
+        const lines = ops.flatMap((op) =>
+          op.kind === 'lines' ? op.lines.map((line) => ({ line, op })) : [],
+        );
+        expect(
+          lines.some(({ line }) => /[\u4e00-\u9fff]/.test(line)),
+          kind,
+        ).toBe(true);
+        for (const { line, op } of lines) {
+          expect(
+            dotsOnPaper(line, profile, op.style.font, op.style.width),
+            `${kind} ${profile.name}: ${line}`,
+          ).toBeLessThanOrEqual(profile.paper.dots);
+        }
+        const { bytes } = renderTicket(t, profile, { confirmToken: false });
+        // The feed before the cut prints as blank lines, which the layout keeps as feeds.
+        const printed = printedLines(printOut(bytes, profile)).filter((l) => l !== '');
+        expect(printed, `${kind} ${profile.name}`).toEqual(textLines(ops).filter((l) => l !== ''));
+      }
+    }
+  });
 
   it('every font, size and script, in text and tables, on every profile: no line wider than the paper, and the printer prints the lines as laid out', () => {
     fc.assert(
