@@ -12,9 +12,8 @@ export function percentile(values: readonly number[], p: number): number {
 
 export const median = (values: readonly number[]) => percentile(values, 50);
 
-/** Milliseconds on the system-wide monotonic clock, comparable between processes on one machine. */
-// The same clock as the harness's child processes (their spawn and output times).
-export const nowMs = () => performance.now();
+// The harness's clock, also its child processes' spawn and output times.
+export { nowMs } from '../harness/clock.js';
 
 export function fmt(n: number, digits = 1): string {
   if (!Number.isFinite(n)) return 'n/a';

@@ -3,6 +3,7 @@
 // (with the monotonic time it appeared, for benchmarks), and a kill -9 is a real one.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { nowMs } from './clock.js';
 
 export interface NodeChildOptions {
   cwd?: string;
@@ -14,7 +15,7 @@ export interface NodeChildOptions {
 }
 
 export interface OutputSeen {
-  /** performance.now() when the output arrived. */
+  /** nowMs() (./clock.ts) when the output arrived. */
   at: number;
   match: RegExpExecArray;
 }
@@ -23,7 +24,7 @@ const escaped = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g,
 
 export class NodeChild {
   readonly proc: ChildProcess;
-  /** performance.now() just before the spawn. */
+  /** nowMs() just before the spawn. */
   readonly spawnedAt: number;
   /** Resolves with the exit code (null when a signal ended it). */
   readonly exited: Promise<number | null>;
@@ -36,7 +37,7 @@ export class NodeChild {
     args: string[],
     opts: NodeChildOptions = {},
   ) {
-    this.spawnedAt = performance.now();
+    this.spawnedAt = nowMs();
     this.proc = spawn(opts.executable ?? process.execPath, args, {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
@@ -44,7 +45,7 @@ export class NodeChild {
     });
     const { logFile } = opts;
     const keep = (chunk: Buffer) => {
-      const at = performance.now();
+      const at = nowMs();
       // The newest output explains a failure; a long run must not grow without bound.
       this.#output = (this.#output + chunk.toString('utf8')).slice(-200_000);
       if (logFile) appendFileSync(logFile, chunk);
@@ -82,7 +83,7 @@ export class NodeChild {
     const re = typeof text === 'string' ? escaped(text) : text;
     const seen = new Promise<OutputSeen>((resolve) => {
       this.#waiters.push({ re, resolve });
-      this.#check(performance.now());
+      this.#check(nowMs());
     });
     let timer: NodeJS.Timeout | undefined;
     const failed = new Promise<never>((_, reject) => {
