@@ -96,6 +96,14 @@ export interface WebhookRecord {
   createdAt: number;
 }
 
+/** The database cannot be reached just now (a PostgreSQL server restarting): try again shortly. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 export class DuplicateError extends Error {
   constructor(what: string) {
     super(`${what} already exists`);

@@ -42,7 +42,7 @@ function sealClearWebhookSecrets(db: Connection, secrets: SecretBox): void {
 }
 
 /** The public methods of a class instance, bound to it (private ones are #private, not listed). */
-function methodsOf<T extends object>(instance: T): T {
+export function methodsOf<T extends object>(instance: T): T {
   const methods: Record<string, unknown> = {};
   for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(instance))) {
     const value: unknown = Reflect.get(instance, name);

@@ -1,0 +1,117 @@
+// What the PostgreSQL Directory, JobStore and DashboardStore share: the connection pool,
+// transactions, the outbox of events for webhooks, and the change feed. A change is told to
+// every relay process on the database: it goes out with NOTIFY inside the transaction that
+// made it, which PostgreSQL delivers at commit, in commit order, to each process's listener.
+// `soft` writes (what agents send again, bookkeeping) commit without waiting for the WAL flush
+// (synchronous_commit off): a crash of the database server may lose the last of them, never a
+// job or a state a reply promised.
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { SecretBox } from '../../secret-box.js';
+import type { StoreChange } from '../changes.js';
+import type { Durability } from '../group-commit.js';
+import { type StoreScope, StoreUnavailableError, type WebhookEventType } from '../job-store.js';
+
+export const CHANGES_CHANNEL = 'printrelay_changes';
+
+/** A transaction's client, with what it noted for the change feed. */
+export interface Tx {
+  client: PoolClient;
+  changes: StoreChange[];
+}
+
+/** Scope as a query parameter: null for every store, else the ids (`= ANY($n)`). */
+export const scopeParam = (scope: StoreScope): string[] | null => (scope === 'all' ? null : scope);
+
+/** Errors that mean the database cannot be reached (as opposed to a refused statement). */
+function unreachable(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03'].includes(
+      code,
+    ) ||
+    code.startsWith('08') ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      String((err as Error).message),
+    )
+  );
+}
+
+export function storeError(err: unknown): unknown {
+  return unreachable(err) ? new StoreUnavailableError(`PostgreSQL: ${(err as Error).message}`) : err;
+}
+
+export abstract class PgTables {
+  constructor(
+    protected readonly pool: Pool,
+    /** Seals and opens webhook secrets, which are stored encrypted. */
+    protected readonly secrets: SecretBox,
+  ) {}
+
+  protected async rows<R extends QueryResultRow = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+    client?: PoolClient,
+  ): Promise<R[]> {
+    try {
+      return (await (client ?? this.pool).query<R>(sql, params)).rows;
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  protected async row<R extends QueryResultRow = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+    client?: PoolClient,
+  ): Promise<R | undefined> {
+    return (await this.rows<R>(sql, params, client))[0];
+  }
+
+  /** Rows changed. */
+  protected async exec(sql: string, params: unknown[] = [], client?: PoolClient): Promise<number> {
+    try {
+      return (await (client ?? this.pool).query(sql, params)).rowCount ?? 0;
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  /** Runs `fn` in one transaction; the changes it noted go to every process's feed at commit. */
+  protected async tx<T>(durability: Durability, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw storeError(err);
+    }
+    const tx: Tx = { client, changes: [] };
+    try {
+      await client.query('BEGIN');
+      if (durability === 'soft') await client.query('SET LOCAL synchronous_commit = off');
+      const result = await fn(tx);
+      for (const change of tx.changes)
+        await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(change)]);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw storeError(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  protected async addEvent(
+    tx: Tx,
+    type: WebhookEventType,
+    storeId: string,
+    at: number,
+    data: unknown,
+  ): Promise<void> {
+    await tx.client.query(
+      'INSERT INTO relay_events (id, type, store_id, at, data) VALUES ($1, $2, $3, $4, $5)',
+      [randomUUID(), type, storeId, at, JSON.stringify(data)],
+    );
+  }
+}
