@@ -6,7 +6,16 @@ import type { AgentView, LocalJobView } from '../agent/views.js';
 import { NodeChild, type NodeChildOptions } from '../harness/child.js';
 import { type AgentCredentials, addApiKey, addStore } from '../relay/admin.js';
 import type { RelayStore, StoreScope } from '../relay/store/job-store.js';
-import { openRelayStore } from '../relay/store/open.js';
+import { openStore } from '../relay/store/open.js';
+import { silentLog } from '../shared/log.js';
+
+/** One of several relay processes on one PostgreSQL and one Redis (docs/scaling.md). */
+export interface ClusterMember {
+  database: string;
+  redis: string;
+  /** PRINTRELAY_SECRET_KEY, the same in every process. */
+  secretKey: string;
+}
 
 /** `node cliPath ...args`: the printrelay CLI of that build (or `cliPath ...args`: a single executable). */
 export function cliChild(
@@ -31,6 +40,7 @@ export class RelayProcess {
     readonly httpPort: number,
     readonly mqttPort: number,
     readonly logFile?: string,
+    readonly cluster?: ClusterMember,
   ) {
     this.httpUrl = `http://127.0.0.1:${httpPort}`;
     this.mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
@@ -48,7 +58,11 @@ export class RelayProcess {
       '--webhooks-allow-private',
     ];
     args.push('--http-port', String(this.httpPort), '--mqtt-port', String(this.mqttPort), '--no-ws');
-    this.proc = cliChild(this.cliPath, 'relay', args, this.logFile ? { logFile: this.logFile } : {});
+    if (this.cluster) args.push('--db', this.cluster.database, '--redis', this.cluster.redis);
+    this.proc = cliChild(this.cliPath, 'relay', args, {
+      ...(this.logFile ? { logFile: this.logFile } : {}),
+      ...(this.cluster ? { env: { PRINTRELAY_SECRET_KEY: this.cluster.secretKey } } : {}),
+    });
     await this.proc.waitForOutput('Press Ctrl+C to stop.', 20_000);
   }
 
@@ -59,7 +73,7 @@ export class RelayProcess {
 
   /** Management through the relay's database, as `printrelay relay stores add` does (WAL allows it). */
   private async withStore<T>(fn: (store: RelayStore) => Promise<T>): Promise<T> {
-    const store = openRelayStore(this.dataDir);
+    const store = await openStore(this.dataDir, this.cluster?.database, silentLog);
     try {
       return await fn(store);
     } finally {

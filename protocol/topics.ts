@@ -36,8 +36,6 @@ export const topics = {
   presence: (storeId: string) => storeTopic(storeId, 'up/presence'),
   /** What an agent subscribes to: all of its own downlink channels. */
   agentDownlink: (storeId: string) => storeTopic(storeId, 'down/+'),
-  /** What the relay subscribes to: every store's uplink. */
-  relayUplink: `${TOPIC_ROOT}/+/up/+`,
 };
 
 export type StoreTopic =

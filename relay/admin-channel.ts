@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, request, type ServerResponse } from
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { type ApiError, apiError } from '../protocol/api.js';
-import type { Log } from '../shared/log.js';
+import { type Log, silentLog } from '../shared/log.js';
 import {
   type AdminContext,
   type AdminInput,
@@ -20,7 +20,7 @@ import {
   runAdminOperation,
 } from './admin.js';
 import { errorResponse, HttpError } from './api/errors.js';
-import { openRelayStore } from './store/open.js';
+import { openStore } from './store/open.js';
 
 export const ADMIN_SOCKET = 'admin.sock';
 export const RELAY_DATABASE = 'relay.db';
@@ -184,6 +184,9 @@ export type AdminVia = 'relay' | 'database';
  * Runs an admin operation on the relay that uses `dataDir`: through its admin channel when it
  * runs, else on its database, which must exist there (a wrong dir never gets a new empty one).
  */
+/** The relay's PostgreSQL URL, for commands run on the database while no relay process answers. */
+export const DATABASE_ENV = 'PRINTRELAY_DB';
+
 export async function runAdmin<N extends AdminOperationName>(
   dataDir: string,
   name: N,
@@ -194,15 +197,17 @@ export async function runAdmin<N extends AdminOperationName>(
     if (answer.status !== 200) throw new Error(describe(answer.body as ApiError));
     return { result: answer.body as AdminOutput<N>, via: 'relay' };
   }
+  const shared = process.env[DATABASE_ENV];
   const database = join(dataDir, RELAY_DATABASE);
-  if (!existsSync(database) || !statSync(database).isFile()) {
+  if (!shared && (!existsSync(database) || !statSync(database).isFile())) {
     throw new Error(
       `no relay data in ${dataDir}: neither a running relay (${ADMIN_SOCKET}) nor a relay database (${RELAY_DATABASE}) is there.\n` +
         'Give the data dir the relay was started with: --data-dir DIR or PRINTRELAY_RELAY_DATA=DIR ' +
-        '(`printrelay relay start` prints it, with the commands to use).',
+        '(`printrelay relay start` prints it, with the commands to use); for a relay on PostgreSQL, ' +
+        `its URL in ${DATABASE_ENV}.`,
     );
   }
-  const store = openRelayStore(dataDir);
+  const store = await openStore(dataDir, shared, silentLog);
   try {
     return {
       result: await runAdminOperation(

@@ -158,6 +158,13 @@ export class Dispatcher {
     return job.onExpiry === 'hold' || job.expiresAt > now;
   }
 
+  /** After the broker may have lost messages (Redis was gone): publishes every unacknowledged job again, now. */
+  async resendUnacknowledged(): Promise<void> {
+    const now = Date.now();
+    for (const job of await this.jobs.jobsToSend(now, BATCH))
+      if (this.maySend(job, now)) await this.send(job, now);
+  }
+
   /** One pass: expire, (re)send jobs and cancels, and now and then delete old data. */
   sweep(): Promise<void> {
     if (!this.sweeping) {

@@ -27,12 +27,19 @@ import { RelayMetrics } from './metrics.js';
 import { OrderService } from './orders/orders.js';
 import { TemplateService } from './orders/templates.js';
 import type { RelayStore } from './store/job-store.js';
-import { openRelayStore } from './store/open.js';
+import { openStore } from './store/open.js';
 import { Uplink } from './uplink.js';
 import { defaultWebhookOptions, type WebhookOptions, WebhookSender } from './webhooks.js';
 
 export interface RelayOptions {
   dataDir: string;
+  /**
+   * postgres:// URL: the store on PostgreSQL, shareable by several relay processes; absent,
+   * relay.db in the data dir (SQLite). See docs/scaling.md.
+   */
+  database?: string | undefined;
+  /** redis:// URL: one MQTT broker with every relay process on that Redis; absent, this process alone. */
+  redis?: string | undefined;
   /** Interface to listen on (default 0.0.0.0). */
   host?: string;
   /**
@@ -116,7 +123,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     throw new Error('the relay needs an HTTP or HTTPS listener');
   if (ports.mqtt === null && ports.mqtts === null)
     throw new Error('the relay needs an MQTT or MQTTS listener');
-  const store = openRelayStore(options.dataDir);
+  const store = await openStore(options.dataDir, options.database, log);
   const cleanups: (() => Promise<void>)[] = [() => store.close()];
   let closing: Promise<void> | null = null;
   const closeAll = () => {
@@ -130,8 +137,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const admin: AdminContext = { directory: store, jobs: store, dashboard: store.dashboard };
     const channel = await startAdminChannel(options.dataDir, admin, log);
     if (channel) cleanups.push(() => channel.close());
-    // The embedded broker starts empty: no agent is connected until it connects again.
-    await store.markAllOffline();
+    // The embedded broker starts empty: no agent is connected until it connects again. Not so
+    // with other relay processes on the same broker: their agents stay connected.
+    if (!options.redis) await store.markAllOffline();
     // Before anything listens, so that the first order and the first agents do not wait for Ajv.
     parseJobRequest.compile();
     compileUplinkValidators();
@@ -149,6 +157,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         });
       },
       authThrottle: options.mqttAuthThrottle,
+      redis: options.redis,
+      onRecovered: () => {
+        dispatcher
+          .resendUnacknowledged()
+          .catch((err: unknown) => log.error(`resending after Redis came back: ${String(err)}`));
+      },
       log,
     });
 
@@ -212,6 +226,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       bodyLimit,
       limits: options.httpLimits,
       listeners: () => listeners,
+      brokerProblem: () => broker.problem(),
       log,
     });
     cleanups.push(() => api.close());

@@ -86,6 +86,8 @@ interface StartOptions {
   mqttsPort: number | 'off';
   wssPort: number | 'off';
   webhooksAllowPrivate?: boolean;
+  db?: string;
+  redis?: string;
 }
 
 function readTlsFiles(opts: StartOptions): { cert: Buffer; key: Buffer } | null {
@@ -97,6 +99,9 @@ function readTlsFiles(opts: StartOptions): { cert: Buffer; key: Buffer } | null 
 }
 
 async function start(opts: StartOptions): Promise<void> {
+  // Processes on one broker but each on its own relay.db would each know half of every job.
+  if (opts.redis && !opts.db)
+    throw new Error('--redis needs --db: relay processes on one broker share one database');
   const tls = readTlsFiles(opts);
   if (!opts.plain && !tls) throw new Error('--no-plain needs --tls-cert and --tls-key');
   const plain = (p: number | 'off') => (opts.plain ? listenPort(p) : null);
@@ -114,6 +119,8 @@ async function start(opts: StartOptions): Promise<void> {
   await assertPortsFree(ports, 'relay');
   const relay = await startRelay({
     dataDir,
+    database: opts.db,
+    redis: opts.redis,
     host: opts.host,
     httpPort: plain(opts.httpPort),
     mqttPort: plain(opts.mqttPort),
@@ -214,6 +221,16 @@ export function registerRelay(program: Command): void {
     .option('--wss-port <port|off>', 'MQTT over secure WebSocket port', portOrOff, 8884)
     .option('--no-plain', 'no plain HTTP, MQTT or WebSocket listener (needs --tls-cert/--tls-key)')
     .option('--webhooks-allow-private', 'let webhooks reach loopback and private addresses')
+    .option(
+      '--db <url>',
+      'postgres:// URL: keep jobs and stores in PostgreSQL, shared with other relay processes (default: relay.db in the data dir)',
+      process.env.PRINTRELAY_DB || undefined,
+    )
+    .option(
+      '--redis <url>',
+      'redis:// URL: one MQTT broker with every relay process on this Redis (needs --db; see docs/scaling.md)',
+      process.env.PRINTRELAY_REDIS || undefined,
+    )
     .addHelpText(
       'after',
       '\nWebhook secrets are stored encrypted with the key in PRINTRELAY_SECRET_KEY (64 hex digits), or else\n' +

@@ -36,6 +36,8 @@ export interface ApiDeps extends DashboardPluginDeps {
   limits?: Partial<HttpLimits>;
   /** The relay's listeners, for /healthz and for telling an enrolling agent where to connect. */
   listeners: () => ListenerInfo[];
+  /** Why the MQTT broker cannot carry messages just now (Redis unreachable), or null. */
+  brokerProblem: () => string | null;
   metrics: RelayMetrics;
   log: Log;
 }
@@ -185,7 +187,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       checks.store = `not answering: ${err instanceof Error ? err.message : String(err)}`;
     }
     const mqtt = deps.listeners().some((l) => l.kind === 'mqtt' || l.kind === 'mqtts');
-    checks.broker = mqtt ? 'ok' : 'no MQTT listener';
+    checks.broker = mqtt ? (deps.brokerProblem() ?? 'ok') : 'no MQTT listener';
     const ready = Object.values(checks).every((c) => c === 'ok');
     return reply.code(ready ? 200 : 503).send({ ready, checks });
   });

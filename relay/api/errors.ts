@@ -5,6 +5,7 @@ import { type ApiError, apiError } from '../../protocol/api.js';
 import { ValidationError, type ValidationIssue } from '../../protocol/validate.js';
 import type { Log } from '../../shared/log.js';
 import { type RefusalKind, Refused } from '../errors.js';
+import { StoreUnavailableError } from '../store/job-store.js';
 
 /** What only HTTP knows about: authentication, headers, endpoints. The domain throws Refused. */
 export class HttpError extends Error {
@@ -33,6 +34,11 @@ export function errorResponse(err: unknown): { status: number; body: ApiError } 
     return { status, body: apiError(status, err.message, err.issues) };
   }
   if (err instanceof ValidationError) return { status: 400, body: apiError(400, err.message, err.issues) };
+  if (err instanceof StoreUnavailableError)
+    return {
+      status: 503,
+      body: apiError(503, `the relay's database is unreachable just now; try again: ${err.message}`),
+    };
   return null;
 }
 

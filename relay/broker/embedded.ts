@@ -1,6 +1,9 @@
 // The embedded MQTT broker (aedes) with its listeners: MQTT over TCP and over WebSocket,
 // each plain and/or TLS. Authentication and the topic ACL come from ./access.ts, one
 // connection per store from ./takeover.ts.
+
+import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
@@ -8,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { parseStoreTopic, topics } from '../../protocol/topics.js';
+import { parseStoreTopic } from '../../protocol/topics.js';
 import type { Log } from '../../shared/log.js';
 import { closeServer, displayHost, type ListenerInfo, listen, type TlsCertificate } from '../listeners.js';
 import type { Directory } from '../store/job-store.js';
@@ -16,6 +19,7 @@ import { type AuthResult, authenticateAgent, maySubscribe, publishRefusal } from
 import { AuthThrottle, type AuthThrottleOptions, defaultAuthThrottle } from './auth-throttle.js';
 import type { MessageBus, UplinkMessage } from './bus.js';
 import { guarded } from './packet-guard.js';
+import { redisEngines } from './redis-engines.js';
 import { type IdentityConflict, StoreConnections } from './takeover.js';
 
 export interface BrokerOptions {
@@ -32,6 +36,10 @@ export interface BrokerOptions {
   onIdentityConflict?: (conflict: IdentityConflict) => void;
   /** Failed logins allowed per address and per username (defaults: defaultAuthThrottle). */
   authThrottle?: Partial<AuthThrottleOptions>;
+  /** Redis URL: one broker with the other relay processes on it (./redis-engines.ts); absent, this process alone. */
+  redis?: string | undefined;
+  /** Redis is back after a loss: what was published meanwhile may be lost. */
+  onRecovered?: () => void;
   log: Log;
 }
 
@@ -40,6 +48,8 @@ export interface EmbeddedBroker {
   listeners: ListenerInfo[];
   /** Closes the connections of a store's agent now (its credentials were revoked); how many. */
   disconnectStore(storeId: string): number;
+  /** Why it cannot carry messages just now (Redis unreachable), or null. */
+  problem(): string | null;
   close(): Promise<void>;
 }
 
@@ -50,6 +60,8 @@ const RETURN_CODES: Record<Exclude<AuthResult, { ok: true }>['reason'], number> 
   disabled: 5, // not authorized
 };
 const SERVER_UNAVAILABLE = 3;
+/** How long a publish may wait for Redis before the caller goes on (the message still goes out later). */
+const PUBLISH_WAIT_MS = 3000;
 
 export async function startEmbeddedBroker(opts: BrokerOptions): Promise<EmbeddedBroker> {
   const { directory, log } = opts;
@@ -61,8 +73,10 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
   /** Clients whose login was refused: counted in the throttle's summary, not logged again. */
   const refusedLogin = new WeakSet<Client>();
   const throttle = new AuthThrottle({ ...defaultAuthThrottle, ...opts.authThrottle }, log);
+  const engines = opts.redis ? await redisEngines(opts.redis, log, () => opts.onRecovered?.()) : null;
 
   const broker = await Aedes.createBroker({
+    ...(engines ? { mq: engines.mq, persistence: engines.persistence, id: `relay-${randomUUID()}` } : {}),
     authenticate: (client, username, password, done) => {
       const address = addressOf.get(client.conn) ?? 'unknown';
       const refuse = (message: string, returnCode: number) => {
@@ -140,15 +154,17 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     log,
   );
 
-  const deliver = (packet: AedesPublishPacket, cb: () => void) => {
+  // What agents publish is handled by the process they are connected to: the 'publish' event
+  // comes only for publishes made on this process (its agents', and the last wills it gives
+  // out), never for those the other relay processes forward through Redis.
+  broker.on('publish', (packet: AedesPublishPacket) => {
     const t = parseStoreTopic(packet.topic);
-    if (t && t.direction === 'up') {
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      for (const h of handlers) h({ storeId: t.storeId, channel: t.channel, payload });
-    }
-    cb();
-  };
-  await new Promise<void>((resolve) => broker.subscribe(topics.relayUplink, deliver, resolve));
+    if (t?.direction !== 'up') return;
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    for (const h of handlers) h({ storeId: t.storeId, channel: t.channel, payload });
+  });
+  // A persistence or emitter failure (Redis gone) is waited out, not a crash.
+  (broker as unknown as EventEmitter).on('error', (err: Error) => log.error(`mqtt: ${err.message}`));
 
   // The connected clients of each store, so that revoking its credentials can close them.
   const connected = new Map<string, Set<Client>>();
@@ -187,6 +203,7 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
   const close = async () => {
     // Closing the broker disconnects every client, so the servers can then close.
     await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await engines?.close();
     throttle.close();
     for (const wss of sockets) {
       for (const client of wss.clients) client.terminate();
@@ -248,9 +265,21 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
   const bus: MessageBus = {
     publish: (topic, payload) =>
       new Promise<void>((resolve, reject) => {
+        // On Redis a publish waits for it; one that waits too long is left to go out when Redis
+        // is back, and the caller treats the job as published later (the sweep, the agent's hello).
+        const timer = engines
+          ? setTimeout(
+              () => reject(new Error(`no answer from Redis in ${PUBLISH_WAIT_MS} ms`)),
+              PUBLISH_WAIT_MS,
+            )
+          : null;
         broker.publish(
           { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false },
-          (err?: Error) => (err ? reject(err) : resolve()),
+          (err?: Error) => {
+            if (timer) clearTimeout(timer);
+            if (err) reject(err);
+            else resolve();
+          },
         );
       }),
     onUplink: (handler) => {
@@ -258,5 +287,5 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     },
   };
 
-  return { bus, listeners, disconnectStore, close };
+  return { bus, listeners, disconnectStore, problem: () => engines?.problem() ?? null, close };
 }

@@ -2,12 +2,15 @@
 // commit (group-commit.ts), and the Directory and JobStore on it, as one RelayStore. A job that
 // got its 201 survives a kill -9 of the relay and a power cut.
 import { join } from 'node:path';
+import type { Log } from '../../shared/log.js';
 import { type Connection, openDatabase } from '../../shared/sqlite.js';
 import { SecretBox } from '../secret-box.js';
 import { SqliteDashboardStore } from './dashboard-sqlite.js';
 import { GroupCommit } from './group-commit.js';
 import type { Directory, JobStore, RelayStore } from './job-store.js';
+import { methodsOf } from './methods.js';
 import { migrations } from './migrations.js';
+import { isPostgresUrl, openPostgresStore } from './postgres/open.js';
 import { SqliteDirectory } from './sqlite-directory.js';
 import { SqliteJobStore } from './sqlite-jobs.js';
 
@@ -41,12 +44,18 @@ function sealClearWebhookSecrets(db: Connection, secrets: SecretBox): void {
   })();
 }
 
-/** The public methods of a class instance, bound to it (private ones are #private, not listed). */
-export function methodsOf<T extends object>(instance: T): T {
-  const methods: Record<string, unknown> = {};
-  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(instance))) {
-    const value: unknown = Reflect.get(instance, name);
-    if (name !== 'constructor' && typeof value === 'function') methods[name] = value.bind(instance);
-  }
-  return methods as T;
+/**
+ * The relay's store: on PostgreSQL when `database` is a postgres:// URL (several relay
+ * processes may share it), else relay.db in `dataDir`. Webhook secrets are sealed with the key
+ * of PRINTRELAY_SECRET_KEY or of `dataDir`, which every process on one database must share.
+ */
+export async function openStore(
+  dataDir: string,
+  database: string | undefined,
+  log: Log,
+): Promise<RelayStore> {
+  if (database === undefined || database === '') return openRelayStore(dataDir);
+  if (!isPostgresUrl(database))
+    throw new Error(`--db takes a postgres:// or postgresql:// URL, not ${JSON.stringify(database)}`);
+  return openPostgresStore(database, SecretBox.forDataDir(dataDir), log);
 }

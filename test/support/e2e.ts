@@ -38,7 +38,7 @@ export class RelayProcess extends ChildRelay {
 /** The HTTP API as an order source uses it. */
 export class ApiClient {
   constructor(
-    readonly relay: RelayProcess,
+    readonly relay: { httpUrl: string },
     readonly key: string,
   ) {}
 

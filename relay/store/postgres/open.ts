@@ -8,7 +8,7 @@ import type { Log } from '../../../shared/log.js';
 import type { SecretBox } from '../../secret-box.js';
 import { ChangeFeed, type StoreChange } from '../changes.js';
 import type { Directory, JobStore, RelayStore } from '../job-store.js';
-import { methodsOf } from '../open.js';
+import { methodsOf } from '../methods.js';
 import { PgDashboardStore } from './dashboard.js';
 import { PgDirectory } from './directory.js';
 import { PgJobStore } from './jobs.js';
