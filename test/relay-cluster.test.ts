@@ -12,6 +12,7 @@ import { type ClusterMember, RelayProcess } from '../chaos/processes.js';
 import { PostgresServer } from '../harness/postgres.js';
 import { RedisServer } from '../harness/redis.js';
 import type { JobRequest } from '../protocol/job.js';
+import { runAdmin } from '../relay/admin-channel.js';
 import type { VirtualPrinter } from '../virtual-printer/virtual-printer.js';
 import { CLI_PATH } from './support/build.js';
 import { AgentProcess, ApiClient, E2e, freePort, markedJob, ticketsWith, waitFor } from './support/e2e.js';
@@ -104,6 +105,15 @@ describe('relay cluster: two processes on PostgreSQL and Redis', { timeout: 120_
     expect(ticketsWith(printer, 'VIA-B-1')).toBe(1);
     expect(await ready(a)).toBe(200);
     expect(await ready(b)).toBe(200);
+  });
+
+  it("disabling the store through relay B's admin closes its agent's connection on relay A", async () => {
+    const { result } = await runAdmin(b.dataDir, 'stores.disable', { storeId: 's1' });
+    expect(result.disconnected).toBe(0); // not on B
+    await waitFor(async () => !(await apiA.storeOnline('s1')), 'store s1 offline', 10_000);
+    expect((await agent.status()).relay.connected).toBe(false);
+    await runAdmin(b.dataDir, 'stores.enable', { storeId: 's1' });
+    await waitFor(() => apiA.storeOnline('s1'), 'store s1 back online', 30_000);
   });
 
   it('kill -9 relay A mid-stream: the agent moves to B and every job that got a 201 prints exactly once', async () => {

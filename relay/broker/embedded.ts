@@ -46,7 +46,10 @@ export interface BrokerOptions {
 export interface EmbeddedBroker {
   bus: MessageBus;
   listeners: ListenerInfo[];
-  /** Closes the connections of a store's agent now (its credentials were revoked); how many. */
+  /**
+   * Closes the connections of a store's agent now (its credentials were revoked); how many on
+   * this process. Other relay processes on the same Redis close theirs too.
+   */
   disconnectStore(storeId: string): number;
   /** Why it cannot carry messages just now (Redis unreachable), or null. */
   problem(): string | null;
@@ -60,6 +63,8 @@ const RETURN_CODES: Record<Exclude<AuthResult, { ok: true }>['reason'], number> 
   disabled: 5, // not authorized
 };
 const SERVER_UNAVAILABLE = 3;
+/** Between relay processes only: emitted on the broker's emitter, never published to MQTT clients. */
+const DISCONNECT_STORE_TOPIC = 'printrelay-relays/disconnect-store';
 /** How long a publish may wait for Redis before the caller goes on (the message still goes out later). */
 const PUBLISH_WAIT_MS = 3000;
 
@@ -178,10 +183,22 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     clients?.delete(client);
     if (storeId !== undefined && clients?.size === 0) connected.delete(storeId);
   });
-  const disconnectStore = (storeId: string): number => {
+  const disconnectHere = (storeId: string): number => {
     const clients = [...(connected.get(storeId) ?? [])];
     for (const client of clients) client.close();
     return clients.length;
+  };
+  // With other relay processes, the store's agent may be connected to any of them: they are
+  // told through the broker's own emitter (on Redis), a topic no MQTT client can reach.
+  if (engines) {
+    engines.mq.on(DISCONNECT_STORE_TOPIC, (packet, done) => {
+      disconnectHere(packet.payload.toString());
+      done();
+    });
+  }
+  const disconnectStore = (storeId: string): number => {
+    engines?.mq.emit({ topic: DISCONNECT_STORE_TOPIC, payload: Buffer.from(storeId) });
+    return disconnectHere(storeId);
   };
 
   broker.on('clientError', (client, err) => {

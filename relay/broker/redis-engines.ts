@@ -11,19 +11,19 @@ import type { Log } from '../../shared/log.js';
 
 const require = createRequire(import.meta.url);
 // CommonJS packages without ES module entry points.
-const MQEmitterRedis = require('mqemitter-redis') as (opts: {
-  pubConn: Redis;
-  subConn: Redis;
-}) => RedisEmitter;
+const MQEmitterRedis = require('mqemitter-redis') as (opts: { pubConn: Redis; subConn: Redis }) => Emitter;
 const redisPersistence = require('aedes-persistence-redis') as (opts: { conn: Redis }) => unknown;
 
-interface RedisEmitter {
+/** The message emitter every relay process's broker shares (what of it the relay uses itself). */
+export interface Emitter {
+  on(topic: string, listener: (packet: { payload: Buffer | string }, done: () => void) => void): void;
+  emit(packet: { topic: string; payload: Buffer }, cb?: (err?: Error) => void): void;
   state: { on(event: 'error', listener: (err: Error) => void): void };
 }
 
 export interface RedisEngines {
   /** For Aedes.createBroker. */
-  mq: unknown;
+  mq: Emitter;
   persistence: unknown;
   /** Why the broker cannot work just now (Redis unreachable), or null. */
   problem(): string | null;
