@@ -5,12 +5,12 @@
 // the paper is refilled, the cover closed, the power back on.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VirtualPrinter } from '../virtual-printer/virtual-printer.js';
-import type { CutMode, LinkProxy } from './link-proxy.js';
+import type { CutMode } from './link-proxy.js';
 import type { AgentProcess, RelayProcess } from './processes.js';
 import type { Rng } from './rng.js';
 
 export const FAULT_KINDS = [
-  'relay-kill', // kill -9 of the relay, restarted after the down time
+  'relay-kill', // kill -9 of the relay (of one relay process, on a cluster), restarted after the down time
   'agent-kill', // kill -9 of a store's agent, restarted after the down time
   'link-cut', // the store's link to the relay cut (reset or blackhole) for the duration
   'paper-out', // a printer runs out of paper; refilled after the duration
@@ -23,7 +23,7 @@ export interface PlannedFault {
   /** When, in ms from the start of the chaos phase. */
   atMs: number;
   kind: FaultKind;
-  /** 'relay', a store id (agent-kill, link-cut) or 'storeId/printerId'. */
+  /** A relay ('relay', or 'relay-a'... on a cluster), a store id (agent-kill, link-cut) or 'storeId/printerId'. */
   target: string;
   durationMs: number;
   mode?: CutMode;
@@ -40,6 +40,8 @@ export interface FaultPlanOptions {
   durationMs: number;
   /** Mean gap between faults. */
   meanGapMs: number;
+  /** The relay processes' names. */
+  relays: readonly string[];
   stores: readonly string[];
   /** 'storeId/printerId' of every printer. */
   printers: readonly string[];
@@ -68,14 +70,19 @@ const DURATION: Record<FaultKind, [number, number]> = {
 export function planFaults(rng: Rng, opts: FaultPlanOptions): PlannedFault[] {
   const plan: PlannedFault[] = [];
   const first = rng.shuffle(FAULT_KINDS);
+  // Each relay process is a target of its own: a cluster's processes are killed as often as a lone relay.
+  const weights = { ...WEIGHTS, 'relay-kill': WEIGHTS['relay-kill'] * opts.relays.length };
   // The last few seconds are left quiet: a fault there would only overlap the drain.
   const end = opts.durationMs - 3000;
   for (let at = rng.exponential(opts.meanGapMs); at < end; at += rng.exponential(opts.meanGapMs)) {
-    const kind = first.shift() ?? rng.weighted(WEIGHTS);
+    const kind = first.shift() ?? rng.weighted(weights);
     const [min, max] = DURATION[kind];
     const target =
       kind === 'relay-kill'
-        ? 'relay'
+        ? // One relay: no draw, so that a seed plans what it planned before clusters.
+          opts.relays.length === 1
+          ? (opts.relays[0] as string)
+          : rng.pick(opts.relays)
         : kind === 'agent-kill' || kind === 'link-cut'
           ? rng.pick(opts.stores)
           : rng.pick(opts.printers);
@@ -90,10 +97,15 @@ export function planFaults(rng: Rng, opts: FaultPlanOptions): PlannedFault[] {
   return plan;
 }
 
+/** A store's network: every hop from its agent to a relay, cut together. */
+export interface StoreLink {
+  cutFor(durationMs: number, mode: CutMode): Promise<void>;
+}
+
 export interface FaultTargets {
-  relay: RelayProcess;
+  relays: ReadonlyMap<string, RelayProcess>;
   agents: ReadonlyMap<string, AgentProcess>;
-  links: ReadonlyMap<string, LinkProxy>;
+  links: ReadonlyMap<string, StoreLink>;
   printers: ReadonlyMap<string, VirtualPrinter>;
 }
 
@@ -151,11 +163,13 @@ export class FaultInjector {
     this.log(`fault ${kind} ${target} for ${durationMs} ms${record.mode ? ` (${record.mode})` : ''}`);
     try {
       switch (kind) {
-        case 'relay-kill':
-          await this.targets.relay.kill9();
+        case 'relay-kill': {
+          const relay = this.#get(this.targets.relays, target);
+          await relay.kill9();
           await sleep(durationMs);
-          await restart('relay', this.targets.relay);
+          await restart(target, relay);
           break;
+        }
         case 'agent-kill': {
           const agent = this.#get(this.targets.agents, target);
           await agent.kill9();

@@ -1,4 +1,4 @@
-// `npm run chaos [-- --duration 420 --stores 6 --rate 10 --seed N --report chaos-report.json]`:
+// `npm run chaos [-- --duration 420 --stores 6 --rate 10 --seed N --report chaos-report.json --cluster]`:
 // a chaos run against this repository's build, its report written as JSON and Markdown.
 // Exit 0 when the ledger holds (no job lost, no silent duplicate), 1 when it does not.
 import { join } from 'node:path';
@@ -30,6 +30,11 @@ const program = new Command('npm run chaos --')
   .option('--seed <n>', 'seed of the orders and faults (default: a random one, printed)', positiveInteger)
   .option('--report <file>', 'report file, .json or .md (both are written)', reportFile, 'chaos-report.json')
   .option('--keep', 'keep logs and databases of a run that passed (a failed run always keeps them)', false)
+  .option(
+    '--cluster',
+    'two relay processes on throwaway PostgreSQL and Redis (docs/scaling.md), killed one at a time',
+    false,
+  )
   .parse();
 
 const o = program.opts<{
@@ -42,6 +47,7 @@ const o = program.opts<{
   seed?: number;
   report: string;
   keep: boolean;
+  cluster: boolean;
 }>();
 const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31) + 1;
 const log = (line: string) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`);
@@ -58,6 +64,7 @@ try {
     faultEveryMs: Math.round(o.faultEvery * 1000),
     drainTimeoutMs: Math.round(o.drainTimeout * 1000),
     keepWorkDir: o.keep,
+    cluster: o.cluster,
     log,
   });
   log(`report: ${report.reportFiles.join(', ')}`);

@@ -34,7 +34,8 @@ export interface Order {
 }
 
 export interface OrderSourceOptions {
-  httpUrl: string;
+  /** The relays' HTTP APIs, taken in turn as a load balancer would (a request that fails goes to the next). */
+  httpUrls: readonly string[];
   apiKey: string;
   stores: readonly StoreTargets[];
   rng: Rng;
@@ -53,6 +54,7 @@ export class OrderSource {
   readonly #pending = new Set<Promise<void>>();
   /** POSTs answered with something other than a 201, or not answered at all. */
   retries = 0;
+  #nextRelay = 0;
 
   constructor(private readonly opts: OrderSourceOptions) {}
 
@@ -138,7 +140,8 @@ export class OrderSource {
     headers: Record<string, string> = {},
   ): Promise<{ status: number; text: string } | undefined> {
     try {
-      const res = await fetch(`${this.opts.httpUrl}${path}`, {
+      const relay = this.opts.httpUrls[this.#nextRelay++ % this.opts.httpUrls.length];
+      const res = await fetch(`${relay}${path}`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${this.opts.apiKey}`,

@@ -1,7 +1,11 @@
 // One chaos run: a real relay and one real agent per store as child processes, virtual
-// printers in this process, a cuttable TCP hop between each agent and the relay. Orders
+// printers in this process, a cuttable TCP hop between each agent and the relay. With
+// `cluster`, two relay processes on throwaway PostgreSQL and Redis (docs/scaling.md) instead:
+// each agent has a hop to each relay (its store's network, cut as one), orders go to the relays
+// in turn, and relay kills strike one process at a time. Orders
 // stream in while faults strike at seeded moments; then every fault is undone, the system
 // drains, and the ledger check compares what the relay says with what came out on paper.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +15,8 @@ import type { LocalJobView } from '../agent/views.js';
 import { percentile } from '../bench/stats.js';
 import type { NodeChild } from '../harness/child.js';
 import { freePort } from '../harness/ports.js';
+import { PostgresServer } from '../harness/postgres.js';
+import { RedisServer } from '../harness/redis.js';
 import { waitFor } from '../harness/wait.js';
 import type { JobState, JobView, TimelineEntry } from '../protocol/job.js';
 import { startVirtualPrinter, type VirtualPrinter } from '../virtual-printer/virtual-printer.js';
@@ -21,12 +27,13 @@ import {
   type FaultRecord,
   planFaults,
   restart,
+  type StoreLink,
 } from './faults.js';
 import { checkLedger, type Violation } from './ledger.js';
 import { LinkProxy } from './link-proxy.js';
 import { OrderSource, type StoreTargets } from './orders.js';
 import { PaperTally } from './paper.js';
-import { AgentProcess, RelayProcess } from './processes.js';
+import { AgentProcess, type ClusterMember, RelayProcess } from './processes.js';
 import { markdownSummary } from './report.js';
 import { Rng } from './rng.js';
 
@@ -47,6 +54,8 @@ export interface ChaosOptions {
   drainTimeoutMs?: number;
   /** Keep the logs and databases of a run that passed too (one that fails always keeps them). */
   keepWorkDir?: boolean;
+  /** Two relay processes on PostgreSQL and Redis instead of one on SQLite. */
+  cluster?: boolean;
   log?: (line: string) => void;
 }
 
@@ -125,7 +134,7 @@ const PAPER_QUIET_MS = 1500;
 interface Store {
   storeId: string;
   agent: AgentProcess;
-  link: LinkProxy;
+  link: StoreLink;
   printers: Map<string, VirtualPrinter>;
   refs: string[];
 }
@@ -142,21 +151,41 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   try {
     // ---- setup ----------------------------------------------------------------------------
     const tSetup = Date.now();
-    const relay = new RelayProcess(
-      opts.cliPath,
-      join(workDir, 'relay'),
-      await freePort(),
-      await freePort(),
-      join(workDir, 'logs', 'relay.log'),
-    );
-    mkdirSync(relay.dataDir);
-    cleanups.push(() => relay.kill9());
+    let member: ClusterMember | undefined;
+    if (opts.cluster) {
+      const [pg, redis] = await Promise.all([PostgresServer.start(), RedisServer.start()]);
+      cleanups.push(
+        () => pg.stop(),
+        () => redis.stop(),
+      );
+      const secretKey = randomBytes(32).toString('hex');
+      // This process opens the same database to add stores and keys, with the relays' key.
+      process.env.PRINTRELAY_SECRET_KEY = secretKey;
+      member = { database: await pg.createDatabase('relay'), redis: redis.url, secretKey };
+    }
+    const relays = new Map<string, RelayProcess>();
+    for (const name of opts.cluster ? ['relay-a', 'relay-b'] : ['relay']) {
+      const dataDir = join(workDir, name);
+      const logFile = join(workDir, 'logs', `${name}.log`);
+      const relay = new RelayProcess(
+        opts.cliPath,
+        dataDir,
+        await freePort(),
+        await freePort(),
+        logFile,
+        member,
+      );
+      mkdirSync(relay.dataDir);
+      cleanups.push(() => relay.kill9());
+      relays.set(name, relay);
+    }
+    const relay = relays.values().next().value as RelayProcess;
     const apiKey = await relay.addKey('all');
     const tally = new PaperTally((text) => text.startsWith(`CHAOS-${opts.seed}-`));
     const stores: Store[] = [];
     let lastPrintAt = 0;
     for (let s = 1; s <= opts.stores; s++) {
-      const store = await setUpStore(opts, relay, `s${s}`, s, workDir, cleanups);
+      const store = await setUpStore(opts, [...relays.values()], `s${s}`, s, workDir, cleanups);
       for (const [id, printer] of store.printers) {
         tally.watch(`${store.storeId}/${id}`, printer);
         printer.on('printed', () => {
@@ -165,7 +194,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       }
       stores.push(store);
     }
-    await relay.start();
+    for (const r of relays.values()) await r.start();
     await Promise.all(stores.map((s) => s.agent.start()));
     const api = (path: string) =>
       fetch(`${relay.httpUrl}${path}`, {
@@ -184,7 +213,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       { timeoutMs: 30_000, intervalMs: 250, ignoreErrors: true },
     );
     const setupMs = Date.now() - tSetup;
-    log(`setup: relay and ${stores.length} agents up in ${setupMs} ms; work dir ${workDir}`);
+    log(
+      `setup: ${relays.size} relay process(es) and ${stores.length} agents up in ${setupMs} ms; work dir ${workDir}`,
+    );
 
     // ---- chaos: orders and faults -----------------------------------------------------------
     const planRng = new Rng(opts.seed);
@@ -192,13 +223,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const plan = planFaults(planRng, {
       durationMs: opts.durationMs,
       meanGapMs: opts.faultEveryMs ?? 4000,
+      relays: [...relays.keys()],
       stores: stores.map((s) => s.storeId),
       printers: stores.flatMap((s) => [...s.printers.keys()].map((id) => `${s.storeId}/${id}`)),
     });
     const tChaos = Date.now();
     const injector = new FaultInjector(
       {
-        relay,
+        relays,
         agents: new Map(stores.map((s) => [s.storeId, s.agent])),
         links: new Map(stores.map((s) => [s.storeId, s.link])),
         printers: new Map(
@@ -210,7 +242,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     );
     const chaosEnd = tChaos + opts.durationMs;
     const source = new OrderSource({
-      httpUrl: relay.httpUrl,
+      httpUrls: [...relays.values()].map((r) => r.httpUrl),
       apiKey,
       stores: stores.map((s): StoreTargets => ({ storeId: s.storeId, refs: s.refs })),
       rng: orderRng,
@@ -220,7 +252,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     // A relay or agent that exits without being killed is a finding: it is noted and, as a
     // service manager would, started again (when no fault holds it).
     const watched = [
-      { name: 'relay', target: 'relay', child: relay },
+      ...[...relays].map(([name, child]) => ({ name, target: name, child })),
       ...stores.map((s) => ({ name: `agent ${s.storeId}`, target: s.storeId, child: s.agent })),
     ];
     const crashed = new Set<NodeChild>();
@@ -407,13 +439,13 @@ function checkOptions(opts: ChaosOptions): void {
 /** A store: its printers, the hop to the relay, and its agent (configured, not started). */
 async function setUpStore(
   opts: ChaosOptions,
-  relay: RelayProcess,
+  relays: readonly RelayProcess[],
   storeId: string,
   index: number,
   workDir: string,
   cleanups: (() => Promise<void> | void)[],
 ): Promise<Store> {
-  const creds = await relay.addStore(storeId);
+  const creds = await (relays[0] as RelayProcess).addStore(storeId);
   const printers = new Map<string, VirtualPrinter>();
   const configs: AgentConfig['printers'] = [];
   const n = opts.printersPerStore;
@@ -436,14 +468,29 @@ async function setUpStore(
       ...(n > 1 ? { backup: `p${(i % n) + 1}` } : {}),
     });
   }
-  const link = await LinkProxy.start(relay.mqttPort);
-  cleanups.push(() => link.close());
+  // A hop to each relay; on a cluster the stores start on different relays, the others as alternates.
+  const hops: LinkProxy[] = [];
+  for (let r = 0; r < relays.length; r++) {
+    const hop = await LinkProxy.start((relays[(index + r) % relays.length] as RelayProcess).mqttPort);
+    cleanups.push(() => hop.close());
+    hops.push(hop);
+  }
+  const link: StoreLink = {
+    cutFor: async (ms, mode) => {
+      await Promise.all(hops.map((h) => h.cutFor(ms, mode)));
+    },
+  };
   const dir = join(workDir, storeId);
   mkdirSync(dir);
   const localApiPort = await freePort();
   const config: AgentConfig = {
     storeId,
-    relay: { url: link.url, password: creds.password, clientId: creds.clientId },
+    relay: {
+      url: (hops[0] as LinkProxy).url,
+      ...(hops.length > 1 ? { alternateUrls: hops.slice(1).map((h) => h.url) } : {}),
+      password: creds.password,
+      clientId: creds.clientId,
+    },
     dataDir: 'data',
     printers: configs,
     failover: { enabled: true, afterSeconds: 3 },

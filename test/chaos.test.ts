@@ -56,6 +56,40 @@ describe('chaos', () => {
     expect(report.workDir).toBeNull();
   });
 
+  it('holds on a relay cluster too: two relay processes on PostgreSQL and Redis, killed one at a time', {
+    timeout: 300_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'printrelay-chaos-test-'));
+    dirs.push(dir);
+    const lines: string[] = [];
+    const report = await runChaos({
+      cliPath: CLI_PATH,
+      durationMs: 45_000,
+      stores: 3,
+      printersPerStore: 2,
+      ordersPerSecond: 6,
+      seed: 20_261_203,
+      reportFile: join(dir, 'chaos-report.json'),
+      faultEveryMs: 3000,
+      drainTimeoutMs: 120_000,
+      cluster: true,
+      log: (line) => lines.push(line),
+    });
+    const explain = `${readFileSync(join(dir, 'chaos-report.md'), 'utf8')}\n${lines.join('\n')}`;
+
+    expect(report.violations, explain).toEqual([]);
+    expect(report.errors, explain).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(
+      lines.some((l) => l.includes('2 relay process(es)')),
+      explain,
+    ).toBe(true);
+    expect(report.faults.byKind['relay-kill'], explain).toBeGreaterThan(0);
+    expect(report.orders.placed).toBeGreaterThan(150);
+    expect(report.orders.accepted).toBe(report.orders.placed);
+    expect(report.states.printed ?? 0).toBeGreaterThan(report.orders.accepted / 2);
+  });
+
   describe('the ledger check', () => {
     const t0 = Date.parse('2026-12-01T10:00:00Z');
     let n = 0;
