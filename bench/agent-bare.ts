@@ -17,7 +17,7 @@ const { creds, mqttPort, printerPort } = JSON.parse(process.argv[2] ?? '') as {
 
 const printer = net.connect({ host: HOST, port: printerPort, noDelay: true });
 await once(printer, 'connect');
-const agent = new LightAgent(creds, HOST, mqttPort, {
+const agent = new LightAgent(creds, HOST, [mqttPort], {
   received: (jobId) => printer.write(`\x1b@${jobId}\n`),
   delivered: () => {},
 });

@@ -37,7 +37,7 @@ process.on('disconnect', () => process.exit(0));
 process.on('message', (m: WorkerRequest) => {
   switch (m.type) {
     case 'add': {
-      const added = m.agents.map((creds) => new LightAgent(creds, m.host, m.port, sink));
+      const added = m.agents.map((creds) => new LightAgent(creds, m.host, m.ports, sink));
       agents.push(...added);
       startAll(added, m.window);
       return;

@@ -23,6 +23,8 @@ async function startBroker(): Promise<{ mqttPort: number; httpPort: number; clos
       httpPort: config.httpPort,
       mqttPort: config.mqttPort,
       wsPort: null,
+      database: config.database,
+      redis: config.redis,
       log: silentLog,
     });
     const port = (url: string) => Number(new URL(url).port);

@@ -14,7 +14,8 @@ import type { JobMessage } from '../protocol/messages.js';
 import { parseTicket } from '../protocol/ticket.js';
 import { topics } from '../protocol/topics.js';
 import { type AgentCredentials, addApiKey, newAgentCredentials } from '../relay/admin.js';
-import { openRelayStore } from '../relay/store/open.js';
+import { openStore } from '../relay/store/open.js';
+import { silentLog } from '../shared/log.js';
 import type {
   BrokerConfig,
   BrokerKind,
@@ -43,14 +44,14 @@ export interface FanoutOptions {
   log: (line: string) => void;
 }
 
-const HOST = '127.0.0.1';
+export const HOST = '127.0.0.1';
 const ticket = parseTicket(
   JSON.parse(readFileSync(join(REPO_ROOT, 'test/fixtures/tickets/kitchen-ticket.json'), 'utf8')),
 );
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A child process spoken to by request and typed reply. */
-class Child<Req, Rep extends { type: string }> {
+export class Child<Req, Rep extends { type: string }> {
   private readonly waiters: { type: string; resolve: (m: Rep) => void; reject: (e: Error) => void }[] = [];
   readonly exited: Promise<number | null>;
 
@@ -95,10 +96,10 @@ class Child<Req, Rep extends { type: string }> {
   }
 }
 
-type Broker = Child<BrokerRequest, BrokerReply>;
-type Worker = Child<WorkerRequest, WorkerReply>;
+export type Broker = Child<BrokerRequest, BrokerReply>;
+export type Worker = Child<WorkerRequest, WorkerReply>;
 
-async function startBroker(
+export async function startBroker(
   config: BrokerConfig,
 ): Promise<{ broker: Broker; ready: BrokerReply & { type: 'ready' } }> {
   const proc = fork(join(import.meta.dirname, 'broker-child.js'), [JSON.stringify(config)], {
@@ -109,7 +110,7 @@ async function startBroker(
   return { broker, ready: await broker.next('ready') };
 }
 
-async function stopBroker(broker: Broker): Promise<void> {
+export async function stopBroker(broker: Broker): Promise<void> {
   await broker.ask({ type: 'stop' }, 'stopped');
   await broker.exited;
 }
@@ -125,11 +126,12 @@ async function profiled<T>(broker: Broker, name: string, run: () => Promise<T>):
 }
 
 /** `count` stores with agent credentials and one API key, in a data dir to copy per scenario. */
-async function makeTemplate(
+export async function makeTemplate(
   count: number,
+  database?: string,
 ): Promise<{ dir: string; creds: AgentCredentials[]; apiKey: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'printrelay-bench-'));
-  const store = openRelayStore(dir);
+  const store = await openStore(dir, database, silentLog);
   const creds: AgentCredentials[] = [];
   const now = Date.now();
   // Many at a time, so that the store's group commit puts them in few transactions.
@@ -146,7 +148,7 @@ async function makeTemplate(
   return { dir, creds, apiKey: key };
 }
 
-async function workerStats(workers: Worker[]): Promise<WorkerStats> {
+export async function workerStats(workers: Worker[]): Promise<WorkerStats> {
   const all = await Promise.all(workers.map((w) => w.ask({ type: 'stats' }, 'stats')));
   return all.reduce(
     (s, w) => ({
@@ -173,7 +175,7 @@ interface UpResult {
  * Waits until every agent is up (and, against the relay, its hello acknowledged); returns
  * how long that took after `since`, or a description of how far it got by the deadline.
  */
-async function allUp(
+export async function allUp(
   workers: Worker[],
   n: number,
   hello: boolean,
@@ -209,7 +211,7 @@ interface Order {
   jobId: string;
 }
 
-interface PhaseResult {
+export interface PhaseResult {
   rate: number;
   offered: number;
   accepted: number;
@@ -224,9 +226,13 @@ interface PhaseResult {
   cpuMsPer1000: number;
 }
 
-type Sender = (storeId: string, i: number, sched: number) => Promise<Order | null>;
+export type Sender = (storeId: string, i: number, sched: number) => Promise<Order | null>;
 
-function httpSender(httpPort: number, apiKey: string, runId: string): { send: Sender; close: () => void } {
+export function httpSender(
+  httpPort: number,
+  apiKey: string,
+  runId: string,
+): { send: Sender; close: () => void } {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const send: Sender = (storeId, i, sched) =>
     new Promise((resolve) => {
@@ -292,7 +298,11 @@ async function mqttSender(mqttPort: number, runId: string): Promise<{ send: Send
   return { send, close: () => client.end(true) };
 }
 
-async function collect(workers: Worker[], received: Map<string, number>, delivered: Map<string, number>) {
+export async function collect(
+  workers: Worker[],
+  received: Map<string, number>,
+  delivered: Map<string, number>,
+) {
   const add = (into: Map<string, number>, stamps: Stamps) => {
     for (const [id, at] of stamps) if (!into.has(id)) into.set(id, at);
   };
@@ -302,24 +312,28 @@ async function collect(workers: Worker[], received: Map<string, number>, deliver
   }
 }
 
-async function runPhase(
+export async function runPhase(
   kind: BrokerKind,
-  broker: Broker,
+  brokers: Broker[],
   workers: Worker[],
   sender: Sender,
   storeIds: string[],
   rate: number,
-  opts: FanoutOptions,
+  timing: { seconds: number; drainTimeoutMs: number },
 ): Promise<PhaseResult> {
   const received = new Map<string, number>();
   const delivered = new Map<string, number>();
   await collect(workers, received, delivered);
   received.clear();
   delivered.clear();
-  const cpu0 = (await broker.ask({ type: 'usage', gc: false }, 'usage')).cpuMs;
+  const cpu = async () =>
+    (await Promise.all(brokers.map((b) => b.ask({ type: 'usage', gc: false }, 'usage')))).reduce(
+      (ms, u) => ms + u.cpuMs,
+      0,
+    );
+  const cpu0 = await cpu();
 
-  const seconds = opts.phases.find((p) => p.rate === rate)?.seconds ?? 0;
-  const offered = Math.round(rate * seconds);
+  const offered = Math.round(rate * timing.seconds);
   const pending: Promise<Order | null>[] = [];
   const start = nowMs() + 5;
   // Open loop: orders go out on schedule whether or not earlier ones were answered, and
@@ -334,14 +348,14 @@ async function runPhase(
     await sleep(1);
   }
   const orders = (await Promise.all(pending)).filter((o): o is Order => o !== null);
-  const deadline = nowMs() + opts.drainTimeoutMs;
+  const deadline = nowMs() + timing.drainTimeoutMs;
   for (;;) {
     await collect(workers, received, delivered);
     const done = orders.every((o) => received.has(o.jobId) && (kind === 'aedes' || delivered.has(o.jobId)));
     if (done || nowMs() > deadline) break;
     await sleep(200);
   }
-  const cpu1 = (await broker.ask({ type: 'usage', gc: false }, 'usage')).cpuMs;
+  const cpu1 = await cpu();
 
   const lastAccepted = Math.max(...orders.map((o) => o.accepted));
   const since = (from: Map<string, number>, base: (o: Order) => number) =>
@@ -400,8 +414,8 @@ interface StormResult {
 }
 
 /** Every child process started, so that a failed run leaves none behind. */
-const children: { kill(): void }[] = [];
-const track = <T extends { kill(): void }>(c: T): T => {
+export const children: { kill(): void }[] = [];
+export const track = <T extends { kill(): void }>(c: T): T => {
   children.push(c);
   return c;
 };
@@ -447,7 +461,7 @@ async function growSide(
     worker.send({
       type: 'add',
       host: HOST,
-      port: side.ready.mqttPort,
+      ports: [side.ready.mqttPort],
       agents: share,
       window: opts.connectWindow,
     });
@@ -485,7 +499,10 @@ async function phaseOn(
       : await mqttSender(side.ready.mqttPort, runId);
   try {
     const phase = await profiled(side.broker, `${side.kind}-${side.agents}-agents-${rate}-per-s`, () =>
-      runPhase(side.kind, side.broker, side.workers, sender.send, storeIds, rate, opts),
+      runPhase(side.kind, [side.broker], side.workers, sender.send, storeIds, rate, {
+        seconds: opts.phases.find((p) => p.rate === rate)?.seconds ?? 0,
+        drainTimeoutMs: opts.drainTimeoutMs,
+      }),
     );
     opts.log(
       `  ${side.kind}: ${rate}/s: ${phase.accepted}/${phase.offered} accepted at ${fmt(phase.acceptPerSecond, 0)}/s, ` +

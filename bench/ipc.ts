@@ -11,6 +11,9 @@ export interface BrokerConfig {
   /** 0 picks free ports; a restart passes the ports of the first start. */
   mqttPort: number;
   httpPort: number;
+  /** A relay process of a cluster (docs/scaling.md): its PostgreSQL and Redis. */
+  database?: string;
+  redis?: string;
 }
 
 /** usage with gc: memory after a full collection; without: CPU only, undisturbed. */
@@ -28,7 +31,8 @@ export type BrokerReply =
   | { type: 'stopped' };
 
 export type WorkerRequest =
-  | { type: 'add'; host: string; port: number; agents: AgentCredentials[]; window: number }
+  /** `ports`: the broker's MQTT port, then the alternates an agent moves to when it loses one. */
+  | { type: 'add'; host: string; ports: number[]; agents: AgentCredentials[]; window: number }
   | { type: 'stats' }
   | { type: 'collect' }
   | { type: 'stop' };

@@ -45,10 +45,14 @@ export class LightAgent {
   lastSentAt = 0;
   refused = 0;
 
+  /** Which of `ports` it tries next: like the agent's relay URLs, the next one after each loss. */
+  private portIndex = 0;
+
   constructor(
     private readonly creds: AgentCredentials,
     private readonly host: string,
-    private readonly port: number,
+    /** The relay's MQTT port, then its alternates (other processes of a cluster). */
+    private readonly ports: readonly number[],
     private readonly sink: AgentSink,
   ) {
     this.downJobs = topics.jobs(creds.storeId);
@@ -73,7 +77,8 @@ export class LightAgent {
   }
 
   private connect(): void {
-    const socket = connect({ host: this.host, port: this.port, noDelay: true });
+    const port = this.ports[this.portIndex % this.ports.length] as number;
+    const socket = connect({ host: this.host, port, noDelay: true });
     this.socket = socket;
     const parser = mqtt.parser({ protocolVersion: 4 });
     parser.on('packet', (p: Packet) => this.handle(p));
@@ -112,7 +117,9 @@ export class LightAgent {
     if (this.stopped) return;
     // The agent's rule: a connection that outlived the longest wait was not part of a crash loop.
     if (wasUpFor >= BACKOFF_MAX_MS) this.failures = 0;
-    const delay = backoffDelay(this.failures, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
+    // The agent's rule with several relays: the next one, and a longer wait only after a full pass.
+    this.portIndex++;
+    const delay = backoffDelay(Math.floor(this.failures / this.ports.length), BACKOFF_MIN_MS, BACKOFF_MAX_MS);
     this.failures++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;

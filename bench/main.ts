@@ -1,8 +1,9 @@
-// `npm run bench [-- --quick] [-- --only render|fanout|agent|dashboard|enrol|orders] [-- --out FILE]`: runs the benchmarks
+// `npm run bench [-- --quick] [-- --only render|fanout|agent|dashboard|enrol|orders|cluster] [-- --out FILE]`: runs the benchmarks
 // and prints their figures as Markdown (the body of bench/RESULTS.md); --out also writes it.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runAgentFootprint } from './agent-footprint.js';
+import { runClusterBench } from './cluster.js';
 import { runDashboardBench } from './dashboard.js';
 import { runEnrolFloodBench } from './enrol-flood.js';
 import { runFanoutBench } from './fanout.js';
@@ -18,7 +19,7 @@ const { values } = parseArgs({
   },
 });
 const only = values.only;
-const benches = ['render', 'fanout', 'agent', 'dashboard', 'enrol', 'orders'];
+const benches = ['render', 'fanout', 'agent', 'dashboard', 'enrol', 'orders', 'cluster'];
 if (only !== undefined && !benches.includes(only)) {
   console.error(`--only takes ${benches.join(', ')}, not ${JSON.stringify(only)}`);
   process.exit(2);
@@ -78,6 +79,24 @@ if (only === undefined || only === 'orders') {
         { rate: 50, seconds: 10 },
       ];
   sections.push((await runOrdersBench({ phases, log })).markdown, '');
+}
+if (only === undefined || only === 'cluster') {
+  log('relay cluster: one process against two ...');
+  const cluster = await runClusterBench({
+    agents: quick ? 1000 : Number(process.env.BENCH_CLUSTER_AGENTS ?? 20_000),
+    phases: quick
+      ? [
+          { rate: 100, seconds: 2 },
+          { rate: 1000, seconds: 1 },
+        ]
+      : [
+          { rate: 100, seconds: 8 },
+          { rate: 1000, seconds: 3 },
+        ],
+    workers: 2,
+    log,
+  });
+  sections.push(cluster.markdown, '');
 }
 if (only === undefined || only === 'enrol') {
   log('enrolment flood ...');
