@@ -24,7 +24,6 @@ import {
   startBroker,
   track,
   type Worker,
-  workerStats,
 } from './fanout.js';
 import { fmt, nowMs, percentile, table } from './stats.js';
 
@@ -275,6 +274,7 @@ function report(results: ScenarioResult[], opts: ClusterBenchOptions): string {
         `${fmt(b.cpuMsPer1000, 0)} ms`,
         ratio(b.cpuMsPer1000, a.cpuMsPer1000),
       ],
+      ['CPU of PostgreSQL / of Redis per 1,000 jobs', engines(one.engines[i]), engines(two.engines[i]), ''],
     );
   });
   rows.push([
