@@ -19,7 +19,6 @@ import { type AuthResult, authenticateAgent, maySubscribe, publishRefusal } from
 import { AuthThrottle, type AuthThrottleOptions, defaultAuthThrottle } from './auth-throttle.js';
 import type { MessageBus, UplinkMessage } from './bus.js';
 import { guarded } from './packet-guard.js';
-import { redisEngines } from './redis-engines.js';
 import { type IdentityConflict, StoreConnections } from './takeover.js';
 
 export interface BrokerOptions {
@@ -78,7 +77,10 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
   /** Clients whose login was refused: counted in the throttle's summary, not logged again. */
   const refusedLogin = new WeakSet<Client>();
   const throttle = new AuthThrottle({ ...defaultAuthThrottle, ...opts.authThrottle }, log);
-  const engines = opts.redis ? await redisEngines(opts.redis, log, () => opts.onRecovered?.()) : null;
+  // Loaded only for a cluster: a lone relay (and the agent, in the same bundle) never evaluates the Redis clients.
+  const engines = opts.redis
+    ? await (await import('./redis-engines.js')).redisEngines(opts.redis, log, () => opts.onRecovered?.())
+    : null;
 
   const broker = await Aedes.createBroker({
     ...(engines ? { mq: engines.mq, persistence: engines.persistence, id: `relay-${randomUUID()}` } : {}),

@@ -5,14 +5,11 @@
 // last wills, so an agent that reconnects to another process finds its session there). Each
 // process has a broker id of its own; aedes tells the others of its clients and, when a process
 // stops sending heartbeats, one of the others publishes the last wills of its agents.
-import { createRequire } from 'node:module';
+import redisPersistence from 'aedes-persistence-redis';
 import { Redis } from 'ioredis';
+import MQEmitterRedis from 'mqemitter-redis';
 import type { Log } from '../../shared/log.js';
-
-const require = createRequire(import.meta.url);
-// CommonJS packages without ES module entry points.
-const MQEmitterRedis = require('mqemitter-redis') as (opts: { pubConn: Redis; subConn: Redis }) => Emitter;
-const redisPersistence = require('aedes-persistence-redis') as (opts: { conn: Redis }) => unknown;
+import { maskedUrl } from '../../shared/masked-url.js';
 
 /** The message emitter every relay process's broker shares (what of it the relay uses itself). */
 export interface Emitter {
@@ -30,17 +27,6 @@ export interface RedisEngines {
   close(): Promise<void>;
 }
 
-/** The URL with its password hidden, for messages. */
-export function maskedRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the Redis URL (it does not parse as a URL)';
-  }
-}
-
 const CONNECT_TIMEOUT_MS = 5000;
 
 /**
@@ -48,7 +34,7 @@ const CONNECT_TIMEOUT_MS = 5000;
  * engines on it; `onRecovered` is called when Redis is back after a loss.
  */
 export async function redisEngines(url: string, log: Log, onRecovered: () => void): Promise<RedisEngines> {
-  const where = maskedRedisUrl(url);
+  const where = maskedUrl(url, 'Redis');
   const probe = new Redis(url, {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
@@ -83,7 +69,7 @@ export async function redisEngines(url: string, log: Log, onRecovered: () => voi
     });
   }
   const [pubConn, subConn, conn] = connections;
-  const mq = MQEmitterRedis({ pubConn, subConn });
+  const mq = MQEmitterRedis({ pubConn, subConn }) as unknown as Emitter;
   mq.state.on('error', (err) => log.warn(`Redis message emitter: ${err.message}`));
   return {
     mq,

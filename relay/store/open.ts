@@ -10,7 +10,6 @@ import { GroupCommit } from './group-commit.js';
 import type { Directory, JobStore, RelayStore } from './job-store.js';
 import { methodsOf } from './methods.js';
 import { migrations } from './migrations.js';
-import { isPostgresUrl, openPostgresStore } from './postgres/open.js';
 import { SqliteDirectory } from './sqlite-directory.js';
 import { SqliteJobStore } from './sqlite-jobs.js';
 
@@ -55,7 +54,9 @@ export async function openStore(
   log: Log,
 ): Promise<RelayStore> {
   if (database === undefined || database === '') return openRelayStore(dataDir);
-  if (!isPostgresUrl(database))
+  if (!/^postgres(ql)?:\/\//i.test(database))
     throw new Error(`--db takes a postgres:// or postgresql:// URL, not ${JSON.stringify(database)}`);
+  // Loaded only here: an agent, or a relay on SQLite, never evaluates the PostgreSQL client.
+  const { openPostgresStore } = await import('./postgres/open.js');
   return openPostgresStore(database, SecretBox.forDataDir(dataDir), log);
 }

@@ -5,6 +5,7 @@
 // StoreUnavailableError (503 at the API).
 import pg from 'pg';
 import type { Log } from '../../../shared/log.js';
+import { maskedUrl } from '../../../shared/masked-url.js';
 import type { SecretBox } from '../../secret-box.js';
 import { ChangeFeed, type StoreChange } from '../changes.js';
 import type { Directory, JobStore, RelayStore } from '../job-store.js';
@@ -23,21 +24,6 @@ const types = {
       ? (v: string) => Number(v)
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
-
-/** The URL with its password hidden, for messages. */
-export function maskedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the PostgreSQL URL (it does not parse as a URL)';
-  }
-}
-
-export function isPostgresUrl(value: string | undefined): value is string {
-  return value !== undefined && /^postgres(ql)?:\/\//i.test(value);
-}
 
 /** Delivers the NOTIFYs of every relay process to this one's feed, reconnecting after a loss. */
 class ChangeListener {
@@ -97,7 +83,7 @@ export async function openPostgresStore(url: string, secrets: SecretBox, log: Lo
     await migrate(pool);
   } catch (err) {
     await pool.end().catch(() => {});
-    throw new Error(`cannot use PostgreSQL at ${maskedUrl(url)}: ${(err as Error).message}`);
+    throw new Error(`cannot use PostgreSQL at ${maskedUrl(url, 'PostgreSQL')}: ${(err as Error).message}`);
   }
   const changes = new ChangeFeed();
   const listener = new ChangeListener(url, changes, log);
