@@ -1,3 +1,4 @@
+/// <reference path="./aedes-persistence-redis.d.ts" />
 // What several relay processes share so that they act as one MQTT broker: aedes' own cluster
 // mode, with Redis behind its message emitter (mqemitter-redis: a message published on any
 // process reaches the subscribers connected to every process) and its persistence

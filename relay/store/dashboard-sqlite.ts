@@ -21,11 +21,11 @@ import type {
   FleetQuery,
   FleetTotals,
   PrinterTransition,
-  Role,
   SessionRecord,
   UserRecord,
 } from './dashboard-store.js';
 import { DuplicateError, type StoreScope } from './job-store.js';
+import { toAuditRecord, toSession, toUser } from './rows.js';
 import { SqliteRelayTables } from './sqlite-tables.js';
 
 const OPEN_STATES = "('accepted', 'sent', 'delivered', 'held', 'printing')";
@@ -36,16 +36,6 @@ const IN_SCOPE = '(@scope IS NULL OR id IN (SELECT value FROM json_each(@scope))
 
 function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
-function toUser(r: Row): UserRecord {
-  return {
-    name: r.name as string,
-    passwordHash: r.password_hash as string,
-    role: r.role as Role,
-    stores: r.stores === 'all' ? 'all' : (JSON.parse(r.stores as string) as string[]),
-    createdAt: r.created_at as number,
-  };
 }
 
 export class SqliteDashboardStore extends SqliteRelayTables implements DashboardStore {
@@ -136,14 +126,7 @@ export class SqliteDashboardStore extends SqliteRelayTables implements Dashboard
 
   async getSession(tokenHash: string): Promise<SessionRecord | null> {
     const r = this.get('SELECT * FROM dashboard_sessions WHERE token_hash = ?', tokenHash);
-    return r
-      ? {
-          tokenHash: r.token_hash as string,
-          userName: r.user_name as string,
-          createdAt: r.created_at as number,
-          lastSeenAt: r.last_seen_at as number,
-        }
-      : null;
+    return r ? toSession(r) : null;
   }
 
   async touchSession(tokenHash: string, at: number): Promise<void> {
@@ -193,15 +176,7 @@ export class SqliteDashboardStore extends SqliteRelayTables implements Dashboard
       'SELECT * FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?',
       beforeSeq ?? Number.MAX_SAFE_INTEGER,
       limit,
-    ).map((r) => ({
-      seq: r.seq as number,
-      at: r.at as number,
-      user: r.user_name as string,
-      action: r.action as string,
-      storeId: (r.store_id as string | null) ?? null,
-      target: (r.target as string | null) ?? null,
-      detail: (r.detail as string | null) ?? null,
-    }));
+    ).map(toAuditRecord);
   }
 
   // ---- fleet ----

@@ -5,15 +5,18 @@ import type { PrinterHealth, PrinterInfo } from '../../protocol/messages.js';
 import type { PrinterStatus } from '../../protocol/status.js';
 import type { Row } from '../../shared/sqlite.js';
 import type { SecretBox } from '../secret-box.js';
+import type { AuditRecord, Role, SessionRecord, UserRecord } from './dashboard-store.js';
 import type {
   AgentCredentialRecord,
   ApiKeyRecord,
   DueDelivery,
   EnrolmentCodeRecord,
   JobRecord,
+  OrderRecord,
   PrinterRecord,
   StoreRecord,
   StoreScope,
+  TemplateVersion,
   TimelineRecord,
   WebhookEventType,
   WebhookRecord,
@@ -151,5 +154,60 @@ export function toDueDelivery(r: Row, secrets: SecretBox): DueDelivery {
       at: r.e_at as number,
       data: JSON.parse(r.e_data as string),
     },
+  };
+}
+
+export function toOrder(r: Row): OrderRecord {
+  return {
+    storeId: r.store_id as string,
+    source: r.source as string,
+    orderNo: r.order_no as string,
+    body: r.body as string,
+    cancelledAt: r.cancelled_at as number | null,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+/** HQ's templates are kept under store_id '' (a key column cannot be null). */
+export function toTemplateVersion(r: Row): TemplateVersion {
+  return {
+    kind: r.kind as string,
+    storeId: r.store_id === '' ? null : (r.store_id as string),
+    version: r.version as number,
+    body: r.body as string,
+    savedBy: r.saved_by as string,
+    comment: r.comment as string | null,
+    savedAt: r.saved_at as number,
+  };
+}
+
+export function toUser(r: Row): UserRecord {
+  return {
+    name: r.name as string,
+    passwordHash: r.password_hash as string,
+    role: r.role as Role,
+    stores: scopeFromText(r.stores),
+    createdAt: r.created_at as number,
+  };
+}
+
+export function toSession(r: Row): SessionRecord {
+  return {
+    tokenHash: r.token_hash as string,
+    userName: r.user_name as string,
+    createdAt: r.created_at as number,
+    lastSeenAt: r.last_seen_at as number,
+  };
+}
+
+export function toAuditRecord(r: Row): AuditRecord {
+  return {
+    seq: r.seq as number,
+    at: r.at as number,
+    user: r.user_name as string,
+    action: r.action as string,
+    storeId: (r.store_id as string | null) ?? null,
+    target: (r.target as string | null) ?? null,
+    detail: (r.detail as string | null) ?? null,
   };
 }

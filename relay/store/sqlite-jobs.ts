@@ -19,7 +19,7 @@ import {
   type TimelineRecord,
   type WebhookEventType,
 } from './job-store.js';
-import { toDueDelivery, toJob, toTimeline, toWebhook } from './rows.js';
+import { toDueDelivery, toJob, toOrder, toTemplateVersion, toTimeline, toWebhook } from './rows.js';
 import { SqliteRelayTables } from './sqlite-tables.js';
 
 const OPEN_STATES = "('accepted', 'sent', 'delivered', 'held', 'printing')";
@@ -393,16 +393,7 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
       source,
       orderNo,
     );
-    return row
-      ? {
-          storeId: row.store_id as string,
-          source: row.source as string,
-          orderNo: row.order_no as string,
-          body: row.body as string,
-          cancelledAt: row.cancelled_at as number | null,
-          updatedAt: row.updated_at as number,
-        }
-      : null;
+    return row ? toOrder(row) : null;
   }
 
   async putMenu(storeId: string, menu: string, at: number): Promise<void> {
@@ -449,15 +440,7 @@ export class SqliteJobStore extends SqliteRelayTables implements Omit<JobStore, 
       'SELECT * FROM templates WHERE kind = ? AND store_id = ? ORDER BY version DESC',
       kind,
       storeId ?? '',
-    ).map((r) => ({
-      kind: r.kind as string,
-      storeId: r.store_id === '' ? null : (r.store_id as string),
-      version: r.version as number,
-      body: r.body as string,
-      savedBy: r.saved_by as string,
-      comment: r.comment as string | null,
-      savedAt: r.saved_at as number,
-    }));
+    ).map(toTemplateVersion);
   }
 
   async prune(before: { agentEvents: number; webhookEvents: number; jobs: number }): Promise<void> {

@@ -18,11 +18,11 @@ import type {
   FleetQuery,
   FleetTotals,
   PrinterTransition,
-  Role,
   SessionRecord,
   UserRecord,
 } from '../dashboard-store.js';
 import { DuplicateError, type StoreScope } from '../job-store.js';
+import { toAuditRecord, toSession, toUser } from '../rows.js';
 import { OPEN_STATES } from './jobs.js';
 import { PgTables, scopeParam } from './tables.js';
 
@@ -64,16 +64,6 @@ function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function toUser(r: Record<string, unknown>): UserRecord {
-  return {
-    name: r.name as string,
-    passwordHash: r.password_hash as string,
-    role: r.role as Role,
-    stores: r.stores === 'all' ? 'all' : (JSON.parse(r.stores as string) as string[]),
-    createdAt: r.created_at as number,
-  };
-}
-
 const STORES_MATCHING = `($1::text[] IS NULL OR id = ANY($1)) AND ($2::text IS NULL OR id LIKE $2 OR name LIKE $2)`;
 const STORE_RANK = `CASE WHEN online = 0 THEN -1
   ELSE coalesce((SELECT min(p.severity_rank) FROM printers p WHERE p.store_id = stores.id), ${SEVERITY_RANK.unknown}) END`;
@@ -113,14 +103,7 @@ export class PgDashboardStore extends PgTables implements DashboardStore {
 
   async getSession(tokenHash: string): Promise<SessionRecord | null> {
     const r = await this.row('SELECT * FROM dashboard_sessions WHERE token_hash = $1', [tokenHash]);
-    return r
-      ? {
-          tokenHash: r.token_hash as string,
-          userName: r.user_name as string,
-          createdAt: r.created_at as number,
-          lastSeenAt: r.last_seen_at as number,
-        }
-      : null;
+    return r ? toSession(r) : null;
   }
 
   async touchSession(tokenHash: string, at: number): Promise<void> {
@@ -161,15 +144,7 @@ export class PgDashboardStore extends PgTables implements DashboardStore {
         beforeSeq ?? Number.MAX_SAFE_INTEGER,
         limit,
       ])
-    ).map((r) => ({
-      seq: r.seq as number,
-      at: r.at as number,
-      user: r.user_name as string,
-      action: r.action as string,
-      storeId: (r.store_id as string | null) ?? null,
-      target: (r.target as string | null) ?? null,
-      detail: (r.detail as string | null) ?? null,
-    }));
+    ).map(toAuditRecord);
   }
 
   async fleetTotals(scope: StoreScope, since: number): Promise<FleetTotals> {

@@ -20,7 +20,7 @@ import {
   type TimelineRecord,
   type WebhookEventType,
 } from '../job-store.js';
-import { toDueDelivery, toJob, toTimeline, toWebhook } from '../rows.js';
+import { toDueDelivery, toJob, toOrder, toTemplateVersion, toTimeline, toWebhook } from '../rows.js';
 import { PgTables, type Tx } from './tables.js';
 
 export const OPEN_STATES = "('accepted', 'sent', 'delivered', 'held', 'printing')";
@@ -417,16 +417,7 @@ export class PgJobStore extends PgTables implements Omit<JobStore, 'close'> {
       source,
       orderNo,
     ]);
-    return row
-      ? {
-          storeId: row.store_id as string,
-          source: row.source as string,
-          orderNo: row.order_no as string,
-          body: row.body as string,
-          cancelledAt: row.cancelled_at as number | null,
-          updatedAt: row.updated_at as number,
-        }
-      : null;
+    return row ? toOrder(row) : null;
   }
 
   async putMenu(storeId: string, menu: string, at: number): Promise<void> {
@@ -468,15 +459,7 @@ export class PgJobStore extends PgTables implements Omit<JobStore, 'close'> {
         kind,
         storeId ?? '',
       ])
-    ).map((r) => ({
-      kind: r.kind as string,
-      storeId: r.store_id === '' ? null : (r.store_id as string),
-      version: r.version as number,
-      body: r.body as string,
-      savedBy: r.saved_by as string,
-      comment: r.comment as string | null,
-      savedAt: r.saved_at as number,
-    }));
+    ).map(toTemplateVersion);
   }
 
   async prune(before: { agentEvents: number; webhookEvents: number; jobs: number }): Promise<void> {
