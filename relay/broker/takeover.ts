@@ -30,15 +30,22 @@ export class StoreConnections {
   /** Per store, the connection subscribed to its downlink: the one that gets its jobs. */
   private readonly receiving = new Map<string, Client>();
   private readonly lastConflictAt = new Map<string, number>();
+  /** Connections told of a takeover, with what to do when they acknowledge anything. */
+  private readonly awaitingAck = new Map<Client, () => void>();
 
   constructor(
-    private readonly broker: Aedes,
+    broker: Aedes,
     private readonly addressOf: (client: Client) => string | null,
     private readonly onConflict: (conflict: IdentityConflict) => void,
     private readonly log: Log,
   ) {
     broker.on('client', (client) => {
       this.byId.set(client.id, client);
+    });
+    // One listener for every takeover under way (a reconnect storm has hundreds at once).
+    // Any PUBACK proves the old connection still has a live agent behind it.
+    broker.on('ack', (_packet: unknown, from: Client | null) => {
+      if (from) this.awaitingAck.get(from)?.();
     });
     broker.on('clientDisconnect', (client) => {
       if (this.byId.get(client.id) === client) this.byId.delete(client.id);
@@ -80,15 +87,11 @@ export class StoreConnections {
     const answered = await new Promise<boolean>((resolve) => {
       const finish = (ok: boolean) => {
         clearTimeout(timer);
-        this.broker.removeListener('ack', onAck);
+        this.awaitingAck.delete(previous);
         resolve(ok);
       };
-      // Any PUBACK proves the old connection still has a live agent behind it.
-      const onAck = (_packet: unknown, from: Client | null) => {
-        if (from === previous) finish(true);
-      };
       const timer = setTimeout(() => finish(false), ACK_WAIT_MS);
-      this.broker.on('ack', onAck);
+      this.awaitingAck.set(previous, () => finish(true));
       previous.publish(
         {
           cmd: 'publish',
