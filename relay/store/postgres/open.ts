@@ -79,15 +79,16 @@ export async function openPostgresStore(url: string, secrets: SecretBox, log: Lo
   const pool = new pg.Pool({ connectionString: url, types, connectionTimeoutMillis: 5000, max: 10 });
   // An idle client whose server went away: the pool drops it; nothing to crash over.
   pool.on('error', (err) => log.warn(`PostgreSQL: ${err.message}`));
+  const changes = new ChangeFeed();
+  const listener = new ChangeListener(url, changes, log);
   try {
     await migrate(pool);
+    await listener.start();
   } catch (err) {
+    await listener.close();
     await pool.end().catch(() => {});
     throw new Error(`cannot use PostgreSQL at ${maskedUrl(url, 'PostgreSQL')}: ${(err as Error).message}`);
   }
-  const changes = new ChangeFeed();
-  const listener = new ChangeListener(url, changes, log);
-  await listener.start();
   return {
     ...methodsOf<Directory>(new PgDirectory(pool, secrets)),
     ...methodsOf<Omit<JobStore, 'close'>>(new PgJobStore(pool, secrets)),
