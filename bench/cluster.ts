@@ -5,12 +5,10 @@
 // turn, open loop as in bench/fanout.ts. Then one of the two processes is killed with -9 and
 // the time until every agent is back (on the other) is measured.
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PostgresServer } from '../harness/postgres.js';
-import { RedisServer } from '../harness/redis.js';
+import { type ClusterEngines, startClusterEngines } from '../harness/cluster-engines.js';
 import {
   allUp,
   type Broker,
@@ -70,8 +68,7 @@ const FAILOVER_TIMEOUT_MS = 120_000;
 
 async function scenario(
   processes: number,
-  pg: PostgresServer,
-  redis: RedisServer,
+  engines: ClusterEngines,
   opts: ClusterBenchOptions,
 ): Promise<ScenarioResult> {
   const result: ScenarioResult = {
@@ -84,9 +81,9 @@ async function scenario(
     problems: [],
   };
   // Each scenario on a database and a Redis of its own, as a fresh deployment would be.
-  await redis.kill9();
-  await redis.resume();
-  const database = await pg.createDatabase(`bench_${processes}_${Date.now().toString(36)}`);
+  await engines.redis.kill9();
+  await engines.redis.resume();
+  const { database, redis } = await engines.cluster(`bench_${processes}_${Date.now().toString(36)}`);
   opts.log(`  ${processes} process(es): ${opts.agents} stores in PostgreSQL ...`);
   const template = await makeTemplate(opts.agents, database);
   const brokers: { broker: Broker; mqttPort: number; httpPort: number }[] = [];
@@ -98,7 +95,7 @@ async function scenario(
       mqttPort: 0,
       httpPort: 0,
       database,
-      redis: redis.url,
+      redis,
     });
     track(broker);
     brokers.push({ broker, mqttPort: ready.mqttPort, httpPort: ready.httpPort });
@@ -199,20 +196,15 @@ async function scenario(
 }
 
 export async function runClusterBench(opts: ClusterBenchOptions): Promise<{ markdown: string }> {
-  const [pg, redis] = await Promise.all([PostgresServer.start(), RedisServer.start()]);
-  const saved = process.env.PRINTRELAY_SECRET_KEY;
-  // The relay children inherit it: one key for every process of a cluster.
-  process.env.PRINTRELAY_SECRET_KEY = randomBytes(32).toString('hex');
+  // The relay children inherit PRINTRELAY_SECRET_KEY from this process (set by the engines).
+  const engines = await startClusterEngines();
   try {
-    const one = await scenario(1, pg, redis, opts);
-    const two = await scenario(2, pg, redis, opts);
+    const one = await scenario(1, engines, opts);
+    const two = await scenario(2, engines, opts);
     return { markdown: report([one, two], opts) };
   } finally {
     for (const c of children.splice(0)) c.kill();
-    await pg.stop();
-    await redis.stop();
-    if (saved === undefined) delete process.env.PRINTRELAY_SECRET_KEY;
-    else process.env.PRINTRELAY_SECRET_KEY = saved;
+    await engines.stop();
   }
 }
 

@@ -4,18 +4,11 @@
 // end-to-end tests (test/support/e2e.ts).
 import type { AgentView, LocalJobView } from '../agent/views.js';
 import { NodeChild, type NodeChildOptions } from '../harness/child.js';
+import type { ClusterMember } from '../harness/cluster-engines.js';
 import { type AgentCredentials, addApiKey, addStore } from '../relay/admin.js';
 import type { RelayStore, StoreScope } from '../relay/store/job-store.js';
 import { openStore } from '../relay/store/open.js';
 import { silentLog } from '../shared/log.js';
-
-/** One of several relay processes on one PostgreSQL and one Redis (docs/scaling.md). */
-export interface ClusterMember {
-  database: string;
-  redis: string;
-  /** PRINTRELAY_SECRET_KEY, the same in every process. */
-  secretKey: string;
-}
 
 /** `node cliPath ...args`: the printrelay CLI of that build (or `cliPath ...args`: a single executable). */
 export function cliChild(

@@ -5,7 +5,6 @@
 // in turn, and relay kills strike one process at a time. Orders
 // stream in while faults strike at seeded moments; then every fault is undone, the system
 // drains, and the ledger check compares what the relay says with what came out on paper.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,9 +13,8 @@ import type { AgentConfig } from '../agent/config.js';
 import type { LocalJobView } from '../agent/views.js';
 import { percentile } from '../bench/stats.js';
 import type { NodeChild } from '../harness/child.js';
+import { type ClusterMember, startClusterEngines } from '../harness/cluster-engines.js';
 import { freePort } from '../harness/ports.js';
-import { PostgresServer } from '../harness/postgres.js';
-import { RedisServer } from '../harness/redis.js';
 import { waitFor } from '../harness/wait.js';
 import type { JobState, JobView, TimelineEntry } from '../protocol/job.js';
 import { startVirtualPrinter, type VirtualPrinter } from '../virtual-printer/virtual-printer.js';
@@ -33,7 +31,7 @@ import { checkLedger, type Violation } from './ledger.js';
 import { LinkProxy } from './link-proxy.js';
 import { OrderSource, type StoreTargets } from './orders.js';
 import { PaperTally } from './paper.js';
-import { AgentProcess, type ClusterMember, RelayProcess } from './processes.js';
+import { AgentProcess, RelayProcess } from './processes.js';
 import { markdownSummary } from './report.js';
 import { Rng } from './rng.js';
 
@@ -153,15 +151,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const tSetup = Date.now();
     let member: ClusterMember | undefined;
     if (opts.cluster) {
-      const [pg, redis] = await Promise.all([PostgresServer.start(), RedisServer.start()]);
-      cleanups.push(
-        () => pg.stop(),
-        () => redis.stop(),
-      );
-      const secretKey = randomBytes(32).toString('hex');
-      // This process opens the same database to add stores and keys, with the relays' key.
-      process.env.PRINTRELAY_SECRET_KEY = secretKey;
-      member = { database: await pg.createDatabase('relay'), redis: redis.url, secretKey };
+      const engines = await startClusterEngines();
+      cleanups.push(() => engines.stop());
+      member = await engines.cluster('relay');
     }
     const relays = new Map<string, RelayProcess>();
     for (const name of opts.cluster ? ['relay-a', 'relay-b'] : ['relay']) {

@@ -4,15 +4,13 @@
 // and a store whose agent is connected to relay A with relay B as its alternate, printing on a
 // virtual printer whose paper shows here. It prints a curl that sends an order to relay B and
 // the command that kills relay A, to see the agent move to B. Ctrl+C ends everything.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AgentProcess, RelayProcess } from '../dist/chaos/processes.js';
 import { SAMPLE_ORDER_NO } from '../dist/cli/commands/demo.js';
+import { startClusterEngines } from '../dist/harness/cluster-engines.js';
 import { freePort } from '../dist/harness/ports.js';
-import { PostgresServer } from '../dist/harness/postgres.js';
-import { RedisServer } from '../dist/harness/redis.js';
 import { startVirtualPrinter } from '../dist/virtual-printer/virtual-printer.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -26,14 +24,9 @@ const stopAll = async () => {
 
 try {
   console.log('Starting PostgreSQL and Redis (throwaway, in a temp dir) ...');
-  const [pg, redis] = await Promise.all([PostgresServer.start(), RedisServer.start()]);
-  stops.push(
-    () => pg.stop(),
-    () => redis.stop(),
-  );
-  const secretKey = randomBytes(32).toString('hex');
-  process.env.PRINTRELAY_SECRET_KEY = secretKey;
-  const cluster = { database: await pg.createDatabase('relay'), redis: redis.url, secretKey };
+  const engines = await startClusterEngines();
+  stops.push(() => engines.stop());
+  const cluster = await engines.cluster('relay');
 
   const relays = [];
   for (const name of ['a', 'b']) {

@@ -4,13 +4,13 @@
 // and every job that got a 201 prints exactly once; PostgreSQL and Redis killed and restarted
 // in turn, the relays say they are not ready while it lasts, recover by themselves and lose
 // nothing.
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterMember, RelayProcess } from '../chaos/processes.js';
-import { PostgresServer } from '../harness/postgres.js';
-import { RedisServer } from '../harness/redis.js';
+import { RelayProcess } from '../chaos/processes.js';
+import { type ClusterMember, startClusterEngines } from '../harness/cluster-engines.js';
+import type { PostgresServer } from '../harness/postgres.js';
+import type { RedisServer } from '../harness/redis.js';
 import type { JobRequest } from '../protocol/job.js';
 import { runAdmin } from '../relay/admin-channel.js';
 import type { VirtualPrinter } from '../virtual-printer/virtual-printer.js';
@@ -54,13 +54,10 @@ async function submit(first: ApiClient, other: ApiClient, job: JobRequest, key: 
 }
 
 beforeAll(async () => {
-  [pg, redis] = await Promise.all([PostgresServer.start(), RedisServer.start()]);
-  e2e.onClose(() => pg.stop());
-  e2e.onClose(() => redis.stop());
-  const secretKey = randomBytes(32).toString('hex');
-  // The test opens the same database to add stores and keys, with the same key as the relays.
-  process.env.PRINTRELAY_SECRET_KEY = secretKey;
-  cluster = { database: await pg.createDatabase('relay'), redis: redis.url, secretKey };
+  const engines = await startClusterEngines();
+  e2e.onClose(() => engines.stop());
+  ({ pg, redis } = engines);
+  cluster = await engines.cluster('relay');
   [a, b] = [await relay('a'), await relay('b')];
   const key = await a.addKey('all');
   apiA = new ApiClient(a, key);
@@ -94,7 +91,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await e2e.close();
-  delete process.env.PRINTRELAY_SECRET_KEY;
 });
 
 describe('relay cluster: two processes on PostgreSQL and Redis', { timeout: 120_000 }, () => {
