@@ -307,7 +307,7 @@ export class RelayLink {
   private async setUp(client: MqttClient): Promise<void> {
     const { storeId } = this.opts;
     // mqtt.js rejects when the SUBACK refuses the filter (0x80).
-    const subscribed = client.subscribeAsync(topics.agentDownlink(storeId), { qos: 1 });
+    const subscribed = client.subscribeAsync(topics.agentSubscriptions(storeId), { qos: 1 });
     // While the SUBACK is on its way: the jobs that follow it must not wait for Ajv.
     compileDownlinkValidators();
     await subscribed;

@@ -1,5 +1,5 @@
 // A simulated store agent light enough to run thousands per process: raw MQTT packets over a
-// TCP socket, speaking docs/protocol.md as the real agent does (subscribe down/+, presence,
+// TCP socket, speaking docs/protocol.md as the real agent does (subscribe to its downlink, presence,
 // hello through the outbox, job-received for every job, reconnect with the agent's jittered
 // backoff) but keeping its "database" in memory. It time-stamps what the benchmark measures.
 import { randomUUID } from 'node:crypto';
@@ -164,7 +164,7 @@ export class LightAgent {
         this.send({
           cmd: 'subscribe',
           messageId: 1,
-          subscriptions: [{ topic: topics.agentDownlink(this.creds.storeId), qos: 1 }],
+          subscriptions: topics.agentSubscriptions(this.creds.storeId).map((topic) => ({ topic, qos: 1 })),
         });
         return;
       case 'suback': {

@@ -34,7 +34,14 @@ export const topics = {
   control: (storeId: string) => storeTopic(storeId, 'down/control'),
   events: (storeId: string) => storeTopic(storeId, 'up/events'),
   presence: (storeId: string) => storeTopic(storeId, 'up/presence'),
-  /** What an agent subscribes to: all of its own downlink channels. */
+  /**
+   * What an agent subscribes to: each of its own downlink channels by name. Not `down/+`: on a
+   * relay cluster a wildcard filter is a Redis pattern subscription, and Redis matches every
+   * PUBLISH against every pattern, so thousands of them made each message cost milliseconds.
+   */
+  agentSubscriptions: (storeId: string): string[] =>
+    DOWN_CHANNELS.map((c) => storeTopic(storeId, `down/${c}`)),
+  /** All of a store's downlink in one filter: still accepted from agents (older ones use it). */
   agentDownlink: (storeId: string) => storeTopic(storeId, 'down/+'),
 };
 

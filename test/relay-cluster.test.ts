@@ -6,12 +6,14 @@
 // nothing.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RelayProcess } from '../chaos/processes.js';
 import { type ClusterMember, startClusterEngines } from '../harness/cluster-engines.js';
 import type { PostgresServer } from '../harness/postgres.js';
 import type { RedisServer } from '../harness/redis.js';
 import type { JobRequest } from '../protocol/job.js';
+import { TOPIC_ROOT, topics } from '../protocol/topics.js';
 import { runAdmin } from '../relay/admin-channel.js';
 import type { VirtualPrinter } from '../virtual-printer/virtual-printer.js';
 import { CLI_PATH } from './support/build.js';
@@ -101,6 +103,16 @@ describe('relay cluster: two processes on PostgreSQL and Redis', { timeout: 120_
     expect(ticketsWith(printer, 'VIA-B-1')).toBe(1);
     expect(await ready(a)).toBe(200);
     expect(await ready(b)).toBe(200);
+  });
+
+  it("the agent's downlink is three Redis channels, not a pattern every publish would be matched against", async () => {
+    const r = new Redis(redis.url);
+    try {
+      const channels = (await r.pubsub('CHANNELS', `${TOPIC_ROOT}/s1/*`)) as string[];
+      expect(channels.sort()).toEqual(topics.agentSubscriptions('s1').sort());
+    } finally {
+      r.disconnect();
+    }
   });
 
   it("disabling the store through relay B's admin closes its agent's connection on relay A", async () => {

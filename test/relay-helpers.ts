@@ -167,7 +167,7 @@ export class FakeAgent {
       },
     });
     const agent = new FakeAgent(client, creds.storeId, connectionId);
-    await client.subscribeAsync(topics.agentDownlink(creds.storeId), { qos: 1 });
+    await client.subscribeAsync(topics.agentSubscriptions(creds.storeId), { qos: 1 });
     await client.publishAsync(topics.presence(creds.storeId), presence(true), { qos: 1, retain: true });
     return agent;
   }
