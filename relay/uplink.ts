@@ -25,6 +25,12 @@ import type { IgnoredEvents } from './ignored-events.js';
 import type { Directory, JobStore } from './store/job-store.js';
 
 const MAX_EVENT_AGE_MS = 8 * 24 * 3600_000;
+/**
+ * A store's "last seen" is written at most this often from its event batches (presence and
+ * hello write it too). Every batch used to write it: a transaction per printed job, for a
+ * time that dashboards show to the minute.
+ */
+export const LAST_SEEN_EVERY_MS = 10_000;
 const MAX_CLOCK_AHEAD_MS = 60_000;
 
 /**
@@ -53,6 +59,8 @@ export class Uplink {
    * over that connection (after its subscription), so a hello need not resend it.
    */
   private readonly onlineSince = new Map<string, number>();
+  /** When this process last wrote each store's "last seen" from an event batch. */
+  private readonly lastSeenWritten = new Map<string, number>();
 
   constructor(
     private readonly jobs: JobStore,
@@ -142,7 +150,11 @@ export class Uplink {
     }
     // A store over its budget of ignored events: dropped unread, its agent sends it again.
     if (this.ignored.throttled(storeId)) return;
-    await this.directory.touchStore(storeId, Date.now());
+    const now = Date.now();
+    if (now - (this.lastSeenWritten.get(storeId) ?? 0) >= LAST_SEEN_EVERY_MS) {
+      await this.directory.touchStore(storeId, now);
+      this.lastSeenWritten.set(storeId, now);
+    }
     // The events of a batch are applied without waiting for each other's commits, so the
     // store's group commit serves a whole batch with a few fsyncs instead of two per event.
     // Writes still reach the store in event order; only a hello waits for what came before
