@@ -3,7 +3,8 @@
 // children; simulated agents (bench/light-agent.ts, in worker processes) are spread over the
 // processes, each knowing the others as alternates; orders go to the processes' HTTP APIs in
 // turn, open loop as in bench/fanout.ts. Then one of the two processes is killed with -9 and
-// the time until every agent is back (on the other) is measured.
+// the time until every agent is back (on the other) is measured. A scale run does it again with
+// more agents (BENCH_CLUSTER_SCALE_AGENTS) on two processes, and kills one of three.
 import { fork } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,8 +27,10 @@ import {
 import { fmt, nowMs, percentile, table } from './stats.js';
 
 export interface ClusterBenchOptions {
-  /** Agents over all processes. */
+  /** Agents over all processes, one process against two. */
   agents: number;
+  /** Agents of the scale run: two processes hold them, then three, one of which is killed. */
+  scaleAgents: number;
   phases: { rate: number; seconds: number }[];
   workers: number;
   log: (line: string) => void;
@@ -51,8 +54,17 @@ function cpuOf(name: string): number {
   return total;
 }
 
+interface Scenario {
+  processes: number;
+  agents: number;
+  phases: { rate: number; seconds: number }[];
+  /** Kill -9 one process at the end and time its agents' return. */
+  kill: boolean;
+}
+
 interface ScenarioResult {
   processes: number;
+  agents: number;
   connectMs: number;
   /** RSS growth of all processes together per connected agent, after a full GC. */
   memPerAgentBytes: number;
@@ -67,12 +79,13 @@ interface ScenarioResult {
 const FAILOVER_TIMEOUT_MS = 120_000;
 
 async function scenario(
-  processes: number,
+  { processes, agents, phases, kill }: Scenario,
   engines: ClusterEngines,
   opts: ClusterBenchOptions,
 ): Promise<ScenarioResult> {
   const result: ScenarioResult = {
     processes,
+    agents,
     connectMs: Number.NaN,
     memPerAgentBytes: Number.NaN,
     phases: [],
@@ -84,8 +97,8 @@ async function scenario(
   await engines.redis.kill9();
   await engines.redis.resume();
   const { database, redis } = await engines.cluster(`bench_${processes}_${Date.now().toString(36)}`);
-  opts.log(`  ${processes} process(es): ${opts.agents} stores in PostgreSQL ...`);
-  const template = await makeTemplate(opts.agents, database);
+  opts.log(`  ${processes} process(es): ${agents} stores in PostgreSQL ...`);
+  const template = await makeTemplate(agents, database);
   const brokers: { broker: Broker; mqttPort: number; httpPort: number }[] = [];
   for (let i = 0; i < processes; i++) {
     // A data dir each: the admin socket is per process; the rest is in PostgreSQL.
@@ -125,17 +138,17 @@ async function scenario(
         worker.send({ type: 'add', host: '127.0.0.1', ports, agents, window: 200 });
       }
     });
-    const up = await allUp(workers, opts.agents, true, t0, 300_000);
+    const up = await allUp(workers, agents, true, t0, 300_000);
     if (up.shortfall) {
       result.problems.push(`connecting: ${up.shortfall}`);
       return result;
     }
     result.connectMs = up.helloMs;
-    result.memPerAgentBytes = ((await rss()) - emptyRss) / opts.agents;
-    opts.log(`  ${processes} process(es): ${opts.agents} agents up in ${fmt(up.helloMs, 0)} ms`);
+    result.memPerAgentBytes = ((await rss()) - emptyRss) / agents;
+    opts.log(`  ${processes} process(es): ${agents} agents up in ${fmt(up.helloMs, 0)} ms`);
 
     const storeIds = template.creds.map((c) => c.storeId);
-    for (const { rate, seconds } of opts.phases) {
+    for (const { rate, seconds } of phases) {
       const runId = `cluster-${processes}-${rate}-${Date.now().toString(36)}`;
       const senders = brokers.map((b) => httpSender(b.httpPort, template.apiKey, runId));
       let next = 0;
@@ -167,7 +180,7 @@ async function scenario(
       }
     }
 
-    if (processes > 1) {
+    if (kill) {
       const killed = brokers[0] as (typeof brokers)[number];
       const survivor = (brokers[1] as (typeof brokers)[number]).broker;
       const profileDir = process.env.BENCH_CPU_PROF;
@@ -176,7 +189,7 @@ async function scenario(
       killed.broker.kill();
       await killed.broker.exited;
       // Its agents notice at once (the connection closes) and move to their next relay.
-      const back = await allUp(workers, opts.agents, true, at, FAILOVER_TIMEOUT_MS);
+      const back = await allUp(workers, agents, true, at, FAILOVER_TIMEOUT_MS);
       if (profileDir)
         await survivor.ask(
           { type: 'profile-stop', file: join(profileDir, 'cluster-failover.cpuprofile') },
@@ -195,95 +208,143 @@ async function scenario(
   }
 }
 
+/** The most files (so sockets, so agents) one process may have open here: RLIMIT_NOFILE, from /proc. */
+function openFilesLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
+  return Number(line?.split(/\s{2,}/)[1] ?? Number.NaN);
+}
+
 export async function runClusterBench(opts: ClusterBenchOptions): Promise<{ markdown: string }> {
   // The relay children inherit PRINTRELAY_SECRET_KEY from this process (set by the engines).
   const engines = await startClusterEngines();
+  const { agents, scaleAgents, phases } = opts;
   try {
-    const one = await scenario(1, engines, opts);
-    const two = await scenario(2, engines, opts);
-    return { markdown: report([one, two], opts) };
+    const compared = [
+      await scenario({ processes: 1, agents, phases, kill: false }, engines, opts),
+      await scenario({ processes: 2, agents, phases, kill: true }, engines, opts),
+    ];
+    const scale = [
+      await scenario({ processes: 2, agents: scaleAgents, phases, kill: false }, engines, opts),
+      // A survivor of two would need every agent's socket: more than one process may open here.
+      await scenario({ processes: 3, agents: scaleAgents, phases: [], kill: true }, engines, opts),
+    ];
+    return { markdown: report(compared, scale, opts) };
   } finally {
     for (const c of children.splice(0)) c.kill();
     await engines.stop();
   }
 }
 
-function report(results: ScenarioResult[], opts: ClusterBenchOptions): string {
-  const [one, two] = results as [ScenarioResult, ScenarioResult];
-  const ratio = (a: number, b: number) =>
-    Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${fmt(a / b, 2)}x` : '';
-  const engines = (e: ScenarioResult['engines'][number] | undefined) =>
-    e ? `${fmt(e.postgresMsPer1000, 0)} ms / ${fmt(e.redisMsPer1000, 0)} ms` : '';
-  const rows: string[][] = [
-    [
-      'agents up, every hello acknowledged',
-      `${fmt(one.connectMs, 0)} ms`,
-      `${fmt(two.connectMs, 0)} ms`,
-      ratio(two.connectMs, one.connectMs),
-    ],
-    [
-      'memory per connected agent (RSS growth of all processes / agents)',
-      `${fmt(one.memPerAgentBytes / 1024, 1)} KB`,
-      `${fmt(two.memPerAgentBytes / 1024, 1)} KB`,
-      ratio(two.memPerAgentBytes, one.memPerAgentBytes),
-    ],
+const ratio = (a: number, b: number) =>
+  Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${fmt(a / b, 2)}x` : '';
+
+/** One row per measure, one column per scenario (and the ratio of the last to the first). */
+function rows(
+  results: ScenarioResult[],
+  phases: ClusterBenchOptions['phases'],
+  withRatio: boolean,
+): string[][] {
+  const first = results[0] as ScenarioResult;
+  const last = results[results.length - 1] as ScenarioResult;
+  const row = (label: string, cell: (r: ScenarioResult) => string, value?: (r: ScenarioResult) => number) => [
+    label,
+    ...results.map(cell),
+    ...(withRatio ? [value ? ratio(value(last), value(first)) : ''] : []),
   ];
-  opts.phases.forEach(({ rate }, i) => {
-    const a = one.phases[i];
-    const b = two.phases[i];
-    if (!a || !b) return;
+  const out = [
+    row(
+      'agents up, every hello acknowledged',
+      (r) => `${fmt(r.connectMs, 0)} ms`,
+      (r) => r.connectMs,
+    ),
+    row(
+      'memory per connected agent (RSS growth of all processes / agents)',
+      (r) => `${fmt(r.memPerAgentBytes / 1024, 1)} KB`,
+      (r) => r.memPerAgentBytes,
+    ),
+  ];
+  phases.forEach(({ rate }, i) => {
+    const phase = (r: ScenarioResult) => r.phases[i];
+    const shown = results.find(phase);
+    if (!shown) return;
+    const of = (f: (p: PhaseResult) => string) => (r: ScenarioResult) => {
+      const p = phase(r);
+      return p ? f(p) : '';
+    };
+    const num = (f: (p: PhaseResult) => number) => (r: ScenarioResult) => {
+      const p = phase(r);
+      return p ? f(p) : Number.NaN;
+    };
     const p99 = (p: PhaseResult) => percentile(p.acceptLatency, 99);
     const toAgent = (p: PhaseResult) => percentile(p.toAgentFromSend, 99);
-    rows.push(
-      [`**${rate} orders/s**, ${a.offered} offered`, '', '', ''],
-      [
+    out.push(
+      row(`**${rate} orders/s**, ${(phase(shown) as PhaseResult).offered} offered`, () => ''),
+      row(
         'accepted / failed / never received',
-        `${a.accepted} / ${a.failed} / ${a.lost}`,
-        `${b.accepted} / ${b.failed} / ${b.lost}`,
-        '',
-      ],
-      [
+        of((p) => `${p.accepted} / ${p.failed} / ${p.lost}`),
+      ),
+      row(
         'accept throughput (201)',
-        `${fmt(a.acceptPerSecond, 0)}/s`,
-        `${fmt(b.acceptPerSecond, 0)}/s`,
-        ratio(b.acceptPerSecond, a.acceptPerSecond),
-      ],
-      [
+        of((p) => `${fmt(p.acceptPerSecond, 0)}/s`),
+        num((p) => p.acceptPerSecond),
+      ),
+      row(
         'order sent -> accepted, p50 / p99 ms',
-        `${fmt(percentile(a.acceptLatency, 50), 1)} / ${fmt(p99(a), 1)}`,
-        `${fmt(percentile(b.acceptLatency, 50), 1)} / ${fmt(p99(b), 1)}`,
-        ratio(p99(b), p99(a)),
-      ],
-      [
+        of((p) => `${fmt(percentile(p.acceptLatency, 50), 1)} / ${fmt(p99(p), 1)}`),
+        num(p99),
+      ),
+      row(
         'order sent -> agent has it, p99 ms',
-        fmt(toAgent(a), 1),
-        fmt(toAgent(b), 1),
-        ratio(toAgent(b), toAgent(a)),
-      ],
-      [
+        of((p) => fmt(toAgent(p), 1)),
+        num(toAgent),
+      ),
+      row(
         'CPU of all relay processes per 1,000 jobs',
-        `${fmt(a.cpuMsPer1000, 0)} ms`,
-        `${fmt(b.cpuMsPer1000, 0)} ms`,
-        ratio(b.cpuMsPer1000, a.cpuMsPer1000),
-      ],
-      ['CPU of PostgreSQL / of Redis per 1,000 jobs', engines(one.engines[i]), engines(two.engines[i]), ''],
+        of((p) => `${fmt(p.cpuMsPer1000, 0)} ms`),
+        num((p) => p.cpuMsPer1000),
+      ),
+      row('CPU of PostgreSQL / of Redis per 1,000 jobs', (r) => {
+        const e = r.engines[i];
+        return e ? `${fmt(e.postgresMsPer1000, 0)} ms / ${fmt(e.redisMsPer1000, 0)} ms` : '';
+      }),
     );
   });
-  rows.push([
-    'kill -9 of one process: every agent back (hello acknowledged)',
-    'n/a',
-    two.failoverMs === null ? 'incomplete' : `${fmt(two.failoverMs, 0)} ms`,
-    '',
-  ]);
-  const problems = results.flatMap((r) => r.problems.map((p) => `- ${r.processes} process(es): ${p}`));
+  if (results.some((r) => r.failoverMs !== null || r.problems.some((p) => p.startsWith('after the kill'))))
+    out.push(
+      row('kill -9 of one process: every agent back (hello acknowledged)', (r) =>
+        r.failoverMs !== null
+          ? `${fmt(r.failoverMs, 0)} ms (${Math.round(r.agents / r.processes).toLocaleString('en-US')} agents moved)`
+          : r.problems.some((p) => p.startsWith('after the kill'))
+            ? 'incomplete'
+            : 'n/a',
+      ),
+    );
+  return out;
+}
+
+function report(compared: ScenarioResult[], scale: ScenarioResult[], opts: ClusterBenchOptions): string {
+  const problems = [...compared, ...scale].flatMap((r) =>
+    r.problems.map((p) => `- ${r.processes} process(es), ${r.agents} agents: ${p}`),
+  );
+  const n = (x: number) => x.toLocaleString('en-US');
   return [
     '### Relay cluster: one process against two (PostgreSQL and Redis)',
     '',
-    `${opts.agents.toLocaleString('en-US')} simulated agents spread over the relay processes (each knowing the others as alternates), ` +
+    `Simulated agents spread over the relay processes (each knowing the others as alternates), ` +
       `${opts.workers} agent worker processes; throwaway PostgreSQL and Redis on the same machine; orders to the processes' HTTP APIs in turn, ` +
       'open loop, latencies from the scheduled send. Each scenario on a fresh database and an empty Redis.',
     '',
-    table(['', '1 relay process', '2 relay processes', '2 / 1'], rows),
+    `${n(opts.agents)} agents:`,
+    '',
+    table(['', '1 relay process', '2 relay processes', '2 / 1'], rows(compared, opts.phases, true)),
+    '',
+    `${n(opts.scaleAgents)} agents. A process may open ${n(openFilesLimit())} files here (RLIMIT_NOFILE, a hard limit ` +
+      'this machine does not let us raise), one per agent connection: the kill is measured with three processes, ' +
+      'so that the two survivors have room for the agents of the third.',
+    '',
+    table(['', '2 relay processes', '3 relay processes'], rows(scale, opts.phases, false)),
     ...(problems.length ? ['', ...problems] : []),
   ].join('\n');
 }

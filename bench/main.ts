@@ -83,7 +83,8 @@ if (only === undefined || only === 'orders') {
 if (only === undefined || only === 'cluster') {
   log('relay cluster: one process against two ...');
   const cluster = await runClusterBench({
-    agents: quick ? 1000 : Number(process.env.BENCH_CLUSTER_AGENTS ?? 20_000),
+    agents: quick ? 1000 : Number(process.env.BENCH_CLUSTER_AGENTS ?? 10_000),
+    scaleAgents: quick ? 2000 : Number(process.env.BENCH_CLUSTER_SCALE_AGENTS ?? 20_000),
     phases: quick
       ? [
           { rate: 100, seconds: 2 },

@@ -231,7 +231,7 @@ export class PgDirectory extends PgTables implements Directory {
   }
 
   async recordIdentityConflict(storeId: string, at: number, data: unknown): Promise<void> {
-    await this.tx('soft', (tx) => this.addEvent(tx, 'store.identity-conflict', storeId, at, data));
+    await this.tx('soft', async (tx) => this.addEvent(tx, 'store.identity-conflict', storeId, at, data));
   }
 
   /** Queues a store.online / store.offline event unless the last one queued said the same. */
@@ -250,7 +250,7 @@ export class PgDirectory extends PgTables implements Directory {
     );
     if (changed === 0) return;
     const type = online ? 'store.online' : 'store.offline';
-    await this.addEvent(tx, type, storeId, at, storePresenceEventData(storeId, online, at, agentVersion));
+    this.addEvent(tx, type, storeId, at, storePresenceEventData(storeId, online, at, agentVersion));
   }
 
   async touchStore(storeId: string, at: number): Promise<void> {
@@ -353,13 +353,7 @@ export class PgDirectory extends PgTables implements Directory {
       [JSON.stringify(status), storeId, printerId],
       tx.client,
     );
-    await this.addEvent(
-      tx,
-      'printer.status',
-      storeId,
-      at,
-      printerStatusEventData(storeId, printerId, status),
-    );
+    this.addEvent(tx, 'printer.status', storeId, at, printerStatusEventData(storeId, printerId, status));
     return true;
   }
 

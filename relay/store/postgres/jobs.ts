@@ -4,7 +4,7 @@
 // claim one process wins: a job is sent by whoever's UPDATE of it matches (markSent), an event
 // is fanned out by whoever locks it first (SKIP LOCKED), and a due webhook delivery is leased
 // to the process that picked it until it reports back (or the lease runs out after it died).
-import { canTransition, type JobState } from '../../../protocol/job.js';
+import { canTransition, JOB_STATES, type JobState } from '../../../protocol/job.js';
 import { jobStateEventData } from '../event-data.js';
 import {
   type CreateJobResult,
@@ -56,14 +56,22 @@ export class PgJobStore extends PgTables implements Omit<JobStore, 'close'> {
         return { outcome, job: toJob(prior) };
       }
     }
+    const detail = job.reprintOf ? `reprint #${job.reprintCount} of ${job.reprintOf}` : null;
     let created: JobRecord;
     try {
+      // The job and its first timeline row in one statement (one round trip).
       created = toJob(
         (
           await client.query(
-            `INSERT INTO jobs (id, store_id, printer, kind, payload, copies, on_expiry, expires_at, created_at, updated_at,
-             state, order_source, order_no, reprint_of, reprint_count, api_key_id, idempotency_key, request_hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 'accepted', $10, $11, $12, $13, $14, $15, $16) RETURNING *`,
+            `WITH created AS (
+               INSERT INTO jobs (id, store_id, printer, kind, payload, copies, on_expiry, expires_at, created_at, updated_at,
+                 state, order_source, order_no, reprint_of, reprint_count, api_key_id, idempotency_key, request_hash)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 'accepted', $10, $11, $12, $13, $14, $15, $16) RETURNING *
+             ),
+             timeline AS (
+               INSERT INTO job_timeline (job_id, state, at, detail) SELECT id, 'accepted', created_at, $17::text FROM created
+             )
+             SELECT * FROM created`,
             [
               job.id,
               job.storeId,
@@ -81,6 +89,7 @@ export class PgJobStore extends PgTables implements Omit<JobStore, 'close'> {
               job.idempotency?.apiKeyId ?? null,
               job.idempotency?.key ?? null,
               job.idempotency?.requestHash ?? null,
+              detail,
             ],
           )
         ).rows[0],
@@ -90,14 +99,7 @@ export class PgJobStore extends PgTables implements Omit<JobStore, 'close'> {
         throw new DuplicateError(`reprint #${job.reprintCount} of ${job.reprintOf}`);
       throw err;
     }
-    const detail = job.reprintOf ? `reprint #${job.reprintCount} of ${job.reprintOf}` : null;
-    await client.query('INSERT INTO job_timeline (job_id, state, at, detail) VALUES ($1, $2, $3, $4)', [
-      job.id,
-      'accepted',
-      job.createdAt,
-      detail,
-    ]);
-    await this.addEvent(
+    this.addEvent(
       tx,
       'job.state',
       job.storeId,
@@ -184,38 +186,34 @@ export class PgJobStore extends PgTables implements Omit<JobStore, 'close'> {
     to: JobState,
     change: StateChange,
   ): Promise<JobRecord | null> {
-    const { client } = tx;
-    // The row lock makes concurrent transitions of one job (two processes, two events) take turns.
-    const row = await this.row<{ state: JobState }>(
-      'SELECT state FROM jobs WHERE id = $1 FOR UPDATE',
-      [jobId],
-      client,
-    );
-    if (!row) return null;
-    const from = row.state;
-    if (change.onlyFrom && !change.onlyFrom.includes(from)) return null;
-    if (!canTransition(from, to)) return null;
-    const job = toJob(
-      (
-        await client.query(
-          'UPDATE jobs SET state = $1, updated_at = $2, printer_id = coalesce($3, printer_id) WHERE id = $4 RETURNING *',
-          [to, change.at, change.printerId ?? null, jobId],
-        )
-      ).rows[0],
+    // Which states the job may move from: checked by the statement that moves it.
+    const from = JOB_STATES.filter(
+      (s) => canTransition(s, to) && (!change.onlyFrom || change.onlyFrom.includes(s)),
     );
     const detail = change.detail ?? null;
-    await client.query('INSERT INTO job_timeline (job_id, state, at, detail) VALUES ($1, $2, $3, $4)', [
-      jobId,
-      to,
-      change.at,
-      detail,
-    ]);
-    await this.addEvent(
+    // One statement locks the row, checks its state, moves it and adds the timeline row. A
+    // concurrent transition of the same job (two processes, two events) waits for the lock and
+    // then sees this one's state.
+    const row = await this.row<Record<string, unknown> & { previous_state: JobState }>(
+      `WITH old AS (SELECT id, state FROM jobs WHERE id = $1 FOR UPDATE),
+       moved AS (
+         UPDATE jobs j SET state = $2, updated_at = $3, printer_id = coalesce($4, j.printer_id)
+         FROM old WHERE j.id = old.id AND old.state = ANY($5::text[])
+         RETURNING j.*, old.state AS previous_state
+       ),
+       timeline AS (INSERT INTO job_timeline (job_id, state, at, detail) SELECT id, $2::text, $3::bigint, $6::text FROM moved)
+       SELECT * FROM moved`,
+      [jobId, to, change.at, change.printerId ?? null, from, detail],
+      tx.client,
+    );
+    if (!row) return null;
+    const job = toJob(row);
+    this.addEvent(
       tx,
       'job.state',
       job.storeId,
       change.at,
-      jobStateEventData(job, from, change.at, detail),
+      jobStateEventData(job, row.previous_state, change.at, detail),
     );
     tx.changes.push({
       type: 'job',

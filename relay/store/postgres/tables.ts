@@ -5,7 +5,6 @@
 // `soft` writes (what agents send again, bookkeeping) commit without waiting for the WAL flush
 // (synchronous_commit off): a crash of the database server may lose the last of them, never a
 // job or a state a reply promised.
-import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { SecretBox } from '../../secret-box.js';
 import type { StoreChange } from '../changes.js';
@@ -14,10 +13,12 @@ import { type StoreScope, StoreUnavailableError, type WebhookEventType } from '.
 
 export const CHANGES_CHANNEL = 'printrelay_changes';
 
-/** A transaction's client, with what it noted for the change feed. */
+/** A transaction's client, with what it noted for the change feed and for webhooks. */
 export interface Tx {
   client: PoolClient;
   changes: StoreChange[];
+  /** relay_events rows, written at the end in one statement with the notifications. */
+  events: { type: WebhookEventType; storeId: string; at: number; data: string }[];
 }
 
 /** Scope as a query parameter: null for every store, else the ids (`= ANY($n)`). */
@@ -85,17 +86,13 @@ export abstract class PgTables {
     } catch (err) {
       throw storeError(err);
     }
-    const tx: Tx = { client, changes: [] };
+    const tx: Tx = { client, changes: [], events: [] };
     try {
       // Round trips are most of a short transaction's cost: one to begin (both statements in one
-      // simple query), one for all of its notifications (sent in array order), one to commit.
+      // simple query), one for all of its webhook events and notifications, one to commit.
       await client.query(durability === 'soft' ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
       const result = await fn(tx);
-      if (tx.changes.length > 0)
-        await client.query(
-          'SELECT pg_notify($1, c) FROM unnest($2::text[]) WITH ORDINALITY AS n(c, i) ORDER BY i',
-          [CHANGES_CHANNEL, tx.changes.map((change) => JSON.stringify(change))],
-        );
+      if (tx.changes.length > 0 || tx.events.length > 0) await this.#flush(tx);
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -106,16 +103,29 @@ export abstract class PgTables {
     }
   }
 
-  protected async addEvent(
-    tx: Tx,
-    type: WebhookEventType,
-    storeId: string,
-    at: number,
-    data: unknown,
-  ): Promise<void> {
-    await tx.client.query(
-      'INSERT INTO relay_events (id, type, store_id, at, data) VALUES ($1, $2, $3, $4, $5)',
-      [randomUUID(), type, storeId, at, JSON.stringify(data)],
+  /** Records an event for webhooks (see Tx.events). */
+  protected addEvent(tx: Tx, type: WebhookEventType, storeId: string, at: number, data: unknown): void {
+    tx.events.push({ type, storeId, at, data: JSON.stringify(data) });
+  }
+
+  /** The transaction's events (their seq in the order noted) and notifications (sent in order). */
+  async #flush({ client, changes, events }: Tx): Promise<void> {
+    await client.query(
+      `WITH added AS (
+         INSERT INTO relay_events (id, type, store_id, at, data)
+         SELECT gen_random_uuid()::text, type, store_id, at, data
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS e(type, store_id, at, data, i)
+         ORDER BY i
+       )
+       SELECT pg_notify($5, c) FROM unnest($6::text[]) WITH ORDINALITY AS n(c, i) ORDER BY i`,
+      [
+        events.map((e) => e.type),
+        events.map((e) => e.storeId),
+        events.map((e) => e.at),
+        events.map((e) => e.data),
+        CHANGES_CHANNEL,
+        changes.map((change) => JSON.stringify(change)),
+      ],
     );
   }
 }
