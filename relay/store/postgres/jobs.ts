@@ -60,10 +60,8 @@ export class PgJobStore extends PgTables implements Omit<JobStore, 'close'> {
     let created: JobRecord;
     try {
       // The job and its first timeline row in one statement (one round trip).
-      created = toJob(
-        (
-          await client.query(
-            `WITH created AS (
+      const row = await this.row(
+        `WITH created AS (
                INSERT INTO jobs (id, store_id, printer, kind, payload, copies, on_expiry, expires_at, created_at, updated_at,
                  state, order_source, order_no, reprint_of, reprint_count, api_key_id, idempotency_key, request_hash)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 'accepted', $10, $11, $12, $13, $14, $15, $16) RETURNING *
@@ -72,28 +70,28 @@ export class PgJobStore extends PgTables implements Omit<JobStore, 'close'> {
                INSERT INTO job_timeline (job_id, state, at, detail) SELECT id, 'accepted', created_at, $17::text FROM created
              )
              SELECT * FROM created`,
-            [
-              job.id,
-              job.storeId,
-              job.printer,
-              job.kind,
-              job.payload,
-              job.copies,
-              job.onExpiry,
-              job.expiresAt,
-              job.createdAt,
-              job.orderRef?.source ?? null,
-              job.orderRef?.orderNo ?? null,
-              job.reprintOf,
-              job.reprintCount,
-              job.idempotency?.apiKeyId ?? null,
-              job.idempotency?.key ?? null,
-              job.idempotency?.requestHash ?? null,
-              detail,
-            ],
-          )
-        ).rows[0],
+        [
+          job.id,
+          job.storeId,
+          job.printer,
+          job.kind,
+          job.payload,
+          job.copies,
+          job.onExpiry,
+          job.expiresAt,
+          job.createdAt,
+          job.orderRef?.source ?? null,
+          job.orderRef?.orderNo ?? null,
+          job.reprintOf,
+          job.reprintCount,
+          job.idempotency?.apiKeyId ?? null,
+          job.idempotency?.key ?? null,
+          job.idempotency?.requestHash ?? null,
+          detail,
+        ],
+        client,
       );
+      created = toJob(row as Record<string, unknown>);
     } catch (err) {
       if (job.reprintOf && isUniqueViolation(err, 'jobs_reprint_of'))
         throw new DuplicateError(`reprint #${job.reprintCount} of ${job.reprintOf}`);

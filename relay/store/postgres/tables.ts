@@ -5,7 +5,7 @@
 // `soft` writes (what agents send again, bookkeeping) commit without waiting for the WAL flush
 // (synchronous_commit off): a crash of the database server may lose the last of them, never a
 // job or a state a reply promised.
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import type { SecretBox } from '../../secret-box.js';
 import type { StoreChange } from '../changes.js';
 import type { Durability } from '../group-commit.js';
@@ -19,6 +19,23 @@ export interface Tx {
   changes: StoreChange[];
   /** relay_events rows, written at the end in one statement with the notifications. */
   events: { type: WebhookEventType; storeId: string; at: number; data: string }[];
+}
+
+/**
+ * Every statement the store sends is prepared under a name, once per connection: PostgreSQL
+ * then parses and plans it once instead of on every call, which was about half of what the
+ * hot statements (a job's transitions, its events) cost it. The texts are the store's own,
+ * a bounded set; the cap only guards against a caller that builds them from data.
+ */
+const statementNames = new Map<string, string>();
+const MAX_NAMED_STATEMENTS = 500;
+function statement(text: string, values: unknown[]): QueryConfig {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
+    name = `printrelay_${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return name === undefined ? { text, values } : { name, text, values };
 }
 
 /** Scope as a query parameter: null for every store, else the ids (`= ANY($n)`). */
@@ -39,6 +56,7 @@ function unreachable(err: unknown): boolean {
 }
 
 export function storeError(err: unknown): unknown {
+  if (err instanceof StoreUnavailableError) return err;
   return unreachable(err) ? new StoreUnavailableError(`PostgreSQL: ${(err as Error).message}`) : err;
 }
 
@@ -55,7 +73,7 @@ export abstract class PgTables {
     client?: PoolClient,
   ): Promise<R[]> {
     try {
-      return (await (client ?? this.pool).query<R>(sql, params)).rows;
+      return (await (client ?? this.pool).query<R>(statement(sql, params))).rows;
     } catch (err) {
       throw storeError(err);
     }
@@ -72,7 +90,7 @@ export abstract class PgTables {
   /** Rows changed. */
   protected async exec(sql: string, params: unknown[] = [], client?: PoolClient): Promise<number> {
     try {
-      return (await (client ?? this.pool).query(sql, params)).rowCount ?? 0;
+      return (await (client ?? this.pool).query(statement(sql, params))).rowCount ?? 0;
     } catch (err) {
       throw storeError(err);
     }
@@ -110,7 +128,7 @@ export abstract class PgTables {
 
   /** The transaction's events (their seq in the order noted) and notifications (sent in order). */
   async #flush({ client, changes, events }: Tx): Promise<void> {
-    await client.query(
+    await this.exec(
       `WITH added AS (
          INSERT INTO relay_events (id, type, store_id, at, data)
          SELECT gen_random_uuid()::text, type, store_id, at, data
@@ -126,6 +144,7 @@ export abstract class PgTables {
         CHANGES_CHANNEL,
         changes.map((change) => JSON.stringify(change)),
       ],
+      client,
     );
   }
 }
