@@ -10,6 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClusterEngines, startClusterEngines } from '../harness/cluster-engines.js';
+import { openFilesLimit } from '../shared/open-files.js';
 import {
   allUp,
   type Broker,
@@ -208,14 +209,6 @@ async function scenario(
   }
 }
 
-/** The most files (so sockets, so agents) one process may have open here: RLIMIT_NOFILE, from /proc. */
-function openFilesLimit(): number {
-  const line = readFileSync('/proc/self/limits', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('Max open files'));
-  return Number(line?.split(/\s{2,}/)[1] ?? Number.NaN);
-}
-
 export async function runClusterBench(opts: ClusterBenchOptions): Promise<{ markdown: string }> {
   // The relay children inherit PRINTRELAY_SECRET_KEY from this process (set by the engines).
   const engines = await startClusterEngines();
@@ -340,8 +333,8 @@ function report(compared: ScenarioResult[], scale: ScenarioResult[], opts: Clust
     '',
     table(['', '1 relay process', '2 relay processes', '2 / 1'], rows(compared, opts.phases, true)),
     '',
-    `${n(opts.scaleAgents)} agents. A process may open ${n(openFilesLimit())} files here (RLIMIT_NOFILE, a hard limit ` +
-      'this machine does not let us raise), one per agent connection: the kill is measured with three processes, ' +
+    `${n(opts.scaleAgents)} agents. A process may open ${n(openFilesLimit() ?? Number.NaN)} files here (RLIMIT_NOFILE), ` +
+      'one per agent connection: the kill is measured with three processes, ' +
       'so that the two survivors have room for the agents of the third.',
     '',
     table(['', '2 relay processes', '3 relay processes'], rows(scale, opts.phases, false)),

@@ -7,8 +7,10 @@ import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeChild } from '../harness/child.js';
 import type { AgentCredentials } from '../relay/admin.js';
 import { connectMqtt } from './relay-helpers.js';
+import { CLI_PATH } from './support/build.js';
 import { CliProcess, E2e, freePort, markedJob, type RelayProcess, waitFor } from './support/e2e.js';
 
 const e2e = new E2e();
@@ -189,6 +191,27 @@ describe('end to end: relay start', { timeout: 60_000 }, () => {
     expect(await proc.exited).toBe(1);
     expect(proc.output).toContain(`port ${taken} (relay MQTT): choose another with --mqtt-port`);
     expect(proc.output).not.toContain('EADDRINUSE');
+  });
+
+  it('says how many agents it can hold when its limit of open files is low', async () => {
+    // prlimit runs it with 1,024 open files, systemd's default for a unit that does not raise it.
+    const proc = new NodeChild(
+      'relay start',
+      [
+        '--nofile=1024',
+        process.execPath,
+        CLI_PATH,
+        ...['relay', 'start', '--data-dir', e2e.tempDir(), '--host', '127.0.0.1', '--no-ws'],
+        ...['--http-port', '0', '--mqtt-port', '0'],
+      ],
+      { executable: 'prlimit' },
+    );
+    e2e.onClose(() => proc.kill('SIGKILL').then(() => undefined));
+    await proc.waitForOutput('Press Ctrl+C to stop.', 20_000);
+    expect(proc.output).toContain(
+      'WARNING: this process may have only 1,024 files open, and each connected agent takes one: at most about 924 agents',
+    );
+    expect(proc.output).toContain('LimitNOFILE=');
   });
 
   it('refuses to start beside a relay that already runs on the same data dir', async () => {

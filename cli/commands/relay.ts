@@ -10,6 +10,7 @@ import { type AdminVia, runAdmin } from '../../relay/admin-channel.js';
 import { describeListeners } from '../../relay/listeners.js';
 import { startRelay } from '../../relay/relay.js';
 import { type StoreScope, WEBHOOK_EVENT_TYPES } from '../../relay/store/job-store.js';
+import { openFilesLimit, RELAY_FEW_OPEN_FILES } from '../../shared/open-files.js';
 import { version } from '../../shared/version.js';
 import { listenPort, portOrOff } from '../options.js';
 import { assertPortsFree, explainListenError, relayPorts } from '../ports.js';
@@ -169,6 +170,14 @@ async function start(opts: StartOptions): Promise<void> {
   if ((await relay.store.listApiKeys()).length === 0) {
     console.log(`No API keys yet: make one with \`printrelay relay keys add --stores all ${data}\`;`);
     console.log(`  order sources then POST ${urls.http}/v1/jobs with it.`);
+  }
+  const files = openFilesLimit();
+  if (files !== null && files < RELAY_FEW_OPEN_FILES) {
+    console.log(
+      `WARNING: this process may have only ${files.toLocaleString('en-US')} files open, and each connected agent takes one: ` +
+        `at most about ${Math.max(0, files - 100).toLocaleString('en-US')} agents can be connected at once.\n` +
+        '  Raise the limit: LimitNOFILE= in its systemd unit (the installed unit sets it), or `ulimit -n` in a shell.',
+    );
   }
   if (relay.listeners.some((l) => !l.tls) && !/^(127\.|::1$|localhost$)/.test(opts.host)) {
     console.log(

@@ -80,6 +80,8 @@ describe('install.sh', () => {
       expect(text).toContain(`User=${unit}`);
       expect(text).toContain(`StateDirectory=${unit}`);
       expect(text).toContain('StateDirectoryMode=0700');
+      // One open file per agent connection: the relay's, not systemd's default of 1,024.
+      if (unit === 'printrelay-relay') expect(text).toMatch(/^LimitNOFILE=1048576$/m);
       // It checks the unit's syntax and that ExecStart is there and executable.
       const ok = verify(file);
       expect(ok.status, ok.stderr).toBe(0);
