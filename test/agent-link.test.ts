@@ -1,94 +1,17 @@
-// The agent's relay link against the real relay: jobs in (PUBACK only once stored), outbox
-// events up (batched, acknowledged, resent), presence and last will, relay restarts, refusals.
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backoffDelay, type Outbox, RelayLink, type RelayLinkOptions } from '../agent/relay-link.js';
+import { backoffDelay, type RelayLinkOptions } from '../agent/relay-link.js';
 import type { JobView } from '../protocol/job.js';
-import type { AgentEvent, ControlMessage, JobMessage } from '../protocol/messages.js';
 import { type PrinterStatus, unknownPrinterStatus } from '../protocol/status.js';
 import { type AgentCredentials, addWebhook } from '../relay/admin.js';
-import { type Log, silentLog } from '../shared/log.js';
+import type { Log } from '../shared/log.js';
 import { connectMqtt, jobBody, startTestRelay, type TestRelay, waitFor } from './relay-helpers.js';
+import { AgentSide } from './support/agent-side.js';
 
 /** The agent's durable outbox, in memory: enough to watch what the link does with it. */
-class MemoryOutbox implements Outbox {
-  events: AgentEvent[] = [];
-  pendingCalls = 0;
-
-  pending(limit: number): AgentEvent[] {
-    this.pendingCalls++;
-    return this.events.slice(0, limit);
-  }
-
-  acknowledge(ids: string[]): void {
-    const done = new Set(ids);
-    this.events = this.events.filter((e) => !done.has(e.id));
-  }
-}
-
-type NewEvent = AgentEvent extends infer E ? (E extends AgentEvent ? Omit<E, 'id' | 'at'> : never) : never;
-
-/** The agent side of a link: stores jobs, queues events like the agent does, records calls. */
-class AgentSide {
-  readonly outbox = new MemoryOutbox();
-  readonly stored = new Map<string, JobMessage>();
-  readonly deliveries: string[] = [];
-  readonly controls: ControlMessage[] = [];
-  readonly disconnects: (Error | null)[] = [];
-  failNextJobs = 0;
-  readonly link: RelayLink;
-
-  constructor(creds: AgentCredentials, url: string, overrides: Partial<RelayLinkOptions> = {}) {
-    this.link = new RelayLink({
-      urls: [url],
-      storeId: creds.storeId,
-      password: creds.password,
-      clientId: creds.clientId,
-      agentVersion: 'link-test',
-      outbox: this.outbox,
-      onJob: (msg) => {
-        this.deliveries.push(msg.jobId);
-        if (this.failNextJobs > 0) {
-          this.failNextJobs--;
-          throw new Error('SQLITE_FULL: database or disk is full');
-        }
-        this.stored.set(msg.jobId, msg);
-        this.queue({ type: 'job-received', jobId: msg.jobId });
-      },
-      onControl: (msg) => {
-        this.controls.push(msg);
-      },
-      onConnected: () =>
-        this.queue({
-          type: 'hello',
-          agentVersion: 'link-test',
-          instanceId: 'instance-1',
-          // The relay forgets printers a hello does not list.
-          printers: [{ id: 'counter', roles: ['receipt', 'kitchen'] }],
-          jobIds: [...this.stored.keys()],
-        }),
-      onDisconnected: (err) => {
-        this.disconnects.push(err);
-      },
-      outboxResendMs: 300,
-      reconnect: { minMs: 50, maxMs: 400 },
-      log: silentLog,
-      ...overrides,
-    });
-  }
-
-  queue(...events: NewEvent[]): string[] {
-    const full = events.map((e) => ({ ...e, id: randomUUID(), at: new Date().toISOString() }) as AgentEvent);
-    this.outbox.events.push(...full);
-    this.link.flush();
-    return full.map((e) => e.id);
-  }
-}
-
 function status(paper: PrinterStatus['paper']): PrinterStatus {
   return { ...unknownPrinterStatus(), connected: true, online: paper !== 'out', paper, source: 'asb' };
 }

@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RelayProcess } from '../chaos/processes.js';
 import { type ClusterMember, startClusterEngines } from '../harness/cluster-engines.js';
@@ -16,6 +17,7 @@ import type { JobRequest } from '../protocol/job.js';
 import { TOPIC_ROOT, topics } from '../protocol/topics.js';
 import { runAdmin } from '../relay/admin-channel.js';
 import type { VirtualPrinter } from '../virtual-printer/virtual-printer.js';
+import { AgentSide } from './support/agent-side.js';
 import { CLI_PATH } from './support/build.js';
 import { AgentProcess, ApiClient, E2e, freePort, markedJob, ticketsWith, waitFor } from './support/e2e.js';
 
@@ -112,6 +114,57 @@ describe('relay cluster: two processes on PostgreSQL and Redis', { timeout: 120_
       expect(channels.sort()).toEqual(topics.agentSubscriptions('s1').sort());
     } finally {
       r.disconnect();
+    }
+  });
+
+  it('two agents with one identity on two relay processes: the first is told and backs off, the store stays online, one conflict is recorded', async () => {
+    const creds = await a.addStore('s2');
+    const first = new AgentSide(creds, a.mqttUrl);
+    e2e.onClose(() => first.link.close());
+    first.link.start();
+    await waitFor(() => apiB.storeOnline('s2'), 'store s2 online, its agent on relay A', 15_000);
+    let offlineSeen = false;
+    const watch = setInterval(() => {
+      apiB.storeOnline('s2').then(
+        (online) => {
+          if (!online) offlineSeen = true;
+        },
+        () => {},
+      );
+    }, 20);
+    try {
+      // A cloned store PC: the same identity, through relay B.
+      const second = new AgentSide(creds, b.mqttUrl);
+      e2e.onClose(() => second.link.close());
+      second.link.start();
+      await waitFor(
+        () => first.link.identityConflictAt,
+        'the first agent to be told of the takeover',
+        15_000,
+      );
+      expect(first.link.lastError).toMatch(/another agent is using this store's identity/);
+      await waitFor(() => second.link.connected, 'the second agent to hold the connection', 15_000);
+      // The first waits a minute or more instead of pushing the second off in turn.
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(first.link.connected).toBe(false);
+      expect(second.link.connected).toBe(true);
+    } finally {
+      clearInterval(watch);
+    }
+    expect(offlineSeen).toBe(false);
+    const db = new PgClient({ connectionString: cluster.database });
+    await db.connect();
+    try {
+      const { rows } = await db.query(
+        "SELECT data FROM relay_events WHERE type = 'store.identity-conflict' AND store_id = 's2'",
+      );
+      expect(rows).toHaveLength(1);
+      expect(JSON.parse(rows[0].data)).toMatchObject({
+        previous: { clientId: creds.clientId },
+        next: { clientId: creds.clientId },
+      });
+    } finally {
+      await db.end();
     }
   });
 

@@ -9,7 +9,8 @@ import type { Directory } from '../store/job-store.js';
 export const AGENT_TOKEN_PREFIX = 'pra';
 
 export type AuthResult =
-  | { ok: true; storeId: string }
+  /** `online`: the store was online as this login began (its agent may be on another relay process). */
+  | { ok: true; storeId: string; online: boolean }
   | { ok: false; reason: 'bad-credentials' | 'bad-client-id' | 'disabled'; message: string };
 
 export async function authenticateAgent(
@@ -36,7 +37,8 @@ export async function authenticateAgent(
   }
   // Credentials are revoked at once (rotation, enrolment, removal); a disabled store keeps
   // them but may not connect until it is enabled again.
-  if ((await directory.getStore(cred.storeId))?.disabledAt != null) {
+  const store = await directory.getStore(cred.storeId);
+  if (store?.disabledAt != null) {
     return { ok: false, reason: 'disabled', message: `store ${cred.storeId} is disabled` };
   }
   if (!clientIdBelongsTo(clientId, cred.storeId)) {
@@ -46,7 +48,7 @@ export async function authenticateAgent(
       message: `client id must be "${cred.storeId}" or start with "${cred.storeId}:"`,
     };
   }
-  return { ok: true, storeId: cred.storeId };
+  return { ok: true, storeId: cred.storeId, online: store?.online ?? false };
 }
 
 /** An agent publishes only its own uplink; only presence may be retained. Returns why not, or null. */

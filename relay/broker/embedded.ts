@@ -19,7 +19,12 @@ import { type AuthResult, authenticateAgent, maySubscribe, publishRefusal } from
 import { AuthThrottle, type AuthThrottleOptions, defaultAuthThrottle } from './auth-throttle.js';
 import type { MessageBus, UplinkMessage } from './bus.js';
 import { guarded } from './packet-guard.js';
-import { type IdentityConflict, StoreConnections } from './takeover.js';
+import {
+  type ClusterChannel,
+  type IdentityConflict,
+  StoreConnections,
+  type TakeoverMessage,
+} from './takeover.js';
 
 export interface BrokerOptions {
   directory: Directory;
@@ -64,6 +69,8 @@ const RETURN_CODES: Record<Exclude<AuthResult, { ok: true }>['reason'], number> 
 const SERVER_UNAVAILABLE = 3;
 /** Between relay processes only: emitted on the broker's emitter, never published to MQTT clients. */
 const DISCONNECT_STORE_TOPIC = 'printrelay-relays/disconnect-store';
+/** Between relay processes: the takeover of a store's connection held by another (./takeover.ts). */
+const TAKEOVER_TOPIC = 'printrelay-relays/takeover';
 /** How long a publish may wait for Redis before the caller goes on (the message still goes out later). */
 const PUBLISH_WAIT_MS = 3000;
 
@@ -101,7 +108,7 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
           if (r.ok) {
             storeOf.set(client, r.storeId);
             // A connection with the same client id is told and closed before this one is registered.
-            (connections as StoreConnections).admit(client, r.storeId).then(
+            (connections as StoreConnections).admit(client, r.storeId, r.online).then(
               () => done(null, true),
               (err: unknown) => {
                 log.error(`mqtt: taking over store ${r.storeId}'s connection failed: ${String(err)}`);
@@ -154,11 +161,25 @@ export async function startEmbeddedBroker(opts: BrokerOptions): Promise<Embedded
     },
   });
 
+  const cluster: ClusterChannel | null = engines && {
+    self: broker.id,
+    send: (m) => engines.mq.emit({ topic: TAKEOVER_TOPIC, payload: Buffer.from(JSON.stringify(m)) }),
+    onMessage: (handler) =>
+      engines.mq.on(TAKEOVER_TOPIC, (packet, done) => {
+        try {
+          handler(JSON.parse(packet.payload.toString()) as TakeoverMessage);
+        } catch (err) {
+          log.error(`mqtt: a takeover message from another relay process: ${String(err)}`);
+        }
+        done();
+      }),
+  };
   connections = new StoreConnections(
     broker,
     (client) => addressOf.get(client.conn) ?? null,
     (conflict) => opts.onIdentityConflict?.(conflict),
     log,
+    cluster,
   );
 
   // What agents publish is handled by the process they are connected to: the 'publish' event
