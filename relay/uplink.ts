@@ -30,7 +30,7 @@ const MAX_EVENT_AGE_MS = 8 * 24 * 3600_000;
  * hello write it too). Every batch used to write it: a transaction per printed job, for a
  * time that dashboards show to the minute.
  */
-export const LAST_SEEN_EVERY_MS = 10_000;
+const LAST_SEEN_EVERY_MS = 10_000;
 const MAX_CLOCK_AHEAD_MS = 60_000;
 
 /**

@@ -22,9 +22,11 @@ import type { Log } from '../../shared/log.js';
 /** How long the old connection has to acknowledge the notice before it is closed anyway. */
 const ACK_WAIT_MS = 2000;
 /** How long a new connection waits for another relay process to say it holds the old one. */
-export const HOLDER_ANSWER_MS = 250;
+const HOLDER_ANSWER_MS = 250;
 /** How long it then waits for that takeover (the notice's wait and the close) to finish. */
 const TAKEOVER_DONE_MS = ACK_WAIT_MS + 1000;
+/** Takeovers closer together than this belong to one conflict, recorded once. */
+const CONFLICT_EPISODE_MS = 30 * 60_000;
 
 /** What StoreConnections on several relay processes tell each other. */
 export type TakeoverMessage =
@@ -48,8 +50,6 @@ export interface ClusterChannel {
   send(message: TakeoverMessage): void;
   onMessage(handler: (message: TakeoverMessage) => void): void;
 }
-/** Takeovers closer together than this belong to one conflict, recorded once. */
-export const CONFLICT_EPISODE_MS = 30 * 60_000;
 
 export interface IdentityConflict {
   storeId: string;

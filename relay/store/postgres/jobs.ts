@@ -62,14 +62,14 @@ export class PgJobStore extends PgTables implements Omit<JobStore, 'close'> {
       // The job and its first timeline row in one statement (one round trip).
       const row = await this.row(
         `WITH created AS (
-               INSERT INTO jobs (id, store_id, printer, kind, payload, copies, on_expiry, expires_at, created_at, updated_at,
-                 state, order_source, order_no, reprint_of, reprint_count, api_key_id, idempotency_key, request_hash)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 'accepted', $10, $11, $12, $13, $14, $15, $16) RETURNING *
-             ),
-             timeline AS (
-               INSERT INTO job_timeline (job_id, state, at, detail) SELECT id, 'accepted', created_at, $17::text FROM created
-             )
-             SELECT * FROM created`,
+           INSERT INTO jobs (id, store_id, printer, kind, payload, copies, on_expiry, expires_at, created_at, updated_at,
+             state, order_source, order_no, reprint_of, reprint_count, api_key_id, idempotency_key, request_hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 'accepted', $10, $11, $12, $13, $14, $15, $16) RETURNING *
+         ),
+         timeline AS (
+           INSERT INTO job_timeline (job_id, state, at, detail) SELECT id, 'accepted', created_at, $17::text FROM created
+         )
+         SELECT * FROM created`,
         [
           job.id,
           job.storeId,
