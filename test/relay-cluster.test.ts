@@ -4,7 +4,6 @@
 // and every job that got a 201 prints exactly once; PostgreSQL and Redis killed and restarted
 // in turn, the relays say they are not ready while it lasts, recover by themselves and lose
 // nothing.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Client as PgClient } from 'pg';
@@ -19,7 +18,15 @@ import { runAdmin } from '../relay/admin-channel.js';
 import type { VirtualPrinter } from '../virtual-printer/virtual-printer.js';
 import { AgentSide } from './support/agent-side.js';
 import { CLI_PATH } from './support/build.js';
-import { AgentProcess, ApiClient, E2e, freePort, markedJob, ticketsWith, waitFor } from './support/e2e.js';
+import {
+  type AgentProcess,
+  ApiClient,
+  E2e,
+  freePort,
+  markedJob,
+  ticketsWith,
+  waitFor,
+} from './support/e2e.js';
 
 const e2e = new E2e();
 let pg: PostgresServer;
@@ -69,26 +76,7 @@ beforeAll(async () => {
 
   const creds = await a.addStore('s1');
   printer = await e2e.printer();
-  const dir = e2e.tempDir();
-  const localApiPort = await freePort();
-  const configFile = join(dir, 'agent.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      storeId: creds.storeId,
-      relay: {
-        url: a.mqttUrl,
-        alternateUrls: [b.mqttUrl],
-        password: creds.password,
-        clientId: creds.clientId,
-      },
-      dataDir: 'data',
-      printers: [{ id: 'counter', uri: printer.uri, roles: ['receipt'], profile: 'epson-tm-t88' }],
-      localApi: { port: localApiPort },
-    }),
-  );
-  agent = new AgentProcess(configFile, localApiPort);
-  e2e.onClose(() => agent.kill9());
+  agent = await e2e.agent(a, creds, [{ id: 'counter', uri: printer.uri, roles: ['receipt'] }], [b]);
   await agent.start();
   await waitFor(() => apiB.storeOnline('s1'), 'store s1 online, as relay B sees it', 15_000);
 }, 120_000);

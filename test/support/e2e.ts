@@ -177,8 +177,16 @@ export class E2e {
     return { printer, agent };
   }
 
-  /** Writes an agent config for `creds` and these printers; start() runs it (and again after a kill). */
-  async agent(relay: RelayProcess, creds: AgentCredentials, printers: AgentPrinter[]): Promise<AgentProcess> {
+  /**
+   * Writes an agent config for `creds` and these printers; start() runs it (and again after a
+   * kill). `alternates`: other relay processes of a cluster, tried in turn when `relay` is lost.
+   */
+  async agent(
+    relay: { mqttUrl: string },
+    creds: AgentCredentials,
+    printers: AgentPrinter[],
+    alternates: { mqttUrl: string }[] = [],
+  ): Promise<AgentProcess> {
     const dir = this.tempDir();
     const localApiPort = await freePort();
     const file = join(dir, 'agent.json');
@@ -186,7 +194,12 @@ export class E2e {
       file,
       JSON.stringify({
         storeId: creds.storeId,
-        relay: { url: relay.mqttUrl, password: creds.password, clientId: creds.clientId },
+        relay: {
+          url: relay.mqttUrl,
+          ...(alternates.length > 0 ? { alternateUrls: alternates.map((r) => r.mqttUrl) } : {}),
+          password: creds.password,
+          clientId: creds.clientId,
+        },
         dataDir: 'data',
         printers: printers.map((p) => ({ profile: 'epson-tm-t88', roles: [], ...p })),
         localApi: { port: localApiPort },
