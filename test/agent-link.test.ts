@@ -1,3 +1,5 @@
+// The agent's relay link against the real relay: jobs in (PUBACK only once stored), outbox
+// events up (batched, acknowledged, resent), presence and last will, relay restarts, refusals.
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer, type Socket, connect as tcpConnect } from 'node:net';
