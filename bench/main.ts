@@ -40,19 +40,21 @@ if (only === undefined || only === 'render') {
     '',
   );
 }
+// Orders at 100/s, then 1,000/s: the relay alone and the relay cluster are measured alike.
+const relayPhases = quick
+  ? [
+      { rate: 100, seconds: 2 },
+      { rate: 1000, seconds: 1 },
+    ]
+  : [
+      { rate: 100, seconds: 8 },
+      { rate: 1000, seconds: 3 },
+    ];
 if (only === undefined || only === 'fanout') {
   log('relay fan-out ...');
   const fanout = await runFanoutBench({
     agentCounts: quick ? [1000] : [1000, 5000, 10_000],
-    phases: quick
-      ? [
-          { rate: 100, seconds: 2 },
-          { rate: 1000, seconds: 1 },
-        ]
-      : [
-          { rate: 100, seconds: 8 },
-          { rate: 1000, seconds: 3 },
-        ],
+    phases: relayPhases,
     workers: 2,
     connectWindow: 200,
     drainTimeoutMs: 60_000,
@@ -85,15 +87,7 @@ if (only === undefined || only === 'cluster') {
   const cluster = await runClusterBench({
     agents: quick ? 1000 : Number(process.env.BENCH_CLUSTER_AGENTS ?? 10_000),
     scaleAgents: quick ? 2000 : Number(process.env.BENCH_CLUSTER_SCALE_AGENTS ?? 20_000),
-    phases: quick
-      ? [
-          { rate: 100, seconds: 2 },
-          { rate: 1000, seconds: 1 },
-        ]
-      : [
-          { rate: 100, seconds: 8 },
-          { rate: 1000, seconds: 3 },
-        ],
+    phases: relayPhases,
     workers: 2,
     log,
   });
