@@ -10,7 +10,7 @@ import { FAULT_KINDS } from '../chaos/faults.js';
 import { checkLedger } from '../chaos/ledger.js';
 import type { Order } from '../chaos/orders.js';
 import type { PaperPrint } from '../chaos/paper.js';
-import { runChaos } from '../chaos/run.js';
+import { type ChaosOptions, runChaos } from '../chaos/run.js';
 import type { JobState, JobView } from '../protocol/job.js';
 import { CLI_PATH } from './support/build.js';
 
@@ -19,27 +19,34 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** A 45 s chaos run of the test build; its report, and the report's Markdown and log to explain a failure. */
+async function chaosRun(seed: number, extra: Partial<ChaosOptions> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'printrelay-chaos-test-'));
+  dirs.push(dir);
+  const lines: string[] = [];
+  const report = await runChaos({
+    cliPath: CLI_PATH,
+    durationMs: 45_000,
+    stores: 3,
+    printersPerStore: 2,
+    ordersPerSecond: 6,
+    seed,
+    reportFile: join(dir, 'chaos-report.json'),
+    faultEveryMs: 3000,
+    // Generous: agents back off up to 30 s after repeated relay restarts, on a loaded machine.
+    drainTimeoutMs: 120_000,
+    log: (line) => lines.push(line),
+    ...extra,
+  });
+  const explain = `${readFileSync(join(dir, 'chaos-report.md'), 'utf8')}\n${lines.join('\n')}`;
+  return { dir, lines, report, explain };
+}
+
 describe('chaos', () => {
   it('loses no accepted job and prints none twice while the relay, agents, links and printers fail', {
     timeout: 300_000,
   }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'printrelay-chaos-test-'));
-    dirs.push(dir);
-    const lines: string[] = [];
-    const report = await runChaos({
-      cliPath: CLI_PATH,
-      durationMs: 45_000,
-      stores: 3,
-      printersPerStore: 2,
-      ordersPerSecond: 6,
-      seed: 20_261_201,
-      reportFile: join(dir, 'chaos-report.json'),
-      faultEveryMs: 3000,
-      // Generous: agents back off up to 30 s after repeated relay restarts, on a loaded machine.
-      drainTimeoutMs: 120_000,
-      log: (line) => lines.push(line),
-    });
-    const explain = `${readFileSync(join(dir, 'chaos-report.md'), 'utf8')}\n${lines.join('\n')}`;
+    const { dir, report, explain } = await chaosRun(20_261_201);
 
     expect(report.violations, explain).toEqual([]);
     expect(report.errors, explain).toEqual([]);
@@ -59,23 +66,7 @@ describe('chaos', () => {
   it('holds on a relay cluster too: two relay processes on PostgreSQL and Redis, killed one at a time', {
     timeout: 300_000,
   }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'printrelay-chaos-test-'));
-    dirs.push(dir);
-    const lines: string[] = [];
-    const report = await runChaos({
-      cliPath: CLI_PATH,
-      durationMs: 45_000,
-      stores: 3,
-      printersPerStore: 2,
-      ordersPerSecond: 6,
-      seed: 20_261_203,
-      reportFile: join(dir, 'chaos-report.json'),
-      faultEveryMs: 3000,
-      drainTimeoutMs: 120_000,
-      cluster: true,
-      log: (line) => lines.push(line),
-    });
-    const explain = `${readFileSync(join(dir, 'chaos-report.md'), 'utf8')}\n${lines.join('\n')}`;
+    const { lines, report, explain } = await chaosRun(20_261_203, { cluster: true });
 
     expect(report.violations, explain).toEqual([]);
     expect(report.errors, explain).toEqual([]);
