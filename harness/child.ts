@@ -5,6 +5,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { nowMs } from './clock.js';
 
+/** Sends `signal` to a child that still runs and resolves once it has exited. */
+export async function signalAndWait(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  proc.kill(signal);
+  await exited;
+}
+
 export interface NodeChildOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;

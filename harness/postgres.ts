@@ -7,6 +7,7 @@ import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { signalAndWait } from './child.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
@@ -144,11 +145,7 @@ export class PostgresServer {
    * from its WAL on the next start). A SIGKILL of the postmaster would leave its backends behind.
    */
   async crash(): Promise<void> {
-    const proc = this.#proc;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGQUIT');
-    await exited;
+    if (this.#proc) await signalAndWait(this.#proc, 'SIGQUIT');
     this.#proc = null;
   }
 

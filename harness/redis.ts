@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signalAndWait } from './child.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
@@ -72,11 +73,7 @@ export class RedisServer {
 
   /** kill -9: everything Redis held in memory is gone, as after a crash without persistence. */
   async kill9(): Promise<void> {
-    const proc = this.#proc;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
+    if (this.#proc) await signalAndWait(this.#proc, 'SIGKILL');
     this.#proc = null;
   }
 
