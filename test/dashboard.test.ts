@@ -57,6 +57,18 @@ function hq(cookie: string, method: string, path: string, body?: unknown): Promi
   });
 }
 
+/** Dashboard users made by `admin` through the API, each with the password `pw`. */
+async function addUsers(
+  admin: string,
+  users: [name: string, role: 'viewer' | 'operator', stores: 'all' | string[]][],
+  pw: string,
+): Promise<void> {
+  for (const [name, role, stores] of users) {
+    const res = await hq(admin, 'POST', '/hq/api/users', { name, role, stores, password: pw });
+    expect(res.status).toBe(201);
+  }
+}
+
 async function openDashboard(lang: 'zh-CN' | 'en'): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ locale: lang, viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
@@ -174,18 +186,14 @@ describe('HQ dashboard', { timeout: 60_000 }, () => {
     const created = (await made.json()) as { enrolment: { code: string }; credentials: { password: string } };
     expect(created.enrolment.code).toMatch(/^\w{4}-\w{4}-\w{4}$/);
     otherPassword = created.credentials.password;
-    for (const [name, role, stores] of [
-      ['viewer1', 'viewer', 'all'],
-      ['scoped1', 'operator', ['other']],
-    ] as const) {
-      const res = await hq(admin, 'POST', '/hq/api/users', {
-        name,
-        role,
-        stores,
-        password: 'a-long-password-1',
-      });
-      expect(res.status).toBe(201);
-    }
+    await addUsers(
+      admin,
+      [
+        ['viewer1', 'viewer', 'all'],
+        ['scoped1', 'operator', ['other']],
+      ],
+      'a-long-password-1',
+    );
     const viewer = await signIn('viewer1', 'a-long-password-1');
     expect((await hq(viewer, 'GET', '/hq/api/stores/demo')).status).toBe(200);
     expect((await hq(viewer, 'POST', '/hq/api/stores/demo/test-print', { printer: 'kitchen' })).status).toBe(
@@ -463,18 +471,14 @@ describe('HQ dashboard', { timeout: 60_000 }, () => {
 
   it('edits ticket templates with a live 58/80 mm preview, checked on the server by role and scope, and shows an order whose template failed', async () => {
     const admin = await signIn('demo', password);
-    for (const [name, role, stores] of [
-      ['tpl-viewer', 'viewer', 'all'],
-      ['tpl-operator', 'operator', ['demo']],
-    ] as const) {
-      const res = await hq(admin, 'POST', '/hq/api/users', {
-        name,
-        role,
-        stores,
-        password: 'a-long-password-2',
-      });
-      expect(res.status).toBe(201);
-    }
+    await addUsers(
+      admin,
+      [
+        ['tpl-viewer', 'viewer', 'all'],
+        ['tpl-operator', 'operator', ['demo']],
+      ],
+      'a-long-password-2',
+    );
     const builtIn = (
       (await (await hq(admin, 'GET', '/hq/api/templates/kitchen?storeId=demo')).json()) as {
         inUse: { from: string; template: { kind: string; blocks: unknown[] } };
